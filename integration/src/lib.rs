@@ -1,0 +1,1 @@
+//! A network-namespace lab for vigil's integration tests (filled in by the daemon issue).

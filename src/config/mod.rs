@@ -1,0 +1,1 @@
+//! Configuration: one typed model, the native YAML format and keepalived.conf, reload diffs.

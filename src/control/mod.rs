@@ -1,0 +1,1 @@
+//! The unix-socket status API and Prometheus metrics.

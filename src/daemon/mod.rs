@@ -1,0 +1,1 @@
+//! Wiring: the core task, the effects executor, reload, signals, sd_notify.

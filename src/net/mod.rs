@@ -1,0 +1,1 @@
+//! Linux IO adapters: raw VRRP sockets, rtnetlink addresses and links, GARP/NA sending.

@@ -1,0 +1,1 @@
+//! Notify scripts and the notify fifo, with keepalived's argument convention.

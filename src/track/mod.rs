@@ -1,0 +1,1 @@
+//! Checker tasks: track scripts, interfaces, files and processes.
