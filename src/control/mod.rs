@@ -1,1 +1,13 @@
-//! The unix-socket status API and Prometheus metrics.
+//! The unix-socket control API (`vigil status`) and Prometheus metrics.
+//!
+//! The core task publishes a [`Status`] snapshot after every change through a
+//! `tokio::sync::watch`; the control socket only ever reads the latest snapshot, so a slow
+//! or stuck client can never delay the state machines.
+
+mod render;
+mod socket;
+mod status;
+
+pub use render::render_human;
+pub use socket::{ControlError, DEFAULT_SOCKET, query, serve};
+pub use status::{InstanceStatus, Status};
