@@ -11,6 +11,9 @@ pub struct Status {
     pub pid: u32,
     pub config: String,
     pub instances: Vec<InstanceStatus>,
+    /// Packets dropped before they could be tied to an instance (malformed, bad TTL,
+    /// unknown VRID), by reason.
+    pub socket_drops: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
