@@ -8,3 +8,5 @@ pub mod error;
 pub use auth::{Auth, AuthKey};
 pub use checksum::V3Checksum;
 pub use error::{Error, Layer};
+pub mod vrrp;
+pub use vrrp::{RxContext, VrrpPacket, VrrpRepr};
