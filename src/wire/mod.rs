@@ -10,3 +10,10 @@ pub use checksum::V3Checksum;
 pub use error::{Error, Layer};
 pub mod vrrp;
 pub use vrrp::{RxContext, VrrpPacket, VrrpRepr};
+pub mod advert;
+pub mod ipv4;
+pub use advert::{
+    Ipv4Tx, Received, emit_ipv4_advert, ipv4_advert_len, parse_ipv4_advert, parse_ipv6_advert,
+    peek_vrid_ipv4, peek_vrid_ipv6,
+};
+pub use ipv4::Ipv4Header;
