@@ -1,0 +1,219 @@
+//! One call per direction for the daemon: a whole received datagram in, a validated advert
+//! out (every RFC 5798 §7.1 / RFC 3768 §7.1 check that needs no instance state besides the
+//! `RxContext`), and a whole IPv4 datagram out for `IP_HDRINCL` sockets.
+//!
+//! Left to the state machine / daemon, because they need instance state: the VRID lookup,
+//! the address list comparison, the v2 interval match, the AH sequence number replay check
+//! (`Received::ah` carries it) and unicast peer filtering.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use super::auth::{self, AH_HEADER_LEN, AUTH_AH, AhHeader, Auth, PROTO_AH};
+use super::checksum::{PROTO_VRRP, V3Checksum};
+use super::error::{Error, room};
+use super::ipv4::{self, Ipv4Header};
+use super::vrrp::{RxContext, VrrpRepr};
+use crate::types::Family;
+
+/// A validated advertisement and the IP-level facts the daemon still needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 identification (none for IPv6).
+    pub ip_id: Option<u16>,
+    /// The AH header of a v2 AH advert, ICV and SPI already verified; the sequence number
+    /// is for the instance's replay check.
+    pub ah: Option<AhHeader>,
+    pub vrrp: VrrpRepr,
+}
+
+/// The VRID of a received IPv4 datagram, without validation: for demultiplexing on a socket
+/// shared by every VRID, before the instance's `RxContext` is known.
+pub fn peek_vrid_ipv4(datagram: &[u8]) -> Option<u8> {
+    let ihl = usize::from(datagram.first()? & 0x0f) * 4;
+    let ah = if *datagram.get(9)? == PROTO_AH {
+        AH_HEADER_LEN
+    } else {
+        0
+    };
+    datagram.get(ihl + ah + 1).copied()
+}
+
+/// The VRID of a received IPv6 VRRP payload, without validation.
+pub fn peek_vrid_ipv6(payload: &[u8]) -> Option<u8> {
+    payload.get(1).copied()
+}
+
+/// RFC 5798 §7.1: MUST verify that the IPv4 TTL / IPv6 hop limit is 255. keepalived skips
+/// this for unicast peers, whose adverts may cross routers.
+fn check_ttl(ttl: u8, ctx: &RxContext) -> Result<(), Error> {
+    if !ctx.unicast && ttl != ipv4::VRRP_TTL {
+        return Err(Error::BadTtl(ttl));
+    }
+    Ok(())
+}
+
+/// Parses and validates a whole IPv4 datagram as delivered by a raw IPPROTO_VRRP or
+/// IPPROTO_AH socket.
+pub fn parse_ipv4_advert(datagram: &[u8], ctx: &RxContext) -> Result<Received, Error> {
+    let ip = Ipv4Header::parse(datagram)?;
+    let header = ip.header;
+    let (ah, vrrp_bytes) = match header.protocol {
+        PROTO_VRRP => (None, ip.payload),
+        PROTO_AH => {
+            let ah = AhHeader::parse(ip.payload)?;
+            (Some(ah), ip.payload.get(AH_HEADER_LEN..).unwrap_or(&[]))
+        }
+        other => return Err(Error::BadProtocol(other)),
+    };
+    check_ttl(header.ttl, ctx)?;
+
+    // RFC 2338 §7.1: MUST perform the configured authentication; keepalived refuses an AH
+    // header it does not expect and a missing one it does, before looking further.
+    match (&ah, &ctx.auth) {
+        (Some(_), Auth::Ah(_)) | (None, Auth::None | Auth::Password(_)) => {}
+        (Some(_), expected) => {
+            return Err(Error::AuthTypeMismatch {
+                found: AUTH_AH,
+                expected: expected.type_number(),
+            });
+        }
+        (None, Auth::Ah(_)) => {
+            return Err(Error::BadAhHeader(
+                "missing, the instance expects IPsec AH".into(),
+            ));
+        }
+    }
+    if let (Some(ah), Auth::Ah(key)) = (&ah, &ctx.auth) {
+        // The ICV first: nothing else in the datagram can be trusted before it verifies.
+        let ah_bytes = ip.payload.get(..AH_HEADER_LEN).unwrap_or(&[]);
+        if !auth::ah_verify(key, ip.header_bytes, ah_bytes, vrrp_bytes, ctx.unicast) {
+            return Err(Error::BadAhIcv);
+        }
+        // keepalived's convention: the SPI is the sender's address.
+        if ah.spi != u32::from(header.src) {
+            return Err(Error::BadAhSpi {
+                spi: ah.spi,
+                src: IpAddr::V4(header.src),
+            });
+        }
+    }
+
+    let (src, dst) = (IpAddr::V4(header.src), IpAddr::V4(header.dst));
+    let vrrp = VrrpRepr::parse(vrrp_bytes, src, dst, ctx)?;
+    Ok(Received {
+        src,
+        dst,
+        ttl: header.ttl,
+        ip_id: Some(header.id),
+        ah,
+        vrrp,
+    })
+}
+
+/// Parses and validates the VRRP payload of an IPv6 datagram; the addresses and hop limit
+/// come from the socket (`recvmsg` source address, IPV6_PKTINFO, IPV6_HOPLIMIT).
+pub fn parse_ipv6_advert(
+    payload: &[u8],
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    ctx: &RxContext,
+) -> Result<Received, Error> {
+    check_ttl(hop_limit, ctx)?;
+    let (src, dst) = (IpAddr::V6(src), IpAddr::V6(dst));
+    let vrrp = VrrpRepr::parse(payload, src, dst, ctx)?;
+    Ok(Received {
+        src,
+        dst,
+        ttl: hop_limit,
+        ip_id: None,
+        ah: None,
+        vrrp,
+    })
+}
+
+/// What an IPv4 advert's headers carry besides the VRRP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipv4Tx {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    /// 255 for multicast (RFC 5798 §5.1.1.3); may differ for unicast peers.
+    pub ttl: u8,
+    /// IPv4 identification; keepalived never sends 0 (the kernel would fill one in).
+    pub id: u16,
+    /// AH sequence number (v2 AH only): starts at 1, one more per advert.
+    pub ah_sequence: u32,
+    pub v3_checksum: V3Checksum,
+    /// Unicast peers: the AH ICV is computed with the TTL zeroed.
+    pub unicast: bool,
+}
+
+/// The length of the whole IPv4 datagram for `repr`.
+pub fn ipv4_advert_len(repr: &VrrpRepr) -> usize {
+    let ah = if matches!(repr.auth, Auth::Ah(_)) {
+        AH_HEADER_LEN
+    } else {
+        0
+    };
+    ipv4::MIN_HEADER_LEN + ah + repr.buffer_len_for(Family::V4)
+}
+
+/// Writes a whole IPv4 datagram (header, AH if `repr.auth` is `Auth::Ah`, VRRP message) for
+/// an `IP_HDRINCL` socket; returns its length.
+pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<usize, Error> {
+    let total = ipv4_advert_len(repr);
+    room(buf, total)?;
+    let buf = buf.get_mut(..total).unwrap_or(&mut []);
+    let key = match &repr.auth {
+        Auth::Ah(key) => Some(key),
+        Auth::None | Auth::Password(_) => None,
+    };
+    let protocol = if key.is_some() { PROTO_AH } else { PROTO_VRRP };
+    let header = Ipv4Header::for_advert(
+        tx.src,
+        tx.dst,
+        tx.ttl,
+        tx.id,
+        protocol,
+        total - ipv4::MIN_HEADER_LEN,
+    );
+
+    let (ip_bytes, rest) =
+        buf.split_at_mut_checked(ipv4::MIN_HEADER_LEN)
+            .ok_or(Error::BufferTooSmall {
+                len: 0,
+                needed: total,
+            })?;
+    header.emit(ip_bytes)?;
+    let ah_len = if key.is_some() { AH_HEADER_LEN } else { 0 };
+    let (ah_bytes, vrrp_bytes) = rest
+        .split_at_mut_checked(ah_len)
+        .unwrap_or((&mut [], &mut []));
+    repr.emit(
+        vrrp_bytes,
+        IpAddr::V4(tx.src),
+        IpAddr::V4(tx.dst),
+        tx.v3_checksum,
+    )?;
+    if let Some(key) = key {
+        let mut ah = AhHeader {
+            next_header: PROTO_VRRP,
+            spi: u32::from(tx.src),
+            sequence: tx.ah_sequence,
+            icv: [0; 12],
+        };
+        ah.emit(ah_bytes)?;
+        ah.icv = auth::ah_icv(key, ip_bytes, ah_bytes, vrrp_bytes, tx.unicast);
+        ah.emit(ah_bytes)?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests;
