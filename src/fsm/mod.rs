@@ -31,3 +31,5 @@ pub use priority::effective_priority;
 pub use time::Time;
 pub use timers::{Timers, master_down_interval, skew_time};
 
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@
 //! centisecond for most priorities, is never rounded to the advert unit.
 
 use std::fmt;
-use std::ops::Add;
+use std::ops::{Add, Sub};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,18 @@ impl Add<Duration> for Time {
     /// is as good as never.
     fn add(self, d: Duration) -> Time {
         self.checked_add(d).unwrap_or(Time(u64::MAX))
+    }
+}
+
+impl Sub<Duration> for Time {
+    type Output = Time;
+
+    /// Saturates at the epoch.
+    fn sub(self, d: Duration) -> Time {
+        Time(
+            self.0
+                .saturating_sub(u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        )
     }
 }
 
