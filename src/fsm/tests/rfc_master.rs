@@ -1,0 +1,146 @@
+use super::*;
+
+#[test]
+fn master_sends_advert_every_advertisement_interval() {
+    // RFC 5798 §6.4.3: Adver_Timer fires → send, reset to Advertisement_Interval.
+    let (mut inst, at) = master(Version::V3, 100, 1);
+    let mut now = at;
+    for _ in 0..3 {
+        now = now + us(1_000_000);
+        assert_eq!(inst.timers().adver, Some(now));
+        let actions = inst.handle(now, Input::TimerTick);
+        assert_eq!(adverts(&actions), vec![100]);
+    }
+}
+
+#[test]
+fn master_steps_down_on_higher_priority_advert() {
+    // RFC 9568 §6.4.3: cancel Adver_Timer, learn interval, recompute, set Master_Down_Timer, Backup.
+    let (mut inst, at) = master(Version::V3, 100, 1);
+    let now = at + us(300_000);
+    let actions = inst.handle(now, advert(2, 101, 200));
+    assert_eq!(
+        actions,
+        vec![
+            Action::RemoveVips,
+            Action::Transition {
+                from: State::Master,
+                to: State::Backup,
+                reason: Reason::HigherPriority
+            },
+        ]
+    );
+    assert_eq!(inst.master_adver_interval(), Centis::new(200));
+    assert_eq!(inst.timers().adver, None);
+    assert_eq!(inst.next_deadline(), Some(now + us(6_000_000 + 1_218_750)));
+}
+
+#[test]
+fn master_steps_down_on_equal_priority_from_higher_primary_address() {
+    // RFC 5798 §6.4.3: equal priority, sender's primary address greater → Backup.
+    let (mut inst, at) = master(Version::V3, 100, 5);
+    let actions = inst.handle(at, advert(6, 100, 100));
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Master, State::Backup, Reason::HigherPriority)]
+    );
+}
+
+#[test]
+fn master_discards_equal_priority_from_lower_address_and_reasserts() {
+    // RFC 5798 §6.4.3: discard; keepalived answers with its own advert.
+    let (mut inst, at) = master(Version::V3, 100, 5);
+    let actions = inst.handle(at, advert(4, 100, 100));
+    assert_eq!(inst.state(), State::Master);
+    assert_eq!(adverts(&actions), vec![100]);
+    assert!(transitions(&actions).is_empty());
+}
+
+#[test]
+fn master_answers_lower_priority_advert_with_advert_and_gratuitous_bursts() {
+    // keepalived: advert at once, garp_lower_prio_repeat now and again after garp_lower_prio_delay.
+    let mut c = config(Version::V3, 200, 1);
+    c.garp.lower_prio_repeat = Some(3);
+    c.garp.lower_prio_delay = Some(Centis::new(250));
+    c.garp.master_delay = Centis::ZERO;
+    let mut inst = Instance::new(c);
+    inst.handle(ms(0), Input::Startup);
+    let at = inst.next_deadline().unwrap_or_else(|| unreachable!());
+    inst.handle(at, Input::TimerTick);
+    let actions = inst.handle(at + us(10), advert(2, 100, 100));
+    assert_eq!(adverts(&actions), vec![200]);
+    assert_eq!(
+        announces(&actions),
+        vec![(3, AnnounceReason::LowerPriority)]
+    );
+    assert_eq!(inst.timers().garp_lower_prio, Some(at + us(2_500_010)));
+    let later = inst.handle(at + us(2_500_010), Input::TimerTick);
+    assert_eq!(
+        announces(&later),
+        vec![(3, AnnounceReason::LowerPriorityDelay)]
+    );
+    assert_eq!(inst.state(), State::Master);
+}
+
+#[test]
+fn master_lower_prio_no_advert_keeps_to_the_rfc() {
+    let mut c = config(Version::V3, 200, 1);
+    c.lower_prio_no_advert = true;
+    c.garp.lower_prio_repeat = Some(0);
+    let mut inst = Instance::new(c);
+    inst.handle(ms(0), Input::Startup);
+    let at = inst.next_deadline().unwrap_or_else(|| unreachable!());
+    inst.handle(at, Input::TimerTick);
+    assert!(inst.handle(at, advert(2, 100, 100)).is_empty());
+}
+
+#[test]
+fn master_priority_zero_advert_sends_advert_and_resets_adver_timer() {
+    // RFC 5798 §6.4.3: priority 0 → send an advert, reset Adver_Timer.
+    let (mut inst, at) = master(Version::V3, 100, 1);
+    let now = at + us(400_000);
+    let actions = inst.handle(now, advert(2, 0, 100));
+    assert_eq!(
+        actions,
+        vec![Action::SendAdvert {
+            priority: Priority::new(100)
+        }]
+    );
+    assert_eq!(inst.timers().adver, Some(now + us(1_000_000)));
+}
+
+#[test]
+fn master_ignores_its_own_looped_back_advert() {
+    let (mut inst, at) = master(Version::V3, 100, 1);
+    assert!(inst.handle(at, advert(1, 100, 100)).is_empty());
+    assert_eq!(inst.state(), State::Master);
+}
+
+#[test]
+fn master_advertises_the_effective_priority() {
+    let (mut inst, at) = master(Version::V3, 100, 1);
+    inst.handle(
+        at,
+        Input::TrackerChanged {
+            weight_sum: -20,
+            faulted: false,
+        },
+    );
+    let actions = inst.handle(at + us(1_000_000), Input::TimerTick);
+    assert_eq!(adverts(&actions), vec![80]);
+}
+
+#[test]
+fn owner_priority_is_never_changed_by_trackers() {
+    let mut inst = Instance::new(config(Version::V3, 255, 1));
+    inst.handle(
+        ms(0),
+        Input::TrackerChanged {
+            weight_sum: -100,
+            faulted: false,
+        },
+    );
+    inst.handle(ms(0), Input::Startup);
+    assert_eq!(inst.effective_priority(), Priority::OWNER);
+    assert_eq!(inst.state(), State::Master);
+}
