@@ -1,1 +1,30 @@
-//! Linux IO adapters: raw VRRP sockets, rtnetlink addresses and links, GARP/NA sending.
+//! Linux IO adapters: the edge where `fsm`'s decisions become packets and kernel state.
+//!
+//! - [`socket`]: raw VRRP sockets, one per (interface, family[, protocol]), shared by every
+//!   VRID on the interface; async `recv` / `send_to` over tokio's `AsyncFd`.
+//! - [`netlink`]: rtnetlink commands: link lookup, addresses (batched), macvlan VMACs.
+//! - [`events`]: link and address notifications on a separate multicast netlink connection.
+//! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
+//! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
+//!
+//! Nothing here knows VRRP fields: it moves bytes and kernel objects. The only `unsafe` of the
+//! crate lives in this module (socket options and AF_PACKET addresses that socket2 and nix do
+//! not cover, and `AsyncFd::register`), each with the reason it is sound.
+
+pub mod address;
+pub mod announce;
+pub mod error;
+pub mod events;
+pub mod netlink;
+pub mod socket;
+pub mod sysctl;
+
+pub use address::{AddrScope, AddressInfo, AddressSpec};
+pub use announce::Announcer;
+pub use error::NetError;
+pub use events::{NetEvent, NetlinkEvents};
+pub use netlink::{BATCH_WINDOW, LinkInfo, Netlink, VmacSpec, eui64_link_local, virtual_mac};
+pub use socket::{
+    IPPROTO_AH, IPPROTO_VRRP, IpProtocol, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT,
+    VrrpSocket,
+};
