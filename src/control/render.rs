@@ -82,6 +82,7 @@ mod tests {
                 virtual_addresses: vec!["192.0.2.100/24".into()],
                 ..Default::default()
             }],
+            ..Default::default()
         };
         let text = render_human(&status);
         let lines: Vec<&str> = text.lines().collect();
