@@ -130,6 +130,10 @@ impl<E: Effects> Core<E> {
         &mut self.effects
     }
 
+    pub fn into_effects(self) -> E {
+        self.effects
+    }
+
     pub fn node(&self) -> &Node {
         &self.node
     }

@@ -250,26 +250,35 @@ impl VrrpSocket {
     /// the same destination; for IPv6 it is the VRRP payload. The destination may be the VRRP
     /// group or a unicast peer. Link-local IPv6 destinations are scoped to this interface.
     pub async fn send_to(&self, bytes: &[u8], dst: IpAddr) -> io::Result<usize> {
-        let addr = match (self.family, dst) {
-            (Family::V4, IpAddr::V4(v4)) => SockAddr::from(SocketAddrV4::new(v4, 0)),
-            (Family::V6, IpAddr::V6(v6)) => {
-                let scoped = v6.is_multicast() || is_unicast_link_local(v6);
-                let scope = if scoped { self.ifindex } else { 0 };
-                SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope))
-            }
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "{dst} is not of this socket's family ({:?}, {})",
-                        self.family, self.ifname
-                    ),
-                ));
-            }
-        };
+        let addr = self.dest_addr(dst)?;
         self.fd
             .async_io(Interest::WRITABLE, |inner| inner.send_to(bytes, &addr))
             .await
+    }
+
+    /// Like `send_to` but without waiting: the core sends adverts from synchronous code, and a
+    /// raw socket whose send buffer is full (WouldBlock) is better dropped than queued late.
+    pub fn try_send_to(&self, bytes: &[u8], dst: IpAddr) -> io::Result<usize> {
+        let addr = self.dest_addr(dst)?;
+        self.fd.get_ref().send_to(bytes, &addr)
+    }
+
+    fn dest_addr(&self, dst: IpAddr) -> io::Result<SockAddr> {
+        match (self.family, dst) {
+            (Family::V4, IpAddr::V4(v4)) => Ok(SockAddr::from(SocketAddrV4::new(v4, 0))),
+            (Family::V6, IpAddr::V6(v6)) => {
+                let scoped = v6.is_multicast() || is_unicast_link_local(v6);
+                let scope = if scoped { self.ifindex } else { 0 };
+                Ok(SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope)))
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{dst} is not of this socket's family ({:?}, {})",
+                    self.family, self.ifname
+                ),
+            )),
+        }
     }
 }
 

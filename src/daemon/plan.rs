@@ -1,0 +1,298 @@
+//! From the configuration model and what the kernel says about the interfaces, to everything
+//! an instance needs at run time: its state-machine configuration, its receive expectations,
+//! its transmit template and its addresses.
+//!
+//! Pure: the interface facts are looked up by the caller first. Every problem is collected,
+//! so the daemon either starts with every instance or not at all.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::core::{Binding, SocketKey};
+use crate::config::model::{self, Config, Instance};
+use crate::fsm::{self, InitialState};
+use crate::net::{AddrScope, AddressSpec, IpProtocol};
+use crate::notify::{NotifyScripts, Script, split_command};
+use crate::types::{Centis, Family, Version};
+use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
+
+/// What the kernel told us about one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfaceFacts {
+    pub ifindex: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    pub up: bool,
+    pub primary_v4: Option<Ipv4Addr>,
+    pub link_local_v6: Option<Ipv6Addr>,
+    /// IPv6 forwarding is on: unsolicited NAs then carry the Router flag, as keepalived's do.
+    pub ipv6_forwarding: bool,
+}
+
+/// How one instance's advertisements are sent.
+#[derive(Debug, Clone)]
+pub struct TxPlan {
+    pub src: IpAddr,
+    /// The multicast group, or every unicast peer.
+    pub destinations: Vec<IpAddr>,
+    pub unicast: bool,
+    pub ttl: u8,
+    /// The advertisement; only the priority changes from one send to the next.
+    pub repr: VrrpRepr,
+    pub v3_checksum: V3Checksum,
+}
+
+/// Where and how gratuitous announcements go out.
+#[derive(Debug, Clone)]
+pub struct AnnouncePlan {
+    pub ifindex: u32,
+    pub ifname: String,
+    /// One frame per virtual address (GARP or unsolicited NA).
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// A VMAC interface to create before the instance starts (keepalived's `use_vmac`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacPlan {
+    pub name: String,
+    pub base_ifindex: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedInstance {
+    pub fsm: fsm::InstanceConfig,
+    pub binding: Binding,
+    pub rx: RxContext,
+    pub tx: TxPlan,
+    pub vips: Vec<AddressSpec>,
+    pub announce: AnnouncePlan,
+    pub notify: NotifyScripts,
+    pub vmac: Option<VmacPlan>,
+    pub ifname: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("instance {instance}: {message}")]
+pub struct PlanError {
+    pub instance: String,
+    pub message: String,
+}
+
+/// Plans every instance; `facts` answers for an interface name. With `use_vmac`, the VMAC
+/// interface does not exist yet: its facts are derived from the base interface.
+pub fn plan(
+    config: &Config,
+    facts: &dyn Fn(&str) -> Option<IfaceFacts>,
+) -> Result<Vec<PlannedInstance>, Vec<PlanError>> {
+    let mut planned = Vec::new();
+    let mut errors = Vec::new();
+    for inst in &config.instances {
+        match plan_instance(config, inst, facts) {
+            Ok(p) => planned.push(p),
+            Err(message) => errors.push(PlanError { instance: inst.name.clone(), message }),
+        }
+    }
+    if errors.is_empty() { Ok(planned) } else { Err(errors) }
+}
+
+fn plan_instance(
+    config: &Config,
+    inst: &Instance,
+    facts: &dyn Fn(&str) -> Option<IfaceFacts>,
+) -> Result<PlannedInstance, String> {
+    let iface = facts(&inst.interface)
+        .ok_or_else(|| format!("interface {:?} does not exist", inst.interface))?;
+    let family = inst.family;
+    let unicast = !inst.unicast_peers.is_empty();
+
+    // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the interface's primary IPv4 address or
+    // its IPv6 link-local address; keepalived lets unicast_src_ip / mcast_src_ip override it.
+    let src = match (unicast.then_some(inst.unicast_src_ip).flatten().or(inst.mcast_src_ip), family)
+    {
+        (Some(a), _) => a,
+        (None, Family::V4) => IpAddr::V4(iface.primary_v4.ok_or_else(|| {
+            format!(
+                "interface {} has no IPv4 address to send from: add one, or set unicast_src_ip / mcast_src_ip",
+                iface.name
+            )
+        })?),
+        (None, Family::V6) => IpAddr::V6(iface.link_local_v6.ok_or_else(|| {
+            format!("interface {} has no IPv6 link-local address to send from", iface.name)
+        })?),
+    };
+    let destinations = if unicast {
+        inst.unicast_peers.clone()
+    } else {
+        vec![match (inst.mcast_dst_ip, family) {
+            (Some(a), _) => a,
+            (None, Family::V4) => IpAddr::V4(config.global.mcast_group4),
+            (None, Family::V6) => IpAddr::V6(config.global.mcast_group6),
+        }]
+    };
+
+    let auth = match (&inst.auth, inst.version) {
+        (None, _) => Auth::None,
+        (Some(model::Auth::Pass(p)), Version::V2) => Auth::Password(AuthKey::from_password(p.as_bytes())),
+        (Some(model::Auth::Ah(p)), Version::V2) => Auth::Ah(AuthKey::from_password(p.as_bytes())),
+        (Some(_), Version::V3) => {
+            return Err("authentication is a VRRPv2 feature (RFC 5798 removed it): drop authentication or use version 2".into());
+        }
+    };
+    let protocol = match auth {
+        Auth::Ah(_) => IpProtocol::Ah,
+        _ => IpProtocol::Vrrp,
+    };
+
+    let advertised: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
+    if let Some(bad) = advertised.iter().find(|a| model::family_of(**a) != family) {
+        return Err(format!("virtual address {bad} is not of the instance's address family"));
+    }
+    let repr = VrrpRepr {
+        version: inst.version,
+        vrid: inst.vrid,
+        priority: inst.priority,
+        max_advert_int: inst.advert_int,
+        addresses: advertised.clone(),
+        auth: auth.clone(),
+    };
+    // Emitting once here turns an unsendable configuration (a v2 interval that is not whole
+    // seconds, too many addresses) into a start-up error instead of a silent instance.
+    let probe_dst = destinations.first().copied().unwrap_or(src);
+    let mut probe = vec![0u8; repr.buffer_len_for(family)];
+    repr.emit(&mut probe, src, probe_dst, V3Checksum::PseudoHeader)
+        .map_err(|e| format!("cannot build its advertisement: {e}"))?;
+
+    let (vip_ifindex, vip_ifname, announce_mac, vmac) = match &inst.use_vmac {
+        Some(name) => {
+            // The VMAC's ifindex is only known once it exists; 0 marks "resolve at start".
+            let mac = MacAddr::vmac(family, inst.vrid);
+            let vmac = VmacPlan { name: name.clone(), base_ifindex: iface.ifindex };
+            (0, name.clone(), mac, Some(vmac))
+        }
+        None => (iface.ifindex, iface.name.clone(), MacAddr(iface.mac), None),
+    };
+
+    let mut vips = Vec::new();
+    let mut frames = Vec::new();
+    let mut display = Vec::new();
+    for v in &inst.virtual_addresses {
+        let ifindex = match &v.dev {
+            Some(dev) if *dev != inst.interface => {
+                facts(dev).ok_or_else(|| format!("virtual address {}: interface {dev:?} does not exist", v.addr))?.ifindex
+            }
+            _ => vip_ifindex,
+        };
+        let mut spec = AddressSpec::new(ifindex, v.addr, v.prefix_len);
+        spec.label = v.label.clone();
+        spec.broadcast = v.brd;
+        spec.scope = v.scope.map_or(AddrScope::Global, scope);
+        // A VIP must be usable at once after a takeover: duplicate address detection would
+        // hold it tentative for a second or more (keepalived installs IPv6 VIPs with nodad).
+        spec.nodad = v.addr.is_ipv6();
+        vips.push(spec);
+        display.push(format!("{}/{}", v.addr, v.prefix_len));
+        frames.push(match v.addr {
+            IpAddr::V4(ip) => wire::arp::GratuitousArp::new(announce_mac, ip).to_vec(),
+            IpAddr::V6(ip) => {
+                wire::ndisc::UnsolicitedNa::new(announce_mac, ip, iface.ipv6_forwarding).to_vec()
+            }
+        });
+    }
+
+    let fsm = fsm::InstanceConfig {
+        name: inst.name.clone(),
+        vrid: inst.vrid,
+        version: inst.version,
+        family,
+        priority: inst.priority,
+        advert_int: inst.advert_int,
+        preempt: inst.preempt,
+        preempt_delay: inst.preempt_delay,
+        accept: inst.accept,
+        primary_addr: src,
+        initial: match inst.initial_state {
+            model::InitialState::Backup => InitialState::Backup,
+            model::InitialState::Master => InitialState::Master,
+        },
+        garp: fsm::GarpConfig {
+            master_delay: inst.garp.master_delay,
+            master_repeat: clamp_u8(inst.garp.master_repeat),
+            master_refresh: (inst.garp.master_refresh > Centis::ZERO).then_some(inst.garp.master_refresh),
+            master_refresh_repeat: clamp_u8(inst.garp.master_refresh_repeat),
+            lower_prio_delay: Some(inst.garp.lower_prio_delay),
+            lower_prio_repeat: Some(clamp_u8(inst.garp.lower_prio_repeat)),
+        },
+        lower_prio_no_advert: inst.lower_prio_no_advert,
+    };
+    let socket = SocketKey { ifindex: iface.ifindex, family, protocol: protocol.number() };
+    let binding = Binding {
+        name: inst.name.clone(),
+        interface: inst.interface.clone(),
+        ifindex: iface.ifindex,
+        socket,
+        vrid: inst.vrid,
+        version: inst.version,
+        virtual_addresses: advertised,
+        virtual_display: display,
+    };
+    let rx = RxContext {
+        version: inst.version,
+        auth,
+        v3_checksum: V3Checksum::PseudoHeader,
+        unicast,
+    };
+    Ok(PlannedInstance {
+        fsm,
+        binding,
+        rx,
+        tx: TxPlan {
+            src,
+            destinations,
+            unicast,
+            ttl: inst.unicast_ttl.filter(|_| unicast).unwrap_or(255),
+            repr,
+            v3_checksum: V3Checksum::PseudoHeader,
+        },
+        vips,
+        announce: AnnouncePlan { ifindex: vip_ifindex, ifname: vip_ifname, frames },
+        notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?,
+        vmac,
+        ifname: iface.name.clone(),
+    })
+}
+
+fn clamp_u8(v: u32) -> u8 {
+    u8::try_from(v).unwrap_or(u8::MAX)
+}
+
+fn scope(s: model::Scope) -> AddrScope {
+    match s {
+        model::Scope::Global => AddrScope::Global,
+        model::Scope::Site => AddrScope::Site,
+        model::Scope::Link => AddrScope::Link,
+        model::Scope::Host => AddrScope::Host,
+        model::Scope::Nowhere => AddrScope::Nowhere,
+    }
+}
+
+fn notify_scripts(
+    n: &model::Notify,
+    default_user: Option<&model::RunAs>,
+) -> Result<NotifyScripts, String> {
+    let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
+        let Some(s) = s else { return Ok(None) };
+        let argv =
+            split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
+        Ok(Some(Script {
+            argv,
+            user: s.user.clone().or_else(|| default_user.map(|u| u.user.clone())),
+            group: s.group.clone().or_else(|| default_user.and_then(|u| u.group.clone())),
+        }))
+    };
+    Ok(NotifyScripts {
+        master: one(&n.master)?,
+        backup: one(&n.backup)?,
+        fault: one(&n.fault)?,
+        stop: one(&n.stop)?,
+        any: one(&n.any)?,
+    })
+}
