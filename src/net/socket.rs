@@ -148,7 +148,6 @@ impl VrrpSocket {
         let proto = Protocol::from(i32::from(IPPROTO_VRRP));
         let socket = Socket::new(Domain::IPV6, Type::RAW, Some(proto))
             .map_err(err("creating raw IPv6 socket"))?;
-        socket.set_only_v6(true).map_err(err("IPV6_V6ONLY"))?;
         socket
             .bind_device(Some(ifname.as_bytes()))
             .map_err(err("SO_BINDTODEVICE"))?;
