@@ -853,3 +853,47 @@ fn garp_frame_is_seen_by_the_peer() {
     assert_eq!(got, sent, "the peer sees the frame byte for byte");
     let _ = h2_eth0;
 }
+
+#[test]
+fn ah_socket_receives_protocol_51_and_the_vrrp_socket_does_not() {
+    let Some(mut lab) = lab("ah") else { return };
+    let (h1, h2) = two_hosts(&mut lab, false);
+    let h2_eth0 = ifindex_in(&h2, "eth0");
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let receiver = spawn_in(&h2, move || async move {
+        let ah = VrrpSocket::open_v4("eth0", h2_eth0, IpProtocol::Ah).expect("AH socket");
+        let vrrp = VrrpSocket::open_v4("eth0", h2_eth0, IpProtocol::Vrrp).expect("VRRP socket");
+        ready_tx.send(()).expect("ready");
+        let mut buf = [0u8; 1500];
+        let rx = bounded("an AH datagram", ah.recv(&mut buf))
+            .await
+            .expect("recv AH");
+        let ah_proto = buf[9];
+        let rx112 = bounded("a VRRP datagram", vrrp.recv(&mut buf))
+            .await
+            .expect("recv 112");
+        (rx, ah_proto, rx112, buf[9], buf[20])
+    });
+    let ((), receiver) = wait_ready(&ready_rx, receiver, "receiver");
+    let h1_eth0 = ifindex_in(&h1, "eth0");
+    join(spawn_in(&h1, move || async move {
+        let ah = VrrpSocket::open_v4("eth0", h1_eth0, IpProtocol::Ah).expect("AH socket");
+        let vrrp = VrrpSocket::open_v4("eth0", h1_eth0, IpProtocol::Vrrp).expect("VRRP socket");
+        let group = IpAddr::V4(VRRP_GROUP_V4);
+        let mut ah_datagram = ipv4_datagram(VRRP_GROUP_V4, &[0x70; 24]);
+        ah_datagram[9] = 51;
+        bounded("send AH", ah.send_to(&ah_datagram, group))
+            .await
+            .expect("send AH");
+        bounded(
+            "send 112",
+            vrrp.send_to(&ipv4_datagram(VRRP_GROUP_V4, &[0x2a]), group),
+        )
+        .await
+        .expect("send 112");
+    }));
+    let (rx, ah_proto, rx112, proto112, first112) = join(receiver);
+    assert_eq!((ah_proto, rx.len, rx.hop_limit), (51, 20 + 24, Some(255)));
+    // The 112 socket's first packet is the plain advert, not the AH one sent before it.
+    assert_eq!((proto112, first112, rx112.len), (112, 0x2a, 21));
+}
