@@ -235,6 +235,7 @@ impl VrrpSocket {
     }
 
     /// Waits for the next packet and writes it into `buf` (IPv4: whole datagram; IPv6: payload).
+    /// Cancel-safe: dropping the future loses no packet, so it can sit in a `select!`.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         loop {
             let mut guard = self.fd.readable().await?;
