@@ -126,7 +126,9 @@ impl NetlinkEvents {
         })
     }
 
-    /// The next event. `None` means the connection ended (the socket failed, e.g. on a
+    /// The next event. Cancel-safe (usable in `select!`). Every RTM_NEWLINK is reported, also
+    /// when nothing the daemon cares about changed: compare `up` with the previous value.
+    /// `None` means the connection ended (the socket failed, e.g. on a
     /// receive-buffer overrun): the caller must subscribe again and re-read the state, since
     /// events may have been lost.
     pub async fn next(&mut self) -> Option<NetEvent> {

@@ -5,6 +5,7 @@
 //! - [`netlink`]: rtnetlink commands: link lookup, addresses (batched), macvlan VMACs.
 //! - [`events`]: link and address notifications on a separate multicast netlink connection.
 //! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
+//! - [`netns`]: moving one thread into a network namespace (lab tests).
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //!
 //! Nothing here knows VRRP fields: it moves bytes and kernel objects. The only `unsafe` of the
@@ -16,6 +17,7 @@ pub mod announce;
 pub mod error;
 pub mod events;
 pub mod netlink;
+pub mod netns;
 pub mod socket;
 pub mod sysctl;
 

@@ -309,7 +309,8 @@ impl Netlink {
     }
 
     /// Creates (or adopts) the VMAC interface of an instance, configured as keepalived does,
-    /// and brings it up.
+    /// and brings it up. If a step after the creation fails the macvlan is left in place;
+    /// [`Netlink::delete_vmac`] removes it.
     ///
     /// A macvlan of that name left over with the right MAC and base is adopted; one with a
     /// different MAC or base is replaced; a non-macvlan link of that name is an error (a real
@@ -363,7 +364,12 @@ impl Netlink {
                     sysctl::write_conf(Family::V4, &vmac.name, key, value)?;
                 }
                 // An IPv4 instance has no use for IPv6 on its VMAC (keepalived does the same).
-                sysctl::write_conf(Family::V6, &vmac.name, "disable_ipv6", 1)?;
+                // Best effort when the kernel runs without IPv6 (no ipv6/conf directory).
+                match sysctl::write_conf(Family::V6, &vmac.name, "disable_ipv6", 1) {
+                    Err(NetError::Sysctl { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    other => other?,
+                }
                 if created {
                     self.take_base_arp(&base)?;
                 }

@@ -148,7 +148,6 @@ impl VrrpSocket {
         let proto = Protocol::from(i32::from(IPPROTO_VRRP));
         let socket = Socket::new(Domain::IPV6, Type::RAW, Some(proto))
             .map_err(err("creating raw IPv6 socket"))?;
-        socket.set_only_v6(true).map_err(err("IPV6_V6ONLY"))?;
         socket
             .bind_device(Some(ifname.as_bytes()))
             .map_err(err("SO_BINDTODEVICE"))?;
@@ -236,6 +235,7 @@ impl VrrpSocket {
     }
 
     /// Waits for the next packet and writes it into `buf` (IPv4: whole datagram; IPv6: payload).
+    /// Cancel-safe: dropping the future loses no packet, so it can sit in a `select!`.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         loop {
             let mut guard = self.fd.readable().await?;
