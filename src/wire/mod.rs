@@ -17,3 +17,7 @@ pub use advert::{
     peek_vrid_ipv4, peek_vrid_ipv6,
 };
 pub use ipv4::Ipv4Header;
+pub mod arp;
+pub mod ethernet;
+pub use arp::GratuitousArp;
+pub use ethernet::MacAddr;
