@@ -21,3 +21,7 @@ pub mod arp;
 pub mod ethernet;
 pub use arp::GratuitousArp;
 pub use ethernet::MacAddr;
+pub mod ipv6;
+pub mod ndisc;
+pub use ipv6::Ipv6Header;
+pub use ndisc::UnsolicitedNa;
