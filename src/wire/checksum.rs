@@ -11,6 +11,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// IANA protocol number of VRRP (RFC 5798 §5.1.1.4).
 pub const PROTO_VRRP: u8 = 112;
 
+/// The IPv4 VRRP multicast group (RFC 5798 §5.1.1.2).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
 /// Adds `data` to a running one's complement sum, big-endian 16-bit words, an odd trailing
 /// byte padded with zero (RFC 1071 §4.1). The sum is kept in 32 bits and folded at the end.
 pub fn accumulate(mut sum: u32, data: &[u8]) -> u32 {
@@ -68,6 +71,9 @@ pub enum V3Checksum {
     /// RFC 5798 §5.2.8 with the IPv4 pseudo-header: keepalived's default, FRR, Wireshark.
     #[default]
     PseudoHeader,
+    /// The IPv4 pseudo-header with 224.0.0.18 as destination even for unicast adverts:
+    /// keepalived's `old_unicast_checksum` (compatibility with keepalived <= 1.3.6).
+    PseudoHeaderMulticastDst,
     /// The VRRP message alone, as VRRPv2 does: keepalived's `v3_checksum_as_v2` (2.2.8+),
     /// for peers that read RFC 5798 §5.2.8 as applying to IPv6 only.
     WithoutPseudoHeader,

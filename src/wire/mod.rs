@@ -17,3 +17,11 @@ pub use advert::{
     peek_vrid_ipv4, peek_vrid_ipv6,
 };
 pub use ipv4::Ipv4Header;
+pub mod arp;
+pub mod ethernet;
+pub use arp::GratuitousArp;
+pub use ethernet::MacAddr;
+pub mod ipv6;
+pub mod ndisc;
+pub use ipv6::Ipv6Header;
+pub use ndisc::UnsolicitedNa;

@@ -255,6 +255,16 @@ pub fn pseudo_header_sum(
         (Version::V2, _, _) => 0,
         (Version::V3, IpAddr::V4(_), _) if mode == V3Checksum::WithoutPseudoHeader => 0,
         // RFC 5798 §5.2.8: the message plus the pseudo-header, next header 112.
+        (Version::V3, IpAddr::V4(s), IpAddr::V4(_))
+            if mode == V3Checksum::PseudoHeaderMulticastDst =>
+        {
+            checksum::pseudo_header_v4(
+                s,
+                checksum::VRRP_GROUP_V4,
+                PROTO_VRRP,
+                u16::try_from(len).unwrap_or(u16::MAX),
+            )
+        }
         (Version::V3, IpAddr::V4(s), IpAddr::V4(d)) => {
             checksum::pseudo_header_v4(s, d, PROTO_VRRP, u16::try_from(len).unwrap_or(u16::MAX))
         }

@@ -497,3 +497,23 @@ fn accessors_on_short_buffers_do_not_panic() {
     assert_eq!(p.auth_data(), None);
     assert!(VrrpPacket::new_checked(&[0u8; 7][..]).is_err());
 }
+
+#[test]
+fn old_unicast_checksum_uses_the_group_as_pseudo_destination() {
+    let peer = v4(192, 0, 2, 2);
+    let repr = repr_v3(100, vec![v4(192, 0, 2, 100)]);
+    let old = repr
+        .to_vec(SRC4, peer, V3Checksum::PseudoHeaderMulticastDst)
+        .unwrap();
+    // The same bytes as a multicast advert: only the pseudo-header destination matters.
+    assert_eq!(old, V3_V4);
+    let ctx = RxContext {
+        v3_checksum: V3Checksum::PseudoHeaderMulticastDst,
+        ..v3_ctx()
+    };
+    assert_eq!(VrrpRepr::parse(&old, SRC4, peer, &ctx).unwrap(), repr);
+    assert!(matches!(
+        VrrpRepr::parse(&old, SRC4, peer, &v3_ctx()),
+        Err(Error::BadChecksum { .. })
+    ));
+}
