@@ -4,3 +4,4 @@ pub mod diagnostic;
 pub mod model;
 mod resolve;
 pub mod yaml;
+pub mod keepalived;
