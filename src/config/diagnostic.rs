@@ -1,0 +1,218 @@
+//! Problems found in a configuration, each tied to `file:line:col`, reported all at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A place in a configuration file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pos {
+    pub file: Arc<PathBuf>,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Pos {
+    pub fn new(file: &Arc<PathBuf>, line: u32, col: u32) -> Self {
+        Self {
+            file: Arc::clone(file),
+            line,
+            col,
+        }
+    }
+
+    /// The start of a file, for problems with no better place.
+    pub fn start_of(file: &Path) -> Self {
+        Self {
+            file: Arc::new(file.to_path_buf()),
+            line: 1,
+            col: 1,
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem: printed as `file:line:col: error: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub pos: Pos,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn error(pos: Pos, message: impl Into<String>) -> Self {
+        Self {
+            pos,
+            severity: Severity::Error,
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(pos: Pos, message: impl Into<String>) -> Self {
+        Self {
+            pos,
+            severity: Severity::Warning,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.pos, self.severity, self.message)
+    }
+}
+
+/// Every problem that made a configuration unusable (errors, and the warnings seen with them).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where each model field came from, keyed by its path in the YAML form
+/// (`instances.0.priority`), so that semantic errors point into the file the user wrote,
+/// whichever format it was.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    entries: HashMap<String, Pos>,
+    fallback: Option<Pos>,
+}
+
+impl SourceMap {
+    pub fn new(fallback: Pos) -> Self {
+        Self {
+            entries: HashMap::new(),
+            fallback: Some(fallback),
+        }
+    }
+
+    pub fn insert(&mut self, path: impl Into<String>, pos: Pos) {
+        self.entries.entry(path.into()).or_insert(pos);
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.entries.contains_key(path)
+    }
+
+    /// The position of `path`, or of its nearest recorded ancestor.
+    pub fn locate(&self, path: &str) -> Pos {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.entries.get(p) {
+                return pos.clone();
+            }
+            match p.rfind('.') {
+                Some(i) => p = &p[..i],
+                None => break,
+            }
+        }
+        self.fallback
+            .clone()
+            .unwrap_or_else(|| Pos::start_of(Path::new("<config>")))
+    }
+}
+
+/// Edit distance (Levenshtein) for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(subst.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+/// The closest known name to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(2);
+    known
+        .into_iter()
+        .map(|k| (edit_distance(word, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// ` (did you mean `x`?)` or nothing.
+pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    match suggest(word, known) {
+        Some(k) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("priority", "priority"), 0);
+        assert_eq!(edit_distance("priorty", "priority"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestion_picks_the_nearest_and_ignores_far_words() {
+        let known = ["priority", "preempt", "interface"];
+        assert_eq!(suggest("priorty", known), Some("priority"));
+        assert_eq!(suggest("interfce", known), Some("interface"));
+        assert_eq!(suggest("zzzzzzzz", known), None);
+    }
+
+    #[test]
+    fn locate_falls_back_to_the_nearest_ancestor() {
+        let file = Arc::new(PathBuf::from("a.yaml"));
+        let mut map = SourceMap::new(Pos::new(&file, 1, 1));
+        map.insert("instances.0", Pos::new(&file, 3, 5));
+        assert_eq!(map.locate("instances.0.priority").line, 3);
+        assert_eq!(map.locate("global.router_id").line, 1);
+    }
+}

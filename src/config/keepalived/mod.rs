@@ -1,0 +1,5 @@
+//! keepalived.conf: a lexer (includes, parameters, conditionals), a block parser, and the
+//! mapping of keepalived's VRRP keywords onto the model.
+
+pub mod lexer;
+pub mod parser;
