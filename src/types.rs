@@ -132,6 +132,7 @@ impl fmt::Display for Centis {
 
 /// The VRRP protocol version an instance speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
 pub enum Version {
     /// RFC 3768: IPv4 only, intervals in seconds, optional authentication.
     V2,
@@ -148,6 +149,27 @@ impl Version {
     }
 }
 
+impl TryFrom<u8> for Version {
+    type Error = InvalidVersion;
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        match value {
+            2 => Ok(Version::V2),
+            3 => Ok(Version::V3),
+            _ => Err(InvalidVersion(value)),
+        }
+    }
+}
+
+impl From<Version> for u8 {
+    fn from(v: Version) -> u8 {
+        v.number()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("VRRP version must be 2 or 3, not {0}")]
+pub struct InvalidVersion(pub u8);
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "VRRPv{}", self.number())
@@ -158,7 +180,9 @@ impl fmt::Display for Version {
 /// (RFC 5798 §7.1 rejects a mix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Family {
+    #[serde(rename = "ipv4")]
     V4,
+    #[serde(rename = "ipv6")]
     V6,
 }
 
@@ -171,6 +195,14 @@ mod tests {
         assert_eq!(Vrid::new(0), None);
         assert_eq!(Vrid::new(1).map(Vrid::get), Some(1));
         assert!(Vrid::try_from(0u8).is_err());
+    }
+
+    #[test]
+    fn version_and_family_serialise_as_operators_write_them() {
+        assert_eq!(serde_json::to_string(&Version::V3).unwrap(), "3");
+        assert_eq!(serde_json::from_str::<Version>("2").unwrap(), Version::V2);
+        assert!(serde_json::from_str::<Version>("4").is_err());
+        assert_eq!(serde_json::to_string(&Family::V6).unwrap(), "\"ipv6\"");
     }
 
     #[test]

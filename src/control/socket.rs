@@ -13,7 +13,7 @@ pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control socket {path}: {source}")]
+    #[error("control socket {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -55,7 +55,11 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let _pid = options.pid_file.as_deref().map(PidFile::create).transpose()?;
+    let _pid = options
+        .pid_file
+        .as_deref()
+        .map(PidFile::create)
+        .transpose()?;
     let netlink = Arc::new(Netlink::connect()?);
     // Subscribe before reading state so no change between the two is missed.
     let mut net_events = NetlinkEvents::subscribe()?;
@@ -64,8 +68,9 @@ pub async fn run(
     for link in netlink.links().await? {
         let primary_v4 = netlink.primary_ipv4(link.ifindex).await.unwrap_or(None);
         let link_local_v6 = netlink.ipv6_link_local(link.ifindex).await.unwrap_or(None);
-        let forwarding = std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
-            .is_ok_and(|s| s.trim() == "1");
+        let forwarding =
+            std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
+                .is_ok_and(|s| s.trim() == "1");
         facts.insert(
             link.name.clone(),
             IfaceFacts {
@@ -106,10 +111,14 @@ pub async fn run(
     let mut per_instance = Vec::new();
     for p in &planned {
         let key = p.binding.socket;
-        if !sockets.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = sockets.entry(key) {
             let socket = match key.family {
                 Family::V4 => {
-                    let proto = if key.protocol == IpProtocol::Ah.number() { IpProtocol::Ah } else { IpProtocol::Vrrp };
+                    let proto = if key.protocol == IpProtocol::Ah.number() {
+                        IpProtocol::Ah
+                    } else {
+                        IpProtocol::Vrrp
+                    };
                     VrrpSocket::open_v4(&p.ifname, key.ifindex, proto)?
                 }
                 Family::V6 => {
@@ -122,7 +131,7 @@ pub async fn run(
                     VrrpSocket::open_v6(&p.ifname, key.ifindex, src)?
                 }
             };
-            sockets.insert(key, (Arc::new(socket), Arc::new(RwLock::new(HashMap::new()))));
+            slot.insert((Arc::new(socket), Arc::new(RwLock::new(HashMap::new()))));
         }
         let (socket, contexts) = &sockets[&key];
         contexts
@@ -133,7 +142,12 @@ pub async fn run(
     }
     let mut receivers = tokio::task::JoinSet::new();
     for (key, (socket, contexts)) in &sockets {
-        receivers.spawn(receive_loop(socket.clone(), *key, contexts.clone(), event_tx.clone()));
+        receivers.spawn(receive_loop(
+            socket.clone(),
+            *key,
+            contexts.clone(),
+            event_tx.clone(),
+        ));
     }
     drop(event_tx);
 
@@ -153,18 +167,32 @@ pub async fn run(
                     .ok_or_else(|| format!("no instance named {name:?}"))
             })
             .collect();
-        let ids = ids.map_err(|message| DaemonError::SyncGroup { group: g.name.clone(), message })?;
+        let ids = ids.map_err(|message| DaemonError::SyncGroup {
+            group: g.name.clone(),
+            message,
+        })?;
         node.add_sync_group(&g.name, &ids)
-            .map_err(|e| DaemonError::SyncGroup { group: g.name.clone(), message: e.to_string() })?;
+            .map_err(|e| DaemonError::SyncGroup {
+                group: g.name.clone(),
+                message: e.to_string(),
+            })?;
     }
 
     let notifier = Notifier::new(NotifierConfig {
         default_user: config.global.script_user.as_ref().map(|u| u.user.clone()),
-        fifo: config.global.notify_fifo.as_ref().map(|f| PathBuf::from(&f.path)),
+        fifo: config
+            .global
+            .notify_fifo
+            .as_ref()
+            .map(|f| PathBuf::from(&f.path)),
         ..NotifierConfig::default()
     });
     let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
-    let executor = tokio::spawn(execute(netlink.clone(), work_rx, config.global.garp_interval));
+    let executor = tokio::spawn(execute(
+        netlink.clone(),
+        work_rx,
+        config.global.garp_interval,
+    ));
     let effects = SystemEffects::new(&planned, per_instance, notifier, work_tx);
     let bindings = planned.iter().map(|p| p.binding.clone()).collect();
     let mut core = Core::new(node, bindings, effects);
@@ -183,10 +211,19 @@ pub async fn run(
     // An interface that is already down puts its instances straight into Fault.
     let mut link_up: HashMap<u32, bool> = HashMap::new();
     for b in core.bindings().to_vec() {
-        let up = facts.values().find(|f| f.ifindex == b.ifindex).is_some_and(|f| f.up);
+        let up = facts
+            .values()
+            .find(|f| f.ifindex == b.ifindex)
+            .is_some_and(|f| f.up);
         link_up.insert(b.ifindex, up);
         if !up {
-            core.handle(to_time(Instant::now()), Event::Link { ifindex: b.ifindex, up });
+            core.handle(
+                to_time(Instant::now()),
+                Event::Link {
+                    ifindex: b.ifindex,
+                    up,
+                },
+            );
         }
     }
     let summary = format!("{} instances running", core.bindings().len());
@@ -232,7 +269,12 @@ pub async fn run(
         }
         status_tx.send_if_modified(|s| {
             let new = core.status(&config_name);
-            if *s == new { false } else { *s = new; true }
+            if *s == new {
+                false
+            } else {
+                *s = new;
+                true
+            }
         });
     }
 

@@ -26,7 +26,12 @@ use crate::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
 pub enum Work {
     Install(Vec<AddressSpec>),
     Remove(Vec<AddressSpec>),
-    Announce { ifindex: u32, ifname: String, frames: Arc<Vec<Vec<u8>>>, count: u8 },
+    Announce {
+        ifindex: u32,
+        ifname: String,
+        frames: Arc<Vec<Vec<u8>>>,
+        count: u8,
+    },
     /// Answered once everything queued before it is done.
     Flush(oneshot::Sender<()>),
 }
@@ -103,7 +108,9 @@ impl SystemEffects {
 
 impl Effects for SystemEffects {
     fn send_advert(&mut self, id: InstanceId, priority: Priority) {
-        let Some(t) = self.tx.get_mut(id.0) else { return };
+        let Some(t) = self.tx.get_mut(id.0) else {
+            return;
+        };
         t.plan.repr.priority = priority;
         for &dst in &t.plan.destinations {
             let built = match (t.plan.src, dst) {
@@ -190,7 +197,11 @@ impl Effects for SystemEffects {
 }
 
 /// The executor task: runs until every sender is dropped.
-pub async fn execute(netlink: Arc<Netlink>, mut work: mpsc::UnboundedReceiver<Work>, gap: Duration) {
+pub async fn execute(
+    netlink: Arc<Netlink>,
+    mut work: mpsc::UnboundedReceiver<Work>,
+    gap: Duration,
+) {
     let mut announcers: HashMap<u32, Announcer> = HashMap::new();
     while let Some(first) = work.recv().await {
         let mut batch = vec![first];
@@ -201,42 +212,55 @@ pub async fn execute(netlink: Arc<Netlink>, mut work: mpsc::UnboundedReceiver<Wo
         while let Some(item) = items.next() {
             match item {
                 Work::Install(mut specs) => {
-                    while let Some(Work::Install(more)) = items.next_if(|w| matches!(w, Work::Install(_))) {
+                    while let Some(Work::Install(more)) =
+                        items.next_if(|w| matches!(w, Work::Install(_)))
+                    {
                         specs.extend(more);
                     }
                     for (spec, r) in specs.iter().zip(netlink.add_addresses(&specs).await) {
                         match r {
                             Ok(()) => tracing::debug!(%spec, "virtual address added"),
                             Err(e) if e.is_already_exists() => {}
-                            Err(e) => tracing::error!(%spec, error = %e, "cannot add virtual address"),
+                            Err(e) => {
+                                tracing::error!(%spec, error = %e, "cannot add virtual address")
+                            }
                         }
                     }
                 }
                 Work::Remove(mut specs) => {
-                    while let Some(Work::Remove(more)) = items.next_if(|w| matches!(w, Work::Remove(_))) {
+                    while let Some(Work::Remove(more)) =
+                        items.next_if(|w| matches!(w, Work::Remove(_)))
+                    {
                         specs.extend(more);
                     }
                     for (spec, r) in specs.iter().zip(netlink.del_addresses(&specs).await) {
                         match r {
                             Ok(()) => tracing::debug!(%spec, "virtual address removed"),
                             Err(e) if e.is_not_found() => {}
-                            Err(e) => tracing::warn!(%spec, error = %e, "cannot remove virtual address"),
+                            Err(e) => {
+                                tracing::warn!(%spec, error = %e, "cannot remove virtual address")
+                            }
                         }
                     }
                 }
-                Work::Announce { ifindex, ifname, frames, count } => {
-                    if !announcers.contains_key(&ifindex) {
-                        match Announcer::open(&ifname, ifindex) {
-                            Ok(a) => {
-                                announcers.insert(ifindex, a);
-                            }
-                            Err(e) => {
-                                tracing::warn!(interface = %ifname, error = %e, "cannot announce");
-                                continue;
+                Work::Announce {
+                    ifindex,
+                    ifname,
+                    frames,
+                    count,
+                } => {
+                    let announcer = match announcers.entry(ifindex) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            match Announcer::open(&ifname, ifindex) {
+                                Ok(a) => e.insert(a),
+                                Err(err) => {
+                                    tracing::warn!(interface = %ifname, error = %err, "cannot announce");
+                                    continue;
+                                }
                             }
                         }
-                    }
-                    let Some(announcer) = announcers.get(&ifindex) else { continue };
+                    };
                     for round in 0..count {
                         if round > 0 && !gap.is_zero() {
                             tokio::time::sleep(gap).await;

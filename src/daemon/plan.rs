@@ -88,10 +88,17 @@ pub fn plan(
     for inst in &config.instances {
         match plan_instance(config, inst, facts) {
             Ok(p) => planned.push(p),
-            Err(message) => errors.push(PlanError { instance: inst.name.clone(), message }),
+            Err(message) => errors.push(PlanError {
+                instance: inst.name.clone(),
+                message,
+            }),
         }
     }
-    if errors.is_empty() { Ok(planned) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(errors)
+    }
 }
 
 fn plan_instance(
@@ -131,7 +138,9 @@ fn plan_instance(
 
     let auth = match (&inst.auth, inst.version) {
         (None, _) => Auth::None,
-        (Some(model::Auth::Pass(p)), Version::V2) => Auth::Password(AuthKey::from_password(p.as_bytes())),
+        (Some(model::Auth::Pass(p)), Version::V2) => {
+            Auth::Password(AuthKey::from_password(p.as_bytes()))
+        }
         (Some(model::Auth::Ah(p)), Version::V2) => Auth::Ah(AuthKey::from_password(p.as_bytes())),
         (Some(_), Version::V3) => {
             return Err("authentication is a VRRPv2 feature (RFC 5798 removed it): drop authentication or use version 2".into());
@@ -144,7 +153,9 @@ fn plan_instance(
 
     let advertised: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
     if let Some(bad) = advertised.iter().find(|a| model::family_of(**a) != family) {
-        return Err(format!("virtual address {bad} is not of the instance's address family"));
+        return Err(format!(
+            "virtual address {bad} is not of the instance's address family"
+        ));
     }
     let repr = VrrpRepr {
         version: inst.version,
@@ -165,7 +176,10 @@ fn plan_instance(
         Some(name) => {
             // The VMAC's ifindex is only known once it exists; 0 marks "resolve at start".
             let mac = MacAddr::vmac(family, inst.vrid);
-            let vmac = VmacPlan { name: name.clone(), base_ifindex: iface.ifindex };
+            let vmac = VmacPlan {
+                name: name.clone(),
+                base_ifindex: iface.ifindex,
+            };
             (0, name.clone(), mac, Some(vmac))
         }
         None => (iface.ifindex, iface.name.clone(), MacAddr(iface.mac), None),
@@ -177,7 +191,14 @@ fn plan_instance(
     for v in &inst.virtual_addresses {
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
-                facts(dev).ok_or_else(|| format!("virtual address {}: interface {dev:?} does not exist", v.addr))?.ifindex
+                facts(dev)
+                    .ok_or_else(|| {
+                        format!(
+                            "virtual address {}: interface {dev:?} does not exist",
+                            v.addr
+                        )
+                    })?
+                    .ifindex
             }
             _ => vip_ifindex,
         };
@@ -216,14 +237,19 @@ fn plan_instance(
         garp: fsm::GarpConfig {
             master_delay: inst.garp.master_delay,
             master_repeat: clamp_u8(inst.garp.master_repeat),
-            master_refresh: (inst.garp.master_refresh > Centis::ZERO).then_some(inst.garp.master_refresh),
+            master_refresh: (inst.garp.master_refresh > Centis::ZERO)
+                .then_some(inst.garp.master_refresh),
             master_refresh_repeat: clamp_u8(inst.garp.master_refresh_repeat),
             lower_prio_delay: Some(inst.garp.lower_prio_delay),
             lower_prio_repeat: Some(clamp_u8(inst.garp.lower_prio_repeat)),
         },
         lower_prio_no_advert: inst.lower_prio_no_advert,
     };
-    let socket = SocketKey { ifindex: iface.ifindex, family, protocol: protocol.number() };
+    let socket = SocketKey {
+        ifindex: iface.ifindex,
+        family,
+        protocol: protocol.number(),
+    };
     let binding = Binding {
         name: inst.name.clone(),
         interface: inst.interface.clone(),
@@ -253,7 +279,11 @@ fn plan_instance(
             v3_checksum: V3Checksum::PseudoHeader,
         },
         vips,
-        announce: AnnouncePlan { ifindex: vip_ifindex, ifname: vip_ifname, frames },
+        announce: AnnouncePlan {
+            ifindex: vip_ifindex,
+            ifname: vip_ifname,
+            frames,
+        },
         notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?,
         vmac,
         ifname: iface.name.clone(),
@@ -284,8 +314,14 @@ fn notify_scripts(
             split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
         Ok(Some(Script {
             argv,
-            user: s.user.clone().or_else(|| default_user.map(|u| u.user.clone())),
-            group: s.group.clone().or_else(|| default_user.and_then(|u| u.group.clone())),
+            user: s
+                .user
+                .clone()
+                .or_else(|| default_user.map(|u| u.user.clone())),
+            group: s
+                .group
+                .clone()
+                .or_else(|| default_user.and_then(|u| u.group.clone())),
         }))
     };
     Ok(NotifyScripts {
