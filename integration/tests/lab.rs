@@ -134,6 +134,22 @@ fn keepalived_election_and_failover() -> Result<()> {
         );
         println!("election: r2 MASTER {elected:?} after start");
 
+        // All of r2's adverts dropped at the switch: r1 stops hearing a master and takes over
+        // (split brain); healed, r1 hears the higher priority again and backs off.
+        lab.drop_vrrp_from(&r2, 100)?;
+        let lost = Instant::now();
+        ka1.wait_state("VI_1", VrrpState::Master, ELECTION)
+            .context("r1 still BACKUP while r2's adverts are dropped")?;
+        println!("r2's adverts dropped: r1 MASTER after {:?}", lost.elapsed());
+        lab.heal()?;
+        let healed = Instant::now();
+        ka1.wait_state("VI_1", VrrpState::Backup, ELECTION)
+            .context("r1 did not back off after heal")?;
+        println!("healed: r1 BACKUP again after {:?}", healed.elapsed());
+        wait_until(SHORT, "c's neighbour entry back on r2", || {
+            c.neigh(vip).map(|m| (m.as_deref() == Some(r2.mac()), m))
+        })?;
+
         let crash = Instant::now();
         ka2.kill9()?;
         ka1.wait_state("VI_1", VrrpState::Master, ELECTION)
@@ -160,6 +176,35 @@ fn keepalived_election_and_failover() -> Result<()> {
         assert!(!ka1.child().is_running());
         Ok(())
     })
+}
+
+#[test]
+fn sweep_deletes_labs_of_dead_processes() -> Result<()> {
+    let Some(lab) = Lab::new_or_skip("sweep_deletes_labs_of_dead_processes")? else {
+        return Ok(());
+    };
+    // A pid above any pid_max (2^22) is never alive: this namespace looks like a lab whose
+    // test process died before its drop ran.
+    let stale = format!(
+        "{}4999999x{}-sw",
+        vigil_integration::PREFIX,
+        std::process::id()
+    );
+    let live = format!("{}-extra", lab.id());
+    for ns in [&stale, &live] {
+        let out = Command::new("ip").args(["netns", "add", ns]).output()?;
+        ensure!(out.status.success(), "ip netns add {ns}: {:?}", out);
+    }
+    vigil_integration::sweep_stale_labs();
+    let list = netns_list()?;
+    let _ = Command::new("ip").args(["netns", "del", &live]).output();
+    let _ = Command::new("ip").args(["netns", "del", &stale]).output();
+    assert!(!list.contains(&stale), "stale {stale} survived the sweep");
+    assert!(
+        list.contains(&live),
+        "the sweep deleted {live} of a live process"
+    );
+    Ok(())
 }
 
 #[test]
