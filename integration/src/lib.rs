@@ -107,3 +107,25 @@ pub fn scenario(
     drop(lab);
     result
 }
+
+/// The vigil binary for scenario tests: `$VIGIL_BIN`, else `vigil` in the workspace's target
+/// directory (`$CARGO_TARGET_DIR` or `target/`, debug profile). It must have been built
+/// (`cargo test --workspace` and `cargo build` do).
+pub fn vigil_binary() -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    if let Ok(path) = std::env::var("VIGIL_BIN") {
+        return Ok(path.into());
+    }
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("integration/ has no parent directory")?;
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| workspace.join("target"));
+    let bin = target.join("debug").join("vigil");
+    anyhow::ensure!(
+        bin.exists(),
+        "{bin:?} does not exist: build it first (cargo build -p vigil) or set VIGIL_BIN"
+    );
+    Ok(bin)
+}
