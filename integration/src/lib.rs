@@ -66,6 +66,7 @@ mod host;
 mod keepalived;
 mod lab;
 mod process;
+mod vigil;
 mod wait;
 
 pub use capture::{Capture, parse_pcap};
@@ -73,6 +74,7 @@ pub use host::{Host, HostAddr, HostKind, Link};
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
 pub use process::{Child, STOP_TIMEOUT};
+pub use vigil::Vigil;
 pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until};
 
 /// Builds a lab for a test that returns `anyhow::Result<()>`, or returns `Ok(())` from it

@@ -1,0 +1,146 @@
+//! Running vigil in a lab host: the counterpart of [`crate::Keepalived`].
+//!
+//! The daemon's state is read through its own control socket (`vigil status --json`), the
+//! same interface an operator uses, so the scenario tests exercise it too.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::host::Host;
+use crate::process::Child;
+use crate::wait::wait_until;
+
+pub struct Vigil {
+    host: Host,
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+}
+
+impl Vigil {
+    /// Writes `yaml` and starts `vigil run` in `host` with a pid file and a control socket
+    /// of its own under the lab directory.
+    pub fn start(host: &Host, yaml: &str) -> Result<Vigil> {
+        Self::start_with(host, "vigil.yaml", yaml)
+    }
+
+    /// Like `start`, with the file name chosen (a `.conf` name makes it a keepalived.conf).
+    pub fn start_with(host: &Host, file: &str, text: &str) -> Result<Vigil> {
+        let label = host.lab.unique_label(&format!("{}-vigil", host.name()));
+        let dir = host.lab.dir.join(&label);
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir:?}"))?;
+        let config = dir.join(file);
+        fs::write(&config, text).with_context(|| format!("cannot write {config:?}"))?;
+        let socket = dir.join("vigil.sock");
+        let args = [
+            "run".to_owned(),
+            "--config".to_owned(),
+            config.to_string_lossy().into_owned(),
+            "--pid-file".to_owned(),
+            dir.join("vigil.pid").to_string_lossy().into_owned(),
+            "--control-socket".to_owned(),
+            socket.to_string_lossy().into_owned(),
+        ];
+        let bin = crate::vigil_binary()?;
+        let mut cmd = host.command(&bin.to_string_lossy(), &args);
+        cmd.env("VIGIL_LOG", "info,vigil=debug")
+            .env("NO_COLOR", "1");
+        let child = Child::spawn(cmd, &label, &dir)?;
+        host.lab.register(&child);
+        let vigil = Vigil {
+            host: host.clone(),
+            child,
+            dir,
+            socket,
+        };
+        // Ready means the control socket answers; a daemon that exits instead fails here
+        // with its log, not later with a confusing timeout.
+        wait_until(
+            Duration::from_secs(10),
+            "vigil's control socket answers",
+            || vigil.status().is_ok() || !vigil.child.is_running(),
+        )?;
+        if !vigil.child.is_running() {
+            bail!("vigil exited at start:\n{}", vigil.child.log_tail(40));
+        }
+        Ok(vigil)
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    pub fn child(&self) -> &Child {
+        &self.child
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `vigil status --json`, parsed.
+    pub fn status(&self) -> Result<serde_json::Value> {
+        let out = std::process::Command::new(crate::vigil_binary()?)
+            .args(["status", "--json", "--control-socket"])
+            .arg(&self.socket)
+            .output()
+            .context("cannot run vigil status")?;
+        if !out.status.success() {
+            bail!(
+                "vigil status: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&out.stdout).context("vigil status printed invalid JSON")
+    }
+
+    /// The instance's state as vigil names it: "INIT", "BACKUP", "MASTER" or "FAULT".
+    pub fn state(&self, instance: &str) -> Result<Option<String>> {
+        let status = self.status()?;
+        Ok(status["instances"]
+            .as_array()
+            .and_then(|list| list.iter().find(|i| i["name"] == instance))
+            .and_then(|i| i["state"].as_str())
+            .map(str::to_owned))
+    }
+
+    /// A number from the instance's status entry (e.g. "master_down_interval_ms").
+    pub fn field(&self, instance: &str, key: &str) -> Result<serde_json::Value> {
+        let status = self.status()?;
+        Ok(status["instances"]
+            .as_array()
+            .and_then(|list| list.iter().find(|i| i["name"] == instance))
+            .map(|i| i[key].clone())
+            .unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until `instance` is in `state`; returns how long that took.
+    pub fn wait_state(&self, instance: &str, state: &str, timeout: Duration) -> Result<Duration> {
+        let what = format!("{} {instance} to be {state}", self.child.label());
+        let waited = wait_until(timeout, &what, || {
+            self.state(instance)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "unreachable".into())
+                == state
+        })
+        .with_context(|| self.child.log_tail(30))?;
+        Ok(waited.elapsed)
+    }
+
+    /// SIGTERM: vigil hands mastership over (priority 0) and exits.
+    pub fn stop(&self) -> Result<()> {
+        self.child.stop().map(|_| ())
+    }
+
+    pub fn kill9(&self) -> Result<()> {
+        self.child.kill9().map(|_| ())
+    }
+
+    pub fn log(&self) -> String {
+        self.child.stderr()
+    }
+}
