@@ -93,7 +93,9 @@ impl fmt::Display for Priority {
 /// A duration in integer centiseconds, the unit of VRRPv3's Max Adver Int (RFC 5798 §5.2.7).
 /// VRRPv2 advertises whole seconds; those are converted to centiseconds at the codec edge so
 /// that the state machine does all its arithmetic in one exact unit, never in floats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Centis(u32);
 
@@ -174,7 +176,10 @@ mod tests {
     #[test]
     fn centis_convert_exactly() {
         assert_eq!(Centis::from_secs(3).get(), 300);
-        assert_eq!(Centis::new(105).as_duration(), std::time::Duration::from_millis(1050));
+        assert_eq!(
+            Centis::new(105).as_duration(),
+            std::time::Duration::from_millis(1050)
+        );
         assert_eq!(Centis::new(105).to_string(), "1.05s");
     }
 }
