@@ -6,7 +6,7 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5eed_0f_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        Rng(seed ^ 0x005e_ed0f_u64.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     }
 
     pub fn next_u64(&mut self) -> u64 {
