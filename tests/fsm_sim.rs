@@ -60,6 +60,17 @@ fn at(us: u64) -> Time {
     Time::from_micros(us)
 }
 
+/// Skew_Time written out independently of the library, straight from the RFC text:
+/// v2 (RFC 3768 §6.1) `(256 - Priority) / 256` s; v3 (RFC 9568 §6.1)
+/// `((256 - Priority) * Master_Adver_Interval) / 256`, in µs, floored at the microsecond.
+fn oracle_skew_us(version: Version, priority: Priority, interval: Centis) -> u64 {
+    let weight = 256 - u64::from(priority.get());
+    match version {
+        Version::V2 => weight * 1_000_000 / 256,
+        Version::V3 => weight * u64::from(interval.get()) * 10_000 / 256,
+    }
+}
+
 /// A VRID's shared settings: every router on a VRID uses the same version and interval.
 #[derive(Debug, Clone, Copy)]
 struct VridPlan {
@@ -488,11 +499,11 @@ fn takeover_time_matches_the_rfc_formulas() {
         let prio = Priority::new(prios.get(new).copied().unwrap_or(1));
         // RFC 5798 §6.4.2: Master_Down_Interval after the last advert, or Skew_Time after a
         // priority-0 advert.
-        let expected = if graceful {
-            skew_time(plan.version, prio, plan.interval)
+        let expected = Duration::from_micros(if graceful {
+            oracle_skew_us(plan.version, prio, plan.interval)
         } else {
-            master_down_interval(plan.version, prio, plan.interval)
-        };
+            3 * plan.interval_us() + oracle_skew_us(plan.version, prio, plan.interval)
+        });
         let measured = take.at.saturating_sub(heard);
         if measured != expected || measured.as_millis() / 10 != expected.as_millis() / 10 {
             return Err(sim.failure(&format!("r{new} took over {measured:?} after the last advert, expected {expected:?} (graceful {graceful})")));
