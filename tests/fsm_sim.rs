@@ -8,9 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use sim::{LinkProfile, Rng, RouterSpec, Sim};
-use vigil::fsm::{
-    InitialState, Input, InstanceConfig, State, Time, master_down_interval, skew_time,
-};
+use vigil::fsm::{InitialState, Input, InstanceConfig, State, Time, master_down_interval};
 use vigil::types::{Centis, Priority, Version, Vrid};
 
 fn seeds() -> Vec<u64> {
