@@ -39,7 +39,7 @@ pub struct Instance {
 impl Instance {
     pub fn new(config: InstanceConfig) -> Instance {
         let effective = effective_priority(config.priority, 0);
-        let interval = config.advert_int;
+        let interval = Centis::new(config.advert_int.get().max(1));
         Instance {
             config,
             state: State::Initialize,
@@ -167,7 +167,13 @@ impl Instance {
     }
 
     fn advert_interval(&self) -> Duration {
-        self.config.advert_int.as_duration()
+        self.configured_interval().as_duration()
+    }
+
+    /// Advertisement_Interval as configured, floored at one centisecond: config validation
+    /// rejects 0, but a zero interval reaching here must not become a busy loop.
+    fn configured_interval(&self) -> Centis {
+        Centis::new(self.config.advert_int.get().max(1))
     }
 
     /// v3 adverts carry the Master's interval; 0 is not a usable interval (it would make the
@@ -186,7 +192,7 @@ impl Instance {
             return;
         }
         self.restart_preempt_delay(now);
-        self.master_adver_interval = self.config.advert_int;
+        self.master_adver_interval = self.configured_interval();
         if self.faulted() {
             self.enter_fault(self.fault_reason(), out);
         } else if self.is_owner() && !self.grouped {
@@ -212,8 +218,12 @@ impl Instance {
             // keepalived 2.2.7 vrrp_init_state: `state MASTER` shortens the first wait to one
             // interval plus the smallest skew.
             InitialState::Master => {
-                self.config.advert_int.as_duration()
-                    + skew_time(self.config.version, Priority::OWNER, self.config.advert_int)
+                self.advert_interval()
+                    + skew_time(
+                        self.config.version,
+                        Priority::OWNER,
+                        self.configured_interval(),
+                    )
             }
         }
     }
@@ -434,7 +444,7 @@ impl Instance {
     fn leave_fault(&mut self, now: Time, out: &mut Vec<Action>) {
         // Leaving Fault is a restart in keepalived's terms (RFC 5798 §6.4.1 once more).
         self.restart_preempt_delay(now);
-        self.master_adver_interval = self.config.advert_int;
+        self.master_adver_interval = self.configured_interval();
         if self.is_owner() && !self.grouped {
             self.become_master(now, Reason::FaultCleared, out);
         } else {

@@ -7,9 +7,24 @@
 //!   owns one, the simulator in `tests/sim` one per virtual router.
 //! - [`Time`]: microseconds on the caller's timeline; the fsm never reads a clock.
 //!
-//! keepalived extensions modelled here: the Fault state (interface down, failed weight-0
-//! tracker, faulted sync-group peer), tracker weights, `preempt_delay`, `state MASTER` at
-//! startup, the `garp_*` announcement schedule and the answer to a lower-priority advert.
+//! Decisions where the RFCs are silent or keepalived differs (each is cited at the code):
+//! - **Fault** (keepalived): interface down, a failed weight-0 tracker, or a faulted sync-group
+//!   peer. A Master entering Fault sends a priority-0 advert if its link is up, removes its
+//!   addresses, and goes silent. Leaving Fault is a restart: Backup with a full
+//!   Master_Down_Interval (an owner outside a sync group goes straight to Master).
+//! - **`state MASTER`** ([`InitialState::Master`]): a non-owner still starts in Backup, with a
+//!   first Master_Down timer of one Advertisement_Interval + the skew of priority 255
+//!   (keepalived 2.2.7 `vrrp_init_state`). An owner goes to Master whatever the hint.
+//! - **`preempt_delay`**: for that long after startup or leaving Fault, a Backup defers to
+//!   lower-priority adverts as if preempt were off; afterwards it discards them and takes
+//!   over when its Master_Down_Timer runs out.
+//! - **Lower-priority advert to a Master**: discarded (RFC 9568 §6.4.3); keepalived also answers
+//!   with an advert (unless `lower_prio_no_advert`) and a `garp_lower_prio_repeat` burst,
+//!   repeated after `garp_lower_prio_delay`.
+//! - **Own adverts looped back** (source = `primary_addr`) are ignored.
+//! - **Tie-break**: the primary address decides only between two Masters (RFC 5798 §6.4.3); a
+//!   Backup of equal priority does not preempt (§6.4.2 "greater than or equal").
+//! - **Sync groups**: see `group.rs`.
 
 mod action;
 mod config;

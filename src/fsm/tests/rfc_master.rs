@@ -144,3 +144,12 @@ fn owner_priority_is_never_changed_by_trackers() {
     assert_eq!(inst.effective_priority(), Priority::OWNER);
     assert_eq!(inst.state(), State::Master);
 }
+
+#[test]
+fn zero_advert_interval_cannot_become_a_busy_loop() {
+    let mut c = config(Version::V3, 255, 1);
+    c.advert_int = Centis::ZERO;
+    let mut inst = Instance::new(c);
+    inst.handle(ms(0), Input::Startup);
+    assert_eq!(inst.timers().adver, Some(ms(10)));
+}

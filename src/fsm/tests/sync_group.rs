@@ -142,3 +142,27 @@ fn node_rejects_an_instance_in_two_sync_groups_and_unknown_ids() {
     ));
     assert!(node.handle(ms(0), InstanceId(9), Input::Startup).is_empty());
 }
+
+#[test]
+fn address_owner_always_preempts_even_with_preempt_off() {
+    // RFC 5798 §6.1 Preempt_Mode note: the owner always preempts. An owner is only ever a
+    // Backup inside a sync group, waiting for its peers.
+    let mut node = Node::new();
+    let mut c = config(Version::V3, 255, 1);
+    c.preempt = false;
+    let a = node.add_instance(c);
+    let mut c = config(Version::V3, 100, 1);
+    c.vrid = crate::types::Vrid::new(8).unwrap_or_else(|| unreachable!());
+    let b = node.add_instance(c);
+    assert_eq!(node.add_sync_group("g", &[a, b]), Ok(()));
+    node.handle_all(ms(0), Input::Startup);
+    node.tick(ms(0));
+    assert_eq!(state(&node, a), Some(State::Backup), "waits for b");
+    let before = node.instance(a).and_then(Instance::next_deadline);
+    node.handle(ms(100), a, advert(9, 200, 100));
+    assert_eq!(
+        node.instance(a).and_then(Instance::next_deadline),
+        before,
+        "a lower advert is discarded"
+    );
+}
