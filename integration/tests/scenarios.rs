@@ -73,15 +73,17 @@ fn kill9_master_next_priority_takes_over_and_client_follows() -> Result<()> {
             "kill -9 failover (vigil -> vigil): {} ms; Master_Down_Interval of r2: {mdi} ms",
             failover.as_millis()
         );
-        // The backup must wait for Master_Down_Interval (it cannot know sooner) and must not
-        // take much longer: one advert interval of slack plus the observer's polling.
+        // The backup's Master_Down timer runs from the last advert it heard, which left up to
+        // one advert interval (500 ms) before the kill: the takeover lands in
+        // [MDI - 500 ms, MDI] after the kill, plus the observer's polling.
+        let ms = failover.as_millis() as u64;
         ensure!(
-            failover.as_millis() as u64 + 60 >= mdi,
-            "took over before Master_Down_Interval"
+            ms + 500 + 40 >= mdi,
+            "took over {ms} ms after the kill: before Master_Down_Interval"
         );
         ensure!(
-            failover.as_millis() as u64 <= mdi + 500,
-            "took over {failover:?} after the kill"
+            ms <= mdi + 100,
+            "took over {ms} ms after the kill: later than Master_Down_Interval"
         );
         Ok(())
     })
