@@ -37,6 +37,9 @@ const MAX_SUBSTITUTIONS: usize = 64;
 /// A substituted line longer than this is an error rather than an out-of-memory.
 const MAX_LINE_LEN: usize = 1 << 20;
 
+/// How the lexer reads a file.
+type FileReader = dyn Fn(&Path) -> std::io::Result<String>;
+
 /// Reads files into tokens, collecting every problem instead of stopping at the first.
 pub struct Lexer {
     config_id: String,
@@ -44,7 +47,7 @@ pub struct Lexer {
     pub tokens: Vec<Tok>,
     pub diagnostics: Vec<Diagnostic>,
     /// A reader for files, so that the fuzzer and tests can lex from memory.
-    read: Box<dyn Fn(&Path) -> std::io::Result<String>>,
+    read: Box<FileReader>,
 }
 
 impl Lexer {
@@ -277,8 +280,7 @@ impl Lexer {
             }
             out = next;
         }
-        Err("parameter substitution does not terminate (a parameter refers to itself?)"
-            .to_string())
+        Err("parameter substitution does not terminate (a parameter refers to itself?)".to_string())
     }
 
     fn substitute_once(&self, line: &str, path: &Path) -> String {
@@ -296,11 +298,12 @@ impl Lexer {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
-                let followed_ok = after[end..]
-                    .chars()
-                    .next()
-                    .is_none_or(char::is_whitespace);
-                if followed_ok { (&after[..end], end) } else { ("", 0) }
+                let followed_ok = after[end..].chars().next().is_none_or(char::is_whitespace);
+                if followed_ok {
+                    (&after[..end], end)
+                } else {
+                    ("", 0)
+                }
             };
             match (consumed, self.lookup(name, path)) {
                 (c, Some(value)) if c > 0 => {
@@ -493,7 +496,10 @@ mod tests {
 
     #[test]
     fn plain_var_needs_trailing_whitespace() {
-        assert_eq!(words("$P=7\npriority $P\nx $Py\n", "x"), ["priority", "7", ";", "x", "$Py", ";"]);
+        assert_eq!(
+            words("$P=7\npriority $P\nx $Py\n", "x"),
+            ["priority", "7", ";", "x", "$Py", ";"]
+        );
     }
 
     #[test]
@@ -501,14 +507,30 @@ mod tests {
         let text = "$BLOCK= \\\nvrrp_instance V${N} { \\\n @hi priority 9 \\\n}\n$N=1\n$BLOCK\n";
         assert_eq!(
             words(text, "hi"),
-            ["vrrp_instance", "V1", "{", ";", "priority", "9", ";", "}", ";"]
+            [
+                "vrrp_instance",
+                "V1",
+                "{",
+                ";",
+                "priority",
+                "9",
+                ";",
+                "}",
+                ";"
+            ]
         );
     }
 
     #[test]
     fn conditional_from_a_parameter() {
-        assert_eq!(words("$IF_MAIN=@main\n$IF_MAIN priority 240\n", "main"), ["priority", "240", ";"]);
-        assert_eq!(words("$IF_MAIN=@main\n$IF_MAIN priority 240\n", "other"), Vec::<String>::new());
+        assert_eq!(
+            words("$IF_MAIN=@main\n$IF_MAIN priority 240\n", "main"),
+            ["priority", "240", ";"]
+        );
+        assert_eq!(
+            words("$IF_MAIN=@main\n$IF_MAIN priority 240\n", "other"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -523,6 +545,9 @@ mod tests {
     fn unterminated_quote_is_an_error() {
         let mut l = Lexer::without_files("x".into());
         l.lex_text("a \"b\n", Path::new("k.conf"), 0);
-        assert_eq!(l.diagnostics[0].to_string(), "k.conf:1:3: error: unterminated quoted string: add the closing \"");
+        assert_eq!(
+            l.diagnostics[0].to_string(),
+            "k.conf:1:3: error: unterminated quoted string: add the closing \""
+        );
     }
 }

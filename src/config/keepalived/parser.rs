@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn unbalanced_braces_are_reported() {
         let (_, d) = tree("a {\n b\n");
-        assert_eq!(d[0].to_string(), "k.conf:1:3: error: block opened here is never closed: add a `}`");
+        assert_eq!(
+            d[0].to_string(),
+            "k.conf:1:3: error: block opened here is never closed: add a `}`"
+        );
         let (_, d) = tree("}\n");
         assert!(d[0].message.contains("without a matching"));
     }
