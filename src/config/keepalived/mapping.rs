@@ -21,6 +21,7 @@ pub struct Mapped {
 
 pub fn map(nodes: &[Node], fallback: Pos) -> Mapped {
     let mut m = Mapper {
+        cur_base: String::new(),
         config: Config::default(),
         map: SourceMap::new(fallback),
         diags: Vec::new(),
@@ -36,6 +37,8 @@ pub fn map(nodes: &[Node], fallback: Pos) -> Mapped {
 }
 
 struct Mapper {
+    /// YAML path of the instance being mapped, for per-item positions.
+    cur_base: String,
     config: Config,
     map: SourceMap,
     diags: Vec<Diagnostic>,
@@ -549,6 +552,7 @@ impl Mapper {
         let idx = self.config.instances.len();
         let base = format!("instances.{idx}");
         self.map.insert(base.clone(), node.pos.clone());
+        self.cur_base = base.clone();
         let mut inst = Instance {
             name,
             interface: String::new(),
@@ -708,6 +712,13 @@ impl Mapper {
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 let excluded = n.keyword == "virtual_ipaddress_excluded";
                 for line in self.children(n) {
+                    let (field, k) = if excluded {
+                        ("virtual_ipaddress_excluded", inst.excluded_addresses.len())
+                    } else {
+                        ("virtual_ipaddress", inst.virtual_addresses.len())
+                    };
+                    self.map
+                        .insert(format!("{}.{field}.{k}", self.cur_base), line.pos.clone());
                     if let Ok(a) = self.address(&line) {
                         if excluded {
                             inst.excluded_addresses.push(a);
@@ -796,6 +807,9 @@ impl Mapper {
                     let Some((first, rest)) = line.split_first() else {
                         continue;
                     };
+                    let k = inst.unicast_peers.len();
+                    let path = format!("{}.unicast_peer.{k}", self.cur_base);
+                    self.map.insert(path, first.pos.clone());
                     if let Ok(ip) = self.ip(first, "unicast_peer") {
                         inst.unicast_peers.push(ip);
                     }
@@ -879,7 +893,17 @@ impl Mapper {
                     254
                 };
                 let mut refs = Vec::new();
+                let start = match n.keyword.as_str() {
+                    "track_script" => inst.track_scripts.len(),
+                    "track_file" => inst.track_files.len(),
+                    _ => inst.track_processes.len(),
+                };
                 for line in self.lines(n) {
+                    if let Some(first) = line.first() {
+                        let path =
+                            format!("{}.{}.{}", self.cur_base, n.keyword, start + refs.len());
+                        self.map.insert(path, first.pos.clone());
+                    }
                     if let Ok((name, weight, reverse)) = self.track_line(&line, limit) {
                         refs.push(TrackRef {
                             name,
@@ -1042,10 +1066,9 @@ impl Mapper {
         for n in self.children(node) {
             let key: &str = match n.keyword.as_str() {
                 "group" => {
-                    for (i, a) in self.lines(&n).into_iter().flatten().enumerate() {
+                    for a in self.lines(&n).into_iter().flatten() {
                         self.map
-                            .insert(format!("{base}.group.{}", g.group.len() + i), a.pos.clone());
-                        let _ = i;
+                            .insert(format!("{base}.group.{}", g.group.len()), a.pos.clone());
                         g.group.push(a.text);
                     }
                     "group"
