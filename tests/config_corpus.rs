@@ -211,3 +211,38 @@ fn convert_prints_yaml_that_checks() {
         .model;
     assert_eq!(a, b);
 }
+
+/// Every key the model can serialise is documented in docs/config.md.
+#[test]
+fn every_model_key_is_documented() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md"))
+            .expect("docs/config.md exists");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keepalived/everything.conf");
+    let model = load(&f, &lab1()).expect("loads").model;
+    let value = serde_json::to_value(&model).expect("serialises");
+    let mut keys = BTreeSet::new();
+    fn walk(v: &serde_json::Value, keys: &mut BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    keys.insert(k.clone());
+                    walk(v, keys);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, keys)),
+            _ => {}
+        }
+    }
+    walk(&value, &mut keys);
+    // The example must be rich enough to exercise the model's optional parts.
+    assert!(keys.len() > 120, "only {} keys serialised", keys.len());
+    let undocumented: Vec<&String> = keys
+        .iter()
+        .filter(|k| !docs.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "keys missing from docs/config.md: {undocumented:?}"
+    );
+}
