@@ -37,6 +37,9 @@ const MAX_SUBSTITUTIONS: usize = 64;
 /// A substituted line longer than this is an error rather than an out-of-memory.
 const MAX_LINE_LEN: usize = 1 << 20;
 
+/// How the lexer reads a file.
+type FileReader = dyn Fn(&Path) -> std::io::Result<String>;
+
 /// Reads files into tokens, collecting every problem instead of stopping at the first.
 pub struct Lexer {
     config_id: String,
@@ -44,7 +47,7 @@ pub struct Lexer {
     pub tokens: Vec<Tok>,
     pub diagnostics: Vec<Diagnostic>,
     /// A reader for files, so that the fuzzer and tests can lex from memory.
-    read: Box<dyn Fn(&Path) -> std::io::Result<String>>,
+    read: Box<FileReader>,
 }
 
 impl Lexer {

@@ -1,5 +1,37 @@
 //! keepalived.conf: a lexer (includes, parameters, conditionals), a block parser, and the
 //! mapping of keepalived's VRRP keywords onto the model.
 
+pub mod keywords;
 pub mod lexer;
+pub mod mapping;
 pub mod parser;
+
+use std::path::Path;
+
+use super::diagnostic::{Diagnostic, Pos, SourceMap};
+use super::model::Config;
+
+/// Read a keepalived.conf (and its includes) into a model, with every diagnostic found.
+pub fn load_file(path: &Path, config_id: &str) -> (Config, SourceMap, Vec<Diagnostic>) {
+    let mut lexer = lexer::Lexer::new(config_id.to_string());
+    lexer.lex_file(path, None);
+    finish(lexer, path)
+}
+
+/// Read keepalived.conf text with includes disabled (fuzzing, tests).
+pub fn load_text(text: &str, path: &Path, config_id: &str) -> (Config, SourceMap, Vec<Diagnostic>) {
+    let mut lexer = lexer::Lexer::without_files(config_id.to_string());
+    lexer.lex_text(text, path, 0);
+    finish(lexer, path)
+}
+
+fn finish(lexer: lexer::Lexer, path: &Path) -> (Config, SourceMap, Vec<Diagnostic>) {
+    let mut diagnostics = lexer.diagnostics;
+    let nodes = parser::parse(&lexer.tokens, &mut diagnostics);
+    let mapped = mapping::map(&nodes, Pos::start_of(path));
+    diagnostics.extend(mapped.diagnostics);
+    let mut config = mapped.config;
+    mapping::finish_vmac_names(&mut config);
+    super::resolve::resolve(&mut config, &mapped.map);
+    (config, mapped.map, diagnostics)
+}

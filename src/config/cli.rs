@@ -1,0 +1,67 @@
+//! The logic of `vigil check` and `vigil convert`, as library calls so that tests drive them.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{LoadOptions, load, yaml};
+
+/// `vigil check --config PATH [--strict]`: print every problem as `file:line:col: ...`, and
+/// return the exit code: 0 when the configuration is usable, 1 otherwise.
+pub fn check(path: &Path, strict: bool, out: &mut impl Write) -> i32 {
+    let options = LoadOptions {
+        strict,
+        config_id: None,
+    };
+    // A failed write to the terminal must not change the verdict.
+    match load(path, &options) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                let _ = writeln!(out, "{w}");
+            }
+            let n = loaded.model.instances.len();
+            let _ = writeln!(
+                out,
+                "{}: ok ({n} instance{}, {} warning{})",
+                path.display(),
+                if n == 1 { "" } else { "s" },
+                loaded.warnings.len(),
+                if loaded.warnings.len() == 1 { "" } else { "s" }
+            );
+            0
+        }
+        Err(diags) => {
+            for d in &diags.0 {
+                let _ = writeln!(out, "{d}");
+            }
+            1
+        }
+    }
+}
+
+/// Why `convert` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{0}")]
+    Invalid(#[from] super::Diagnostics),
+    #[error("cannot write YAML: {0}")]
+    Serialize(#[from] serde_saphyr::SerializeError),
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `vigil convert PATH`: print the YAML equivalent of a configuration (any format). Warnings
+/// (keywords with no effect in vigil) are written as YAML comments at the top, so that
+/// nothing is dropped without a trace.
+pub fn convert(path: &Path, out: &mut impl Write) -> Result<(), ConvertError> {
+    let loaded = load(path, &LoadOptions::default())?;
+    writeln!(
+        out,
+        "# vigil configuration converted from {}",
+        path.display()
+    )?;
+    for w in &loaded.warnings {
+        writeln!(out, "# {w}")?;
+    }
+    out.write_all(yaml::to_string(&loaded.model)?.as_bytes())?;
+    Ok(())
+}
