@@ -31,6 +31,22 @@ enum Command {
         /// Unix socket for `vigil status`.
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
+        /// Refuse to start if the configuration has warnings.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Validate a configuration: every problem as `file:line:col: error: ...`; exit 0 if valid.
+    Check {
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Treat warnings (keywords vigil does not implement yet) as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the YAML equivalent of a configuration (e.g. an existing keepalived.conf).
+    Convert {
+        /// The file to convert.
+        path: PathBuf,
     },
     /// Show every instance's state, from a running daemon.
     Status {
@@ -62,12 +78,26 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Check { config, strict } => {
+            let code = vigil::config::cli::check(&config, strict, &mut std::io::stdout());
+            Ok(if code == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(code.clamp(1, 255) as u8)
+            })
+        }
+        Command::Convert { path } => {
+            vigil::config::cli::convert(&path, &mut std::io::stdout())
+                .with_context(|| format!("cannot convert {}", path.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run {
             config,
             pid_file,
             control_socket,
+            strict,
         } => {
-            let model = load(&config)?;
+            let model = load(&config, strict)?;
             let options = vigil::daemon::RunOptions {
                 config_path: config,
                 pid_file,
@@ -103,20 +133,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Loads a configuration, printing every problem as `file:line:col: error: ...`.
-fn load(path: &Path) -> Result<vigil::config::model::Config> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match vigil::config::yaml::parse(&text, path) {
-        Ok((config, _)) => Ok(config),
+/// Loads a configuration (format by extension), printing every problem as
+/// `file:line:col: error: ...`; nothing starts unless the whole file is valid.
+fn load(path: &Path, strict: bool) -> Result<vigil::config::model::Config> {
+    let options = vigil::config::LoadOptions {
+        strict,
+        ..Default::default()
+    };
+    match vigil::config::load(path, &options) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("{w}");
+            }
+            Ok(loaded.model)
+        }
         Err(diagnostics) => {
-            for d in &diagnostics {
+            for d in &diagnostics.0 {
                 eprintln!("{d}");
             }
             bail!(
-                "{}: {} error(s); nothing was started",
-                path.display(),
-                diagnostics.len()
+                "{}: invalid configuration; nothing was started",
+                path.display()
             )
         }
     }

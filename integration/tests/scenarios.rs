@@ -225,15 +225,13 @@ fn twenty_vrids_split_then_one_router_owns_all() -> Result<()> {
         wait_until(SETTLE, "each router holds 10 VIPs", || {
             count(&r1) == 10 && count(&r2) == 10
         })?;
-        for k in 0..20 {
+        for (k, vip) in vips.iter().enumerate() {
             let owner = if k % 2 == 0 { &r1 } else { &r2 };
             ensure!(
-                owner.has_address(vips[k])?,
-                "VIP {} is not on its preferred router",
-                vips[k]
+                owner.has_address(*vip)?,
+                "VIP {vip} is not on its preferred router"
             );
         }
-        let _ = &v1;
         let t0 = Instant::now();
         v1.kill9()?;
         wait_until(SETTLE, "r2 holds all 20 VIPs", || count(&r2) == 20)?;
