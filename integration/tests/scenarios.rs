@@ -138,6 +138,19 @@ fn link_down_faults_and_link_up_preempts_back() -> Result<()> {
         let v2 = Vigil::start(&r2, &conf(100))?;
         v1.wait_state("gw", "MASTER", SETTLE)?;
         v2.wait_state("gw", "BACKUP", SETTLE)?;
+        // An administrator deletes the VIP under a running master: vigil puts it back.
+        r1.run(
+            "ip",
+            ["addr", "del", &format!("{vip}/24"), "dev", r1.ifname()],
+        )?;
+        wait_until(SETTLE, "r1 restored the deleted VIP", || {
+            r1.has_address(vip).unwrap_or(false)
+        })?;
+        ensure!(
+            v1.log().contains("restoring it"),
+            "vigil did not log the VIP restore:\n{}",
+            v1.log()
+        );
         r1.link_down()?;
         v1.wait_state("gw", "FAULT", SETTLE)?;
         wait_until(SETTLE, "r1 removed the VIP in FAULT", || {
