@@ -22,6 +22,28 @@ fn master_down_ms(v: &Vigil, instance: &str) -> Result<u64> {
         .context("status has no master_down_interval_ms")
 }
 
+/// Two vigil routers for one instance: r1 at priority 200 and r2 at 100, started and settled
+/// (r1 MASTER, r2 BACKUP).
+fn settled_pair(
+    lab: &Lab,
+    name: &str,
+    vrid: u8,
+    vip: IpAddr,
+) -> Result<(
+    vigil_integration::Host,
+    vigil_integration::Host,
+    Vigil,
+    Vigil,
+)> {
+    let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
+    let conf = |prio| vigil_yaml(&[VigilInstance::new(name, vrid, prio, vip)]);
+    let v1 = Vigil::start(&r1, &conf(200))?;
+    let v2 = Vigil::start(&r2, &conf(100))?;
+    v1.wait_state(name, "MASTER", SETTLE)?;
+    v2.wait_state(name, "BACKUP", SETTLE)?;
+    Ok((r1, r2, v1, v2))
+}
+
 /// a. Three routers: the highest priority owns the VIP; kill -9 it and the next one owns
 /// it, and the client's neighbour entry follows to the new master's MAC.
 #[test]
@@ -94,12 +116,7 @@ fn kill9_master_next_priority_takes_over_and_client_follows() -> Result<()> {
 fn sigterm_hands_over_within_skew_time() -> Result<()> {
     scenario("sigterm_handover", |lab| {
         let vip = IpAddr::V4(Lab::vip4(1));
-        let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
-        let conf = |prio| vigil_yaml(&[VigilInstance::new("gw", 52, prio, vip)]);
-        let v1 = Vigil::start(&r1, &conf(200))?;
-        let v2 = Vigil::start(&r2, &conf(100))?;
-        v1.wait_state("gw", "MASTER", SETTLE)?;
-        v2.wait_state("gw", "BACKUP", SETTLE)?;
+        let (r1, r2, v1, _v2) = settled_pair(lab, "gw", 52, vip)?;
         // v3, priority 100, advert_int 1 s: Skew_Time = (256 - 100) * 100 / 256 cs = 609.4 ms.
         let skew_ms = (256 - 100) * 1000 / 256;
         let t0 = Instant::now();
@@ -132,12 +149,7 @@ fn sigterm_hands_over_within_skew_time() -> Result<()> {
 fn link_down_faults_and_link_up_preempts_back() -> Result<()> {
     scenario("link_fault", |lab| {
         let vip = IpAddr::V4(Lab::vip4(2));
-        let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
-        let conf = |prio| vigil_yaml(&[VigilInstance::new("gw", 53, prio, vip)]);
-        let v1 = Vigil::start(&r1, &conf(200))?;
-        let v2 = Vigil::start(&r2, &conf(100))?;
-        v1.wait_state("gw", "MASTER", SETTLE)?;
-        v2.wait_state("gw", "BACKUP", SETTLE)?;
+        let (r1, r2, v1, v2) = settled_pair(lab, "gw", 53, vip)?;
         // An administrator deletes the VIP under a running master: vigil puts it back.
         r1.run(
             "ip",
@@ -171,12 +183,8 @@ fn ipv6_takeover_sends_unsolicited_na() -> Result<()> {
     scenario("ipv6_takeover", |lab| {
         let vip6 = Lab::vip6(3);
         let vip = IpAddr::V6(vip6);
-        let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
-        let conf = |prio| vigil_yaml(&[VigilInstance::new("gw6", 54, prio, vip)]);
-        let v1 = Vigil::start(&r1, &conf(200))?;
-        let v2 = Vigil::start(&r2, &conf(100))?;
-        v1.wait_state("gw6", "MASTER", SETTLE)?;
-        v2.wait_state("gw6", "BACKUP", SETTLE)?;
+        let (_r1, r2, v1, _v2) = settled_pair(lab, "gw6", 54, vip)?;
+        let c = lab.client("c")?;
         wait_until(SETTLE, "client reaches the IPv6 VIP", || {
             c.ping(vip).unwrap_or(false)
         })?;
