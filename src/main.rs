@@ -102,6 +102,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 config_path: config,
                 pid_file,
                 control_socket: Some(control_socket),
+                strict,
             };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -74,7 +74,7 @@ pub use host::{Host, HostAddr, HostKind, Link};
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
 pub use process::{Child, STOP_TIMEOUT};
-pub use vigil::Vigil;
+pub use vigil::{Reload, Vigil};
 pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until};
 
 /// Builds a lab for a test that returns `anyhow::Result<()>`, or returns `Ok(())` from it

@@ -18,6 +18,14 @@ pub struct Vigil {
     child: Child,
     dir: PathBuf,
     socket: PathBuf,
+    config: PathBuf,
+}
+
+/// How a SIGHUP reload ended, as the daemon logged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    Applied,
+    Rejected,
 }
 
 impl Vigil {
@@ -55,6 +63,7 @@ impl Vigil {
             child,
             dir,
             socket,
+            config,
         };
         // Ready means the control socket answers; a daemon that exits instead fails here
         // with its log, not later with a confusing timeout.
@@ -134,6 +143,38 @@ impl Vigil {
     /// SIGTERM: vigil hands mastership over (priority 0) and exits.
     pub fn stop(&self) -> Result<()> {
         self.child.stop().map(|_| ())
+    }
+
+    /// Replaces the configuration file (takes effect at the next `reload`).
+    pub fn write_config(&self, text: &str) -> Result<()> {
+        fs::write(&self.config, text).with_context(|| format!("cannot write {:?}", self.config))
+    }
+
+    /// SIGHUP, then waits until the daemon logs that the reload was applied or rejected.
+    pub fn reload(&self) -> Result<Reload> {
+        let count = |log: &str, what: &str| log.matches(what).count();
+        let log = self.log();
+        let (applied, rejected) = (
+            count(&log, "configuration reloaded"),
+            count(&log, "reload rejected"),
+        );
+        self.child.signal(nix::sys::signal::Signal::SIGHUP)?;
+        let waited = wait_until(
+            Duration::from_secs(10),
+            "vigil to log the end of its reload",
+            || {
+                let log = self.log();
+                if count(&log, "configuration reloaded") > applied {
+                    Some(Reload::Applied)
+                } else if count(&log, "reload rejected") > rejected {
+                    Some(Reload::Rejected)
+                } else {
+                    None
+                }
+            },
+        )
+        .with_context(|| self.child.log_tail(30))?;
+        waited.value.context("reload outcome")
     }
 
     pub fn kill9(&self) -> Result<()> {

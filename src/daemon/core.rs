@@ -84,8 +84,9 @@ pub trait Effects {
     fn restore_vip(&mut self, id: InstanceId, addr: IpAddr);
 }
 
+/// Per-instance counters, carried across a reload with the instance.
 #[derive(Debug, Clone, Default)]
-struct Counters {
+pub struct Counters {
     transitions: u64,
     adverts_sent: u64,
     adverts_received: u64,
@@ -132,6 +133,46 @@ impl<E: Effects> Core<E> {
 
     pub fn into_effects(self) -> E {
         self.effects
+    }
+
+    /// Takes the core apart for a reload: the node (to carry instances over), each
+    /// instance's counters, the socket-level drops and the effects.
+    pub fn into_parts(self) -> (Node, Vec<Counters>, BTreeMap<String, u64>, E) {
+        (self.node, self.counters, self.socket_drops, self.effects)
+    }
+
+    /// Builds a core from a reload's parts; `counters[i]` belongs to `InstanceId(i)`.
+    pub fn from_parts(
+        node: Node,
+        bindings: Vec<Binding>,
+        mut counters: Vec<Counters>,
+        socket_drops: BTreeMap<String, u64>,
+        effects: E,
+    ) -> Self {
+        counters.resize(bindings.len(), Counters::default());
+        let mut core = Self::new(node, bindings, effects);
+        core.counters = counters;
+        core.socket_drops = socket_drops;
+        core
+    }
+
+    /// RFC 5798 §6.4.1 Startup for some instances (those a reload added).
+    pub fn start_some(&mut self, now: Time, ids: &[InstanceId]) {
+        for &id in ids {
+            let actions = self.node.handle(now, id, Input::Startup);
+            self.apply(actions);
+        }
+    }
+
+    /// RFC 5798 §6.4.3 Shutdown for one instance (one a reload removes or restarts).
+    pub fn shutdown_one(&mut self, now: Time, id: InstanceId) {
+        let actions = self.node.handle(now, id, Input::Shutdown);
+        self.apply(actions);
+    }
+
+    /// Carries out actions decided outside `handle` (a reload's in-place reconfiguration).
+    pub fn apply_actions(&mut self, actions: Vec<(InstanceId, Action)>) {
+        self.apply(actions);
     }
 
     pub fn node(&self) -> &Node {

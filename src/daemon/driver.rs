@@ -1,24 +1,28 @@
 //! The daemon's driver: sets everything up from a configuration, then feeds the core with
-//! packets, netlink events and timer expiries until told to stop.
+//! packets, netlink events and timer expiries until told to stop; SIGHUP reloads.
 //!
 //! Shaped like mini-redis: `run(config, options, shutdown)` so tests can drive a daemon
 //! in-process and stop it with any future.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::core::{Core, Event, SocketKey};
 use super::effects::{SystemEffects, Work, execute};
 use super::pidfile::{PidFile, PidFileError};
-use super::plan::{IfaceFacts, PlanError, plan};
+use super::plan::{IfaceFacts, PlanError, PlannedInstance, plan};
 use super::receive::{Contexts, receive_loop};
 use super::sdnotify;
+use crate::config::LoadOptions;
+use crate::config::diff::{Change, ConfigChange};
 use crate::config::model::Config;
 use crate::control;
 use crate::fsm::{InstanceId, Node, Time};
@@ -28,10 +32,12 @@ use crate::types::Family;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Shown by `vigil status`.
+    /// The configuration file: shown by `vigil status`, read again on SIGHUP.
     pub config_path: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub control_socket: Option<PathBuf>,
+    /// Reject a configuration with warnings (at start and on reload).
+    pub strict: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,8 @@ pub enum DaemonError {
     SyncGroup { group: String, message: String },
     #[error(transparent)]
     Control(#[from] control::ControlError),
+    #[error("cannot install the SIGHUP handler: {0}")]
+    Signal(std::io::Error),
 }
 
 /// Runs the daemon until `shutdown` completes, then hands mastership over (priority 0),
@@ -60,10 +68,454 @@ pub async fn run(
         .as_deref()
         .map(PidFile::create)
         .transpose()?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(DaemonError::Signal)?;
     let netlink = Arc::new(Netlink::connect()?);
     // Subscribe before reading state so no change between the two is missed.
     let mut net_events = NetlinkEvents::subscribe()?;
+    let (event_tx, mut event_rx) = mpsc::channel::<(Instant, Event)>(4096);
+    let epoch = Instant::now();
+    let to_time = |at: Instant| Time::from_duration(at.saturating_duration_since(epoch));
+    let to_instant = |t: Time| epoch + t.since_epoch();
 
+    let mut daemon = Daemon::start(config, options, netlink.clone(), event_tx).await?;
+    let config_name = daemon.options.config_path.display().to_string();
+    let (status_tx, status_rx) = watch::channel(daemon.core.status(&config_name));
+    let _control = match &daemon.options.control_socket {
+        Some(path) => Some(control::serve(path, status_rx, Box::new(String::new)).await?),
+        None => None,
+    };
+
+    daemon.core.start(to_time(Instant::now()));
+    daemon.fault_down_links(to_time(Instant::now()));
+    let summary = format!("{} instances running", daemon.core.bindings().len());
+    tracing::info!(instances = daemon.core.bindings().len(), "vigil started");
+    sdnotify::ready(&summary);
+    status_tx.send_replace(daemon.core.status(&config_name));
+
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = daemon.core.next_deadline().map(to_instant);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some((_, event)) = event_rx.recv() => {
+                daemon.core.handle(to_time(Instant::now()), event);
+            }
+            Some(ev) = net_events.next() => daemon.on_net_event(to_time(Instant::now()), ev),
+            Some(()) = hangup.recv() => {
+                sdnotify::reloading();
+                daemon = daemon.reload(to_time(Instant::now()), &to_time).await;
+                sdnotify::ready(&format!("{} instances running", daemon.core.bindings().len()));
+            }
+            () = sleep_until(deadline) => daemon.core.tick(to_time(Instant::now())),
+        }
+        status_tx.send_if_modified(|s| {
+            let new = daemon.core.status(&config_name);
+            if *s == new {
+                false
+            } else {
+                *s = new;
+                true
+            }
+        });
+    }
+
+    // RFC 5798 §6.4.3 Shutdown: a Master sends priority 0 so a Backup takes over after
+    // Skew_Time instead of Master_Down_Interval, then removes its addresses.
+    sdnotify::stopping();
+    daemon.core.shutdown(to_time(Instant::now()));
+    daemon.stop_receivers();
+    let vmacs: Vec<u32> = daemon.vmacs.values().copied().collect();
+    let effects = daemon.core.into_effects();
+    effects.flush().await;
+    for ifindex in vmacs {
+        if let Err(e) = netlink.delete_vmac(ifindex).await {
+            tracing::warn!(ifindex, error = %e, "cannot delete VMAC interface");
+        }
+    }
+    let notifier = effects.into_notifier();
+    // Notify scripts for STOP get a bounded moment to run; exit is not held hostage.
+    let _ = tokio::time::timeout(Duration::from_secs(2), notifier.close()).await;
+    tracing::info!("vigil stopped");
+    Ok(())
+}
+
+/// A receive socket, the per-VRID expectations its task checks, and the task.
+struct SocketEntry {
+    socket: Arc<VrrpSocket>,
+    contexts: Contexts,
+    receiver: AbortHandle,
+}
+
+/// Everything the running daemon holds between events.
+struct Daemon {
+    config: Config,
+    options: RunOptions,
+    netlink: Arc<Netlink>,
+    event_tx: mpsc::Sender<(Instant, Event)>,
+    /// In the core's instance order.
+    planned: Vec<PlannedInstance>,
+    sockets: HashMap<SocketKey, SocketEntry>,
+    /// Instance name → ifindex of the VMAC interface it created.
+    vmacs: HashMap<String, u32>,
+    link_up: HashMap<u32, bool>,
+    core: Core<SystemEffects>,
+    /// Kept for `fault_down_links` at start.
+    facts: HashMap<String, IfaceFacts>,
+}
+
+impl Daemon {
+    async fn start(
+        config: Config,
+        options: RunOptions,
+        netlink: Arc<Netlink>,
+        event_tx: mpsc::Sender<(Instant, Event)>,
+    ) -> Result<Daemon, DaemonError> {
+        let facts = read_facts(&netlink).await?;
+        let mut planned =
+            plan(&config, &|name| facts.get(name).cloned()).map_err(DaemonError::Plan)?;
+        let mut vmacs = HashMap::new();
+        create_vmacs(&netlink, &mut planned, &mut vmacs).await?;
+        let mut sockets = HashMap::new();
+        let per_instance = ensure_sockets(&mut sockets, &planned, &event_tx)?;
+        let mut node = Node::new();
+        for p in &planned {
+            node.add_instance(p.fsm.clone());
+        }
+        add_sync_groups(&mut node, &config, &planned)?;
+        let notifier = Notifier::new(NotifierConfig {
+            default_user: config.global.script_user.as_ref().map(|u| u.user.clone()),
+            fifo: config
+                .global
+                .notify_fifo
+                .as_ref()
+                .map(|f| PathBuf::from(&f.path)),
+            ..NotifierConfig::default()
+        });
+        let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
+        tokio::spawn(execute(
+            netlink.clone(),
+            work_rx,
+            config.global.garp_interval,
+        ));
+        let effects = SystemEffects::new(&planned, per_instance, notifier, work_tx);
+        let bindings = planned.iter().map(|p| p.binding.clone()).collect();
+        let core = Core::new(node, bindings, effects);
+        let link_up = HashMap::new();
+        Ok(Daemon {
+            config,
+            options,
+            netlink,
+            event_tx,
+            planned,
+            sockets,
+            vmacs,
+            link_up,
+            core,
+            facts,
+        })
+    }
+
+    /// An interface that is already down puts its instances straight into Fault.
+    fn fault_down_links(&mut self, now: Time) {
+        for b in self.core.bindings().to_vec() {
+            let up = self
+                .facts
+                .values()
+                .find(|f| f.ifindex == b.ifindex)
+                .is_some_and(|f| f.up);
+            self.link_up.insert(b.ifindex, up);
+            if !up {
+                self.core.handle(
+                    now,
+                    Event::Link {
+                        ifindex: b.ifindex,
+                        up,
+                    },
+                );
+            }
+        }
+    }
+
+    fn on_net_event(&mut self, now: Time, ev: NetEvent) {
+        match ev {
+            NetEvent::LinkChanged { ifindex, up, .. } => {
+                // Netlink repeats a link message on any attribute change: only a change of
+                // up/down is an event for the state machines.
+                if self.link_up.get(&ifindex).is_some_and(|&was| was != up) {
+                    self.link_up.insert(ifindex, up);
+                    self.core.handle(now, Event::Link { ifindex, up });
+                }
+            }
+            NetEvent::LinkRemoved { ifindex, .. } => {
+                if self.link_up.get(&ifindex) == Some(&true) {
+                    self.link_up.insert(ifindex, false);
+                    self.core.handle(now, Event::Link { ifindex, up: false });
+                }
+            }
+            NetEvent::AddressRemoved { ifindex, addr, .. } => {
+                self.core
+                    .handle(now, Event::AddressRemoved { ifindex, addr });
+            }
+            NetEvent::AddressAdded { .. } => {}
+        }
+    }
+
+    fn stop_receivers(&self) {
+        for entry in self.sockets.values() {
+            entry.receiver.abort();
+        }
+    }
+
+    /// SIGHUP: parse and validate the file first; on any error keep running the old
+    /// configuration and say why. Otherwise apply the difference: unchanged instances are
+    /// not touched (no VIP removed, no state change, no notify); changed ones are updated
+    /// in place (a priority change re-evaluates, a VIP-set change adds or removes only the
+    /// delta); removed ones leave gracefully (priority 0); new ones start.
+    async fn reload(mut self, now: Time, to_time: &impl Fn(Instant) -> Time) -> Daemon {
+        let path = self.options.config_path.clone();
+        let options = LoadOptions {
+            strict: self.options.strict,
+            ..Default::default()
+        };
+        let new_config = match crate::config::load(&path, &options) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    tracing::warn!("{w}");
+                }
+                loaded.model
+            }
+            Err(diagnostics) => {
+                for d in &diagnostics.0 {
+                    tracing::error!("{d}");
+                }
+                tracing::error!(config = %path.display(), "reload rejected: still running the previous configuration");
+                return self;
+            }
+        };
+        let facts = match read_facts(&self.netlink).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "reload rejected: cannot read interfaces");
+                return self;
+            }
+        };
+        let mut planned = match plan(&new_config, &|name| facts.get(name).cloned()) {
+            Ok(p) => p,
+            Err(errors) => {
+                for e in &errors {
+                    tracing::error!("{e}");
+                }
+                tracing::error!("reload rejected: still running the previous configuration");
+                return self;
+            }
+        };
+
+        // Which old instance each new one continues, if any.
+        let changes = crate::config::diff::diff(&self.config, &new_config);
+        let restart: HashSet<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                ConfigChange::Changed { name, what }
+                    if what.iter().any(|w| matches!(w, Change::NeedsRestart(_))) =>
+                {
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let old_index: HashMap<&str, usize> = self
+            .planned
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.binding.name.as_str(), i))
+            .collect();
+        let group_of = |config: &Config, name: &str| {
+            config
+                .sync_groups
+                .iter()
+                .find(|g| g.group.iter().any(|m| m == name))
+                .map(|g| g.name.clone())
+        };
+        let carried_from: Vec<Option<usize>> = planned
+            .iter()
+            .map(|p| {
+                let name = p.binding.name.as_str();
+                let &old = old_index.get(name)?;
+                let o = &self.planned[old];
+                let same_identity = o.binding.socket == p.binding.socket
+                    && o.fsm.vrid == p.fsm.vrid
+                    && o.fsm.version == p.fsm.version
+                    && o.fsm.family == p.fsm.family
+                    && o.fsm.primary_addr == p.fsm.primary_addr
+                    && o.vmac == p.vmac
+                    && group_of(&self.config, name) == group_of(&new_config, name);
+                (same_identity && !restart.contains(name)).then_some(old)
+            })
+            .collect();
+        let kept: HashSet<usize> = carried_from.iter().flatten().copied().collect();
+
+        // Open what the new set needs before touching the running instances, so that a
+        // failure here leaves the old configuration running, whole.
+        let per_instance = match ensure_sockets(&mut self.sockets, &planned, &self.event_tx) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "reload rejected: still running the previous configuration");
+                return self;
+            }
+        };
+
+        // Instances that leave (removed, or restarted with a new identity) hand over first.
+        for old in (0..self.planned.len()).filter(|i| !kept.contains(i)) {
+            tracing::info!(instance = %self.planned[old].binding.name, "reload: stopping instance");
+            self.core.shutdown_one(now, InstanceId(old));
+        }
+        let (node, counters, socket_drops, effects) = self.core.into_parts();
+        let mut old_instances: Vec<Option<crate::fsm::Instance>> =
+            node.into_instances().into_iter().map(Some).collect();
+
+        // VMACs: keep those of carried instances, delete the others, create new ones.
+        let mut vmacs = HashMap::new();
+        for (new, p) in planned.iter_mut().enumerate() {
+            if let Some(old) = carried_from[new]
+                && let Some(&ifindex) = self.vmacs.get(&self.planned[old].binding.name)
+            {
+                vmacs.insert(p.binding.name.clone(), ifindex);
+                for vip in p.vips.iter_mut().filter(|s| s.ifindex == 0) {
+                    vip.ifindex = ifindex;
+                }
+                p.announce.ifindex = ifindex;
+            }
+        }
+        for (name, ifindex) in &self.vmacs {
+            if !vmacs.contains_key(name) {
+                if let Err(e) = self.netlink.delete_vmac(*ifindex).await {
+                    tracing::warn!(ifindex, error = %e, "cannot delete VMAC interface");
+                }
+            }
+        }
+        if let Err(e) = create_vmacs(&self.netlink, &mut planned, &mut vmacs).await {
+            tracing::error!(error = %e, "reload: cannot create a VMAC interface");
+        }
+
+        let mut node = Node::new();
+        let mut reconfigure = Vec::new();
+        let mut added = Vec::new();
+        let mut new_counters = Vec::new();
+        for (new, p) in planned.iter().enumerate() {
+            let carried = carried_from[new].and_then(|old| old_instances.get_mut(old)?.take());
+            match carried {
+                Some(mut inst) => {
+                    let actions = inst.reconfigure(now, p.fsm.clone());
+                    let id = node.add_existing(inst);
+                    reconfigure.extend(actions.into_iter().map(|a| (id, a)));
+                    new_counters.push(
+                        counters
+                            .get(carried_from[new].unwrap_or(usize::MAX))
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                }
+                None => {
+                    added.push(node.add_instance(p.fsm.clone()));
+                    new_counters.push(Default::default());
+                }
+            }
+        }
+        if let Err(e) = add_sync_groups(&mut node, &new_config, &planned) {
+            tracing::error!(error = %e, "reload: sync groups not applied");
+        }
+
+        // A carried Master whose address set changed installs or removes only the delta.
+        let mut deltas = Vec::new();
+        for (new, p) in planned.iter().enumerate() {
+            let Some(old) = carried_from[new] else {
+                continue;
+            };
+            let is_master = node
+                .instance(InstanceId(new))
+                .is_some_and(|i| i.state() == crate::fsm::State::Master);
+            if !is_master {
+                continue;
+            }
+            let before = &self.planned[old].vips;
+            let install: Vec<_> = p
+                .vips
+                .iter()
+                .filter(|v| !before.contains(v))
+                .cloned()
+                .collect();
+            let remove: Vec<_> = before
+                .iter()
+                .filter(|v| !p.vips.contains(v))
+                .cloned()
+                .collect();
+            if !remove.is_empty() {
+                deltas.push(Work::Remove(remove));
+            }
+            if !install.is_empty() {
+                deltas.push(Work::Install(install));
+            }
+        }
+
+        let effects = effects.reload(&planned, per_instance, &carried_from);
+        for work in deltas {
+            effects.queue_work(work);
+        }
+        let bindings = planned.iter().map(|p| p.binding.clone()).collect();
+        let core = Core::from_parts(node, bindings, new_counters, socket_drops, effects);
+
+        // Sockets no longer used by any instance are closed.
+        let used: HashSet<SocketKey> = planned.iter().map(|p| p.binding.socket).collect();
+        self.sockets.retain(|key, entry| {
+            let keep = used.contains(key);
+            if !keep {
+                entry.receiver.abort();
+            }
+            keep
+        });
+
+        tracing::info!(
+            instances = planned.len(),
+            kept = kept.len(),
+            started = added.len(),
+            stopped = old_instances.iter().filter(|i| i.is_some()).count(),
+            "configuration reloaded"
+        );
+        let mut daemon = Daemon {
+            config: new_config,
+            options: self.options,
+            netlink: self.netlink,
+            event_tx: self.event_tx,
+            planned,
+            sockets: self.sockets,
+            vmacs,
+            link_up: self.link_up,
+            core,
+            facts,
+        };
+        daemon.core.apply_actions(reconfigure);
+        let now = to_time(Instant::now());
+        daemon.core.start_some(now, &added);
+        for id in added {
+            let ifindex = daemon.planned[id.0].binding.ifindex;
+            let up = daemon
+                .facts
+                .values()
+                .find(|f| f.ifindex == ifindex)
+                .is_some_and(|f| f.up);
+            daemon.link_up.entry(ifindex).or_insert(up);
+            if !up {
+                daemon.core.handle(now, Event::Link { ifindex, up });
+            }
+        }
+        daemon
+    }
+}
+
+/// What the kernel says about every interface.
+async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, NetError> {
     let mut facts = HashMap::new();
     for link in netlink.links().await? {
         let primary_v4 = netlink.primary_ipv4(link.ifindex).await.unwrap_or(None);
@@ -84,13 +536,21 @@ pub async fn run(
             },
         );
     }
-    let mut planned = plan(&config, &|name| facts.get(name).cloned()).map_err(DaemonError::Plan)?;
+    Ok(facts)
+}
 
-    // keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; VIPs and
-    // announcements live on it.
-    let mut vmacs = Vec::new();
-    for p in &mut planned {
+/// keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; its VIPs and
+/// announcements live on it. Instances already in `vmacs` keep theirs.
+async fn create_vmacs(
+    netlink: &Netlink,
+    planned: &mut [PlannedInstance],
+    vmacs: &mut HashMap<String, u32>,
+) -> Result<(), NetError> {
+    for p in planned.iter_mut() {
         let Some(v) = &p.vmac else { continue };
+        if vmacs.contains_key(&p.binding.name) {
+            continue;
+        }
         let spec = VmacSpec {
             name: v.name.clone(),
             base_ifindex: v.base_ifindex,
@@ -98,63 +558,83 @@ pub async fn run(
             family: p.fsm.family,
         };
         let link = netlink.create_vmac(&spec).await?;
-        vmacs.push(link.ifindex);
+        vmacs.insert(p.binding.name.clone(), link.ifindex);
         for vip in p.vips.iter_mut().filter(|s| s.ifindex == 0) {
             vip.ifindex = link.ifindex;
         }
         p.announce.ifindex = link.ifindex;
     }
+    Ok(())
+}
 
-    // One socket per (interface, family, protocol), shared by every VRID on it.
-    let (event_tx, mut event_rx) = mpsc::channel::<(Instant, Event)>(4096);
-    let mut sockets: HashMap<SocketKey, (Arc<VrrpSocket>, Contexts)> = HashMap::new();
+/// Opens the sockets `planned` needs that are not open yet (one per interface, family and
+/// protocol, shared by every VRID on it), replaces every socket's per-VRID expectations, and
+/// returns the socket each instance sends on.
+fn ensure_sockets(
+    sockets: &mut HashMap<SocketKey, SocketEntry>,
+    planned: &[PlannedInstance],
+    event_tx: &mpsc::Sender<(Instant, Event)>,
+) -> Result<Vec<Arc<VrrpSocket>>, DaemonError> {
+    let mut contexts: HashMap<SocketKey, HashMap<u8, crate::wire::RxContext>> = HashMap::new();
     let mut per_instance = Vec::new();
-    for p in &planned {
+    for p in planned {
         let key = p.binding.socket;
         if let std::collections::hash_map::Entry::Vacant(slot) = sockets.entry(key) {
-            let socket = match key.family {
-                Family::V4 => {
-                    let proto = if key.protocol == IpProtocol::Ah.number() {
-                        IpProtocol::Ah
-                    } else {
-                        IpProtocol::Vrrp
-                    };
-                    VrrpSocket::open_v4(&p.ifname, key.ifindex, proto)?
-                }
-                Family::V6 => {
-                    let std::net::IpAddr::V6(src) = p.tx.src else {
-                        return Err(DaemonError::Plan(vec![PlanError {
-                            instance: p.binding.name.clone(),
-                            message: "an IPv6 instance needs an IPv6 source address".into(),
-                        }]));
-                    };
-                    VrrpSocket::open_v6(&p.ifname, key.ifindex, src)?
-                }
-            };
-            slot.insert((Arc::new(socket), Arc::new(RwLock::new(HashMap::new()))));
+            let socket = Arc::new(open_socket(p, key)?);
+            let ctx: Contexts = Arc::new(RwLock::new(HashMap::new()));
+            let receiver = tokio::spawn(receive_loop(
+                socket.clone(),
+                key,
+                ctx.clone(),
+                event_tx.clone(),
+            ))
+            .abort_handle();
+            slot.insert(SocketEntry {
+                socket,
+                contexts: ctx,
+                receiver,
+            });
         }
-        let (socket, contexts) = &sockets[&key];
         contexts
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
             .insert(p.fsm.vrid.get(), p.rx.clone());
-        per_instance.push(socket.clone());
+        per_instance.push(sockets[&key].socket.clone());
     }
-    let mut receivers = tokio::task::JoinSet::new();
-    for (key, (socket, contexts)) in &sockets {
-        receivers.spawn(receive_loop(
-            socket.clone(),
-            *key,
-            contexts.clone(),
-            event_tx.clone(),
-        ));
+    for (key, entry) in sockets.iter() {
+        let new = contexts.remove(key).unwrap_or_default();
+        *entry.contexts.write().unwrap_or_else(|e| e.into_inner()) = new;
     }
-    drop(event_tx);
+    Ok(per_instance)
+}
 
-    let mut node = Node::new();
-    for p in &planned {
-        node.add_instance(p.fsm.clone());
-    }
+fn open_socket(p: &PlannedInstance, key: SocketKey) -> Result<VrrpSocket, DaemonError> {
+    Ok(match key.family {
+        Family::V4 => {
+            let proto = if key.protocol == IpProtocol::Ah.number() {
+                IpProtocol::Ah
+            } else {
+                IpProtocol::Vrrp
+            };
+            VrrpSocket::open_v4(&p.ifname, key.ifindex, proto)?
+        }
+        Family::V6 => {
+            let IpAddr::V6(src) = p.tx.src else {
+                return Err(DaemonError::Plan(vec![PlanError {
+                    instance: p.binding.name.clone(),
+                    message: "an IPv6 instance needs an IPv6 source address".into(),
+                }]));
+            };
+            VrrpSocket::open_v6(&p.ifname, key.ifindex, src)?
+        }
+    })
+}
+
+fn add_sync_groups(
+    node: &mut Node,
+    config: &Config,
+    planned: &[PlannedInstance],
+) -> Result<(), DaemonError> {
     for g in &config.sync_groups {
         let ids: Result<Vec<InstanceId>, String> = g
             .group
@@ -177,124 +657,6 @@ pub async fn run(
                 message: e.to_string(),
             })?;
     }
-
-    let notifier = Notifier::new(NotifierConfig {
-        default_user: config.global.script_user.as_ref().map(|u| u.user.clone()),
-        fifo: config
-            .global
-            .notify_fifo
-            .as_ref()
-            .map(|f| PathBuf::from(&f.path)),
-        ..NotifierConfig::default()
-    });
-    let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
-    let executor = tokio::spawn(execute(
-        netlink.clone(),
-        work_rx,
-        config.global.garp_interval,
-    ));
-    let effects = SystemEffects::new(&planned, per_instance, notifier, work_tx);
-    let bindings = planned.iter().map(|p| p.binding.clone()).collect();
-    let mut core = Core::new(node, bindings, effects);
-
-    let epoch = Instant::now();
-    let to_time = |at: Instant| Time::from_duration(at.saturating_duration_since(epoch));
-    let to_instant = |t: Time| epoch + t.since_epoch();
-    let config_name = options.config_path.display().to_string();
-    let (status_tx, status_rx) = watch::channel(core.status(&config_name));
-    let _control = match &options.control_socket {
-        Some(path) => Some(control::serve(path, status_rx, Box::new(String::new)).await?),
-        None => None,
-    };
-
-    core.start(to_time(Instant::now()));
-    // An interface that is already down puts its instances straight into Fault.
-    let mut link_up: HashMap<u32, bool> = HashMap::new();
-    for b in core.bindings().to_vec() {
-        let up = facts
-            .values()
-            .find(|f| f.ifindex == b.ifindex)
-            .is_some_and(|f| f.up);
-        link_up.insert(b.ifindex, up);
-        if !up {
-            core.handle(
-                to_time(Instant::now()),
-                Event::Link {
-                    ifindex: b.ifindex,
-                    up,
-                },
-            );
-        }
-    }
-    let summary = format!("{} instances running", core.bindings().len());
-    tracing::info!(instances = core.bindings().len(), "vigil started");
-    sdnotify::ready(&summary);
-    status_tx.send_replace(core.status(&config_name));
-
-    tokio::pin!(shutdown);
-    loop {
-        let deadline = core.next_deadline().map(to_instant);
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            Some((_, event)) = event_rx.recv() => {
-                core.handle(to_time(Instant::now()), event);
-            }
-            Some(ev) = net_events.next() => {
-                let now = to_time(Instant::now());
-                match ev {
-                    NetEvent::LinkChanged { ifindex, up, .. } => {
-                        // Netlink repeats a link message on any attribute change: only a
-                        // change of up/down is an event for the state machines.
-                        if link_up.get(&ifindex).is_some_and(|&was| was != up) {
-                            link_up.insert(ifindex, up);
-                            core.handle(now, Event::Link { ifindex, up });
-                        }
-                    }
-                    NetEvent::LinkRemoved { ifindex, .. } => {
-                        if link_up.get(&ifindex) == Some(&true) {
-                            link_up.insert(ifindex, false);
-                            core.handle(now, Event::Link { ifindex, up: false });
-                        }
-                    }
-                    NetEvent::AddressRemoved { ifindex, addr, .. } => {
-                        core.handle(now, Event::AddressRemoved { ifindex, addr });
-                    }
-                    NetEvent::AddressAdded { .. } => {}
-                }
-            }
-            () = sleep_until(deadline) => {
-                core.tick(to_time(Instant::now()));
-            }
-        }
-        status_tx.send_if_modified(|s| {
-            let new = core.status(&config_name);
-            if *s == new {
-                false
-            } else {
-                *s = new;
-                true
-            }
-        });
-    }
-
-    // RFC 5798 §6.4.3 Shutdown: a Master sends priority 0 so a Backup takes over after
-    // Skew_Time instead of Master_Down_Interval, then removes its addresses.
-    sdnotify::stopping();
-    core.shutdown(to_time(Instant::now()));
-    receivers.abort_all();
-    let effects = core.into_effects();
-    effects.flush().await;
-    for ifindex in vmacs {
-        if let Err(e) = netlink.delete_vmac(ifindex).await {
-            tracing::warn!(ifindex, error = %e, "cannot delete VMAC interface");
-        }
-    }
-    let notifier = effects.into_notifier();
-    // Notify scripts for STOP get a bounded moment to run; exit is not held hostage.
-    let _ = tokio::time::timeout(Duration::from_secs(2), notifier.close()).await;
-    executor.abort();
-    tracing::info!("vigil stopped");
     Ok(())
 }
 

@@ -88,6 +88,33 @@ impl SystemEffects {
         }
     }
 
+    /// The effects for a reloaded set of instances. The notifier (with its per-instance
+    /// script queues) and the executor stay; an instance carried over from the old set
+    /// (`carried_from[new] = Some(old)`) keeps its IPv4 id and AH sequence number, which a
+    /// keepalived peer checks for replay (an AH sequence number going back would make it
+    /// drop our adverts).
+    pub fn reload(
+        self,
+        planned: &[PlannedInstance],
+        sockets: Vec<Arc<VrrpSocket>>,
+        carried_from: &[Option<usize>],
+    ) -> Self {
+        let old_tx = self.tx;
+        let mut next = Self::new(planned, sockets, self.notifier, self.work);
+        for (new, old) in carried_from.iter().enumerate() {
+            if let (Some(t), Some(o)) = (next.tx.get_mut(new), old.and_then(|o| old_tx.get(o))) {
+                t.ip_id = o.ip_id;
+                t.ah_sequence = o.ah_sequence;
+            }
+        }
+        next
+    }
+
+    /// Queues work for the executor directly (a reload's address delta).
+    pub fn queue_work(&self, work: Work) {
+        self.queue(work);
+    }
+
     /// Waits until every queued address change and announcement is done.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();

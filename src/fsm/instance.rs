@@ -132,6 +132,29 @@ impl Instance {
         out
     }
 
+    /// Applies a reloaded configuration in place, keeping the state, its timers and what was
+    /// learned from the Master. Identity (name, VRID, version, family, source address) must
+    /// be unchanged; the daemon restarts an instance whose identity changed.
+    ///
+    /// A Master whose priority changed advertises the new value at once, so that a Backup
+    /// that now outranks it preempts within one Master_Down_Interval (RFC 5798 §6.4.2)
+    /// instead of waiting for the next Adver_Timer.
+    pub fn reconfigure(&mut self, now: Time, config: InstanceConfig) -> Vec<Action> {
+        let mut out = Vec::new();
+        let old_priority = self.effective_priority;
+        let grouped = self.grouped;
+        self.config = config;
+        self.grouped = grouped;
+        self.set_effective_priority(effective_priority(self.config.priority, self.weight_sum));
+        if self.state == State::Master && self.effective_priority != old_priority {
+            out.push(Action::SendAdvert {
+                priority: self.effective_priority,
+            });
+            self.timers.adver = Some(now + self.advert_interval());
+        }
+        out
+    }
+
     fn is_owner(&self) -> bool {
         self.config.priority.is_owner()
     }

@@ -45,6 +45,21 @@ impl Node {
         InstanceId(self.instances.len() - 1)
     }
 
+    /// Adds an instance carried over from another node (a configuration reload), keeping its
+    /// state and timers. Its sync-group membership is cleared: the new node's groups are
+    /// declared afresh with `add_sync_group`.
+    pub fn add_existing(&mut self, mut instance: Instance) -> InstanceId {
+        instance.set_grouped(false);
+        self.instances.push(instance);
+        self.group_of.push(None);
+        InstanceId(self.instances.len() - 1)
+    }
+
+    /// Takes the node apart, handing back its instances in id order.
+    pub fn into_instances(self) -> Vec<Instance> {
+        self.instances
+    }
+
     /// Declares a sync group. Call before `Startup`: membership changes the startup path.
     pub fn add_sync_group(&mut self, name: &str, members: &[InstanceId]) -> Result<(), NodeError> {
         for &member in members {

@@ -2,6 +2,7 @@
 
 mod fault;
 mod garp;
+mod reload;
 mod rfc_backup;
 mod rfc_master;
 mod rfc_startup;
