@@ -451,3 +451,41 @@ fn interop_keepalived_v3_ipv6() -> Result<()> {
 fn interop_keepalived_v3_unicast() -> Result<()> {
     interop(Mode::Unicast, 65)
 }
+
+/// The drop-in promise: vigil runs from the same keepalived.conf a keepalived box runs (only
+/// the priority differs), and the two elect one master and fail over.
+fn drop_in(mode: Mode, vrid: u8) -> Result<()> {
+    scenario(&format!("drop_in_{mode:?}"), |lab| {
+        let vip = IpAddr::V4(Lab::vip4(vrid % 50));
+        let (rv, rk) = (lab.host("rv")?, lab.host("rk")?);
+        let ka = Keepalived::start(&rk, &keepalived_conf(mode, vrid, 100, vip, &rk, &rv))?;
+        let v = Vigil::start_with(
+            &rv,
+            "keepalived.conf",
+            &keepalived_conf(mode, vrid, 200, vip, &rv, &rk),
+        )?;
+        v.wait_state("VI", "MASTER", SETTLE)?;
+        ka.wait_state("VI", VrrpState::Backup, SETTLE)?;
+        ensure!(rv.has_address(vip)?, "vigil is MASTER without the VIP");
+        ensure!(
+            !rk.has_address(vip)?,
+            "keepalived holds the VIP while vigil is master"
+        );
+        v.kill9()?;
+        ka.wait_state("VI", VrrpState::Master, SETTLE)?;
+        wait_until(SETTLE, "keepalived holds the VIP", || {
+            rk.has_address(vip).unwrap_or(false)
+        })?;
+        Ok(())
+    })
+}
+
+#[test]
+fn drop_in_keepalived_conf_v2_pass() -> Result<()> {
+    drop_in(Mode::V2Pass, 66)
+}
+
+#[test]
+fn drop_in_keepalived_conf_v3_unicast() -> Result<()> {
+    drop_in(Mode::Unicast, 67)
+}
