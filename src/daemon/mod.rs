@@ -7,6 +7,8 @@
 //! - [`driver`]: `run(config, options, shutdown)`, the event loop.
 
 pub mod core;
+#[cfg(test)]
+mod core_tests;
 pub mod driver;
 pub mod effects;
 pub mod pidfile;
