@@ -34,6 +34,9 @@ enum Command {
         /// Refuse to start if the configuration has warnings.
         #[arg(long)]
         strict: bool,
+        /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9650).
+        #[arg(long)]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Validate a configuration: every problem as `file:line:col: error: ...`; exit 0 if valid.
     Check {
@@ -51,8 +54,11 @@ enum Command {
     /// Show every instance's state, from a running daemon.
     Status {
         /// Machine-readable output.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "metrics")]
         json: bool,
+        /// Prometheus metrics text.
+        #[arg(long)]
+        metrics: bool,
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
     },
@@ -96,6 +102,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             pid_file,
             control_socket,
             strict,
+            metrics_listen,
         } => {
             let model = load(&config, strict)?;
             let options = vigil::daemon::RunOptions {
@@ -103,6 +110,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 pid_file,
                 control_socket: Some(control_socket),
                 strict,
+                metrics_listen,
             };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -113,16 +121,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Status {
             json,
+            metrics,
             control_socket,
         } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
+            let command = if metrics { "metrics" } else { "status" };
             let text = rt
-                .block_on(vigil::control::query(&control_socket, "status"))
+                .block_on(vigil::control::query(&control_socket, command))
                 .context("is vigil running?")?;
-            if json {
+            if json || metrics {
                 print!("{text}");
             } else {
                 let status: vigil::control::Status =

@@ -37,6 +37,11 @@ impl Vigil {
 
     /// Like `start`, with the file name chosen (a `.conf` name makes it a keepalived.conf).
     pub fn start_with(host: &Host, file: &str, text: &str) -> Result<Vigil> {
+        Self::start_full(host, file, text, &[])
+    }
+
+    /// Like `start_with`, with extra arguments for `vigil run`.
+    pub fn start_full(host: &Host, file: &str, text: &str, extra: &[&str]) -> Result<Vigil> {
         let label = host.lab.unique_label(&format!("{}-vigil", host.name()));
         let dir = host.lab.dir.join(&label);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir:?}"))?;
@@ -52,6 +57,10 @@ impl Vigil {
             "--control-socket".to_owned(),
             socket.to_string_lossy().into_owned(),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| a.to_string()))
+            .collect();
         let bin = crate::vigil_binary()?;
         let mut cmd = host.command(&bin.to_string_lossy(), &args);
         cmd.env("VIGIL_LOG", "info,vigil=debug")
@@ -88,6 +97,22 @@ impl Vigil {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `vigil status --metrics`: the Prometheus text, from the control socket.
+    pub fn metrics(&self) -> Result<String> {
+        let out = std::process::Command::new(crate::vigil_binary()?)
+            .args(["status", "--metrics", "--control-socket"])
+            .arg(&self.socket)
+            .output()
+            .context("cannot run vigil status --metrics")?;
+        if !out.status.success() {
+            bail!(
+                "vigil status --metrics: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// `vigil status --json`, parsed.

@@ -489,3 +489,42 @@ fn drop_in_keepalived_conf_v2_pass() -> Result<()> {
 fn drop_in_keepalived_conf_v3_unicast() -> Result<()> {
     drop_in(Mode::Unicast, 67)
 }
+
+/// Prometheus metrics: from the control socket (`vigil status --metrics`) and over HTTP
+/// (`--metrics-listen`), fetched inside the router's own namespace.
+#[test]
+fn metrics_show_state_and_counters() -> Result<()> {
+    scenario("metrics", |lab| {
+        let vip = IpAddr::V4(Lab::vip4(30));
+        let r1 = lab.host("r1")?;
+        let yaml = vigil_yaml(&[VigilInstance::new("gw", 80, 150, vip)]);
+        let v = Vigil::start_full(
+            &r1,
+            "vigil.yaml",
+            &yaml,
+            &["--metrics-listen", "127.0.0.1:9650"],
+        )?;
+        v.wait_state("gw", "MASTER", SETTLE)?;
+        let master =
+            r#"vigil_instance_state{instance="gw",interface="eth0",vrid="80",state="MASTER"} 1"#;
+        let text = v.metrics()?;
+        ensure!(
+            text.contains(master),
+            "control-socket metrics lack the MASTER state:\n{text}"
+        );
+        ensure!(
+            text.contains("vigil_adverts_sent_total"),
+            "no advert counter:\n{text}"
+        );
+        let http = r1.run(
+            "bash",
+            ["-c", "exec 3<>/dev/tcp/127.0.0.1/9650; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"],
+        )?;
+        ensure!(http.starts_with("HTTP/1.0 200 OK"), "HTTP answer:\n{http}");
+        ensure!(
+            http.contains(master),
+            "HTTP metrics lack the MASTER state:\n{http}"
+        );
+        Ok(())
+    })
+}

@@ -22,14 +22,10 @@ pub enum ControlError {
     Unknown { path: PathBuf, command: String },
 }
 
-/// Produces the metrics text on demand (the daemon renders its Prometheus registry).
-pub type MetricsFn = Box<dyn Fn() -> String + Send + Sync>;
-
 /// Binds `path` (replacing a stale socket file) and serves until the task is dropped.
 pub async fn serve(
     path: &Path,
     status: watch::Receiver<Status>,
-    metrics: MetricsFn,
 ) -> Result<tokio::task::JoinHandle<()>, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
@@ -43,35 +39,71 @@ pub async fn serve(
         _ => {}
     }
     let listener = UnixListener::bind(path).map_err(io)?;
-    let metrics = std::sync::Arc::new(metrics);
     Ok(tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let status = status.clone();
-            let metrics = metrics.clone();
             tokio::spawn(async move {
-                let _ = answer(stream, status, metrics).await;
+                let _ = answer(stream, status).await;
             });
         }
     }))
 }
 
-async fn answer(
-    stream: UnixStream,
-    status: watch::Receiver<Status>,
-    metrics: std::sync::Arc<MetricsFn>,
-) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, status: watch::Receiver<Status>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).take(256).read_line(&mut line).await?;
     let reply = match line.trim() {
         "status" => serde_json::to_string(&*status.borrow()).unwrap_or_default() + "\n",
-        "metrics" => metrics(),
+        "metrics" => super::metrics::render(&status.borrow()),
         other => format!("error: unknown command {other:?}\n"),
     };
     write.write_all(reply.as_bytes()).await?;
+    write.shutdown().await
+}
+
+/// Serves `GET /metrics` on `addr` for Prometheus. A deliberately tiny HTTP/1.0 responder:
+/// one fixed resource, read-only, the request bounded to 4 KiB; it never blocks the core,
+/// which only publishes snapshots.
+pub async fn serve_http(
+    addr: std::net::SocketAddr,
+    status: watch::Receiver<Status>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let status = status.clone();
+            tokio::spawn(async move {
+                let _ = answer_http(stream, status).await;
+            });
+        }
+    }))
+}
+
+async fn answer_http(
+    stream: tokio::net::TcpStream,
+    status: watch::Receiver<Status>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).take(4096).read_line(&mut line).await?;
+    let path = line.split_whitespace().nth(1).unwrap_or("");
+    let response = if line.starts_with("GET ") && (path == "/metrics" || path == "/") {
+        let body = super::metrics::render(&status.borrow());
+        format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    } else {
+        "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
+    };
+    write.write_all(response.as_bytes()).await?;
     write.shutdown().await
 }
 
@@ -106,14 +138,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");
         let (tx, rx) = watch::channel(Status::default());
-        let server = serve(&path, rx, Box::new(|| "vigil_up 1\n".into()))
-            .await
-            .unwrap();
+        let server = serve(&path, rx).await.unwrap();
         tx.send_modify(|s| s.pid = 7);
         let json = query(&path, "status").await.unwrap();
         let got: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(got.pid, 7);
-        assert_eq!(query(&path, "metrics").await.unwrap(), "vigil_up 1\n");
+        assert!(query(&path, "metrics").await.unwrap().ends_with("# EOF\n"));
         assert!(matches!(
             query(&path, "bogus").await,
             Err(ControlError::Unknown { .. })

@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub control_socket: Option<PathBuf>,
     /// Reject a configuration with warnings (at start and on reload).
     pub strict: bool,
+    /// Serve Prometheus metrics over HTTP here (`GET /metrics`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,8 @@ pub enum DaemonError {
     SyncGroup { group: String, message: String },
     #[error(transparent)]
     Control(#[from] control::ControlError),
+    #[error("cannot serve metrics: {0}")]
+    Metrics(std::io::Error),
     #[error("cannot install the SIGHUP handler: {0}")]
     Signal(std::io::Error),
 }
@@ -82,7 +86,15 @@ pub async fn run(
     let config_name = daemon.options.config_path.display().to_string();
     let (status_tx, status_rx) = watch::channel(daemon.core.status(&config_name));
     let _control = match &daemon.options.control_socket {
-        Some(path) => Some(control::serve(path, status_rx, Box::new(String::new)).await?),
+        Some(path) => Some(control::serve(path, status_rx.clone()).await?),
+        None => None,
+    };
+    let _metrics = match daemon.options.metrics_listen {
+        Some(addr) => Some(
+            control::serve_http(addr, status_rx)
+                .await
+                .map_err(DaemonError::Metrics)?,
+        ),
         None => None,
     };
 
