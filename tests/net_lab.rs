@@ -604,6 +604,7 @@ fn vmac_is_a_private_macvlan_with_the_virtual_mac_and_is_deleted() {
             base_ifindex: eth0.ifindex,
             vrid,
             family: Family::V4,
+            source_v6: None,
         };
         let vmac = bounded("create vmac", nl.create_vmac(&spec))
             .await

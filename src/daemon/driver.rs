@@ -86,8 +86,8 @@ pub async fn run(
     }
     let mut planned = plan(&config, &|name| facts.get(name).cloned()).map_err(DaemonError::Plan)?;
 
-    // keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; VIPs and
-    // announcements live on it.
+    // keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; VIPs,
+    // announcements and (unless vmac_xmit_base) adverts live on it.
     let mut vmacs = Vec::new();
     for p in &mut planned {
         let Some(v) = &p.vmac else { continue };
@@ -96,13 +96,11 @@ pub async fn run(
             base_ifindex: v.base_ifindex,
             vrid: p.fsm.vrid,
             family: p.fsm.family,
+            source_v6: v.source_v6,
         };
         let link = netlink.create_vmac(&spec).await?;
         vmacs.push(link.ifindex);
-        for vip in p.vips.iter_mut().filter(|s| s.ifindex == 0) {
-            vip.ifindex = link.ifindex;
-        }
-        p.announce.ifindex = link.ifindex;
+        p.attach_vmac(link.ifindex);
     }
 
     // One socket per (interface, family, protocol), shared by every VRID on it.

@@ -102,6 +102,10 @@ pub struct VmacSpec {
     pub base_ifindex: u32,
     pub vrid: Vrid,
     pub family: Family,
+    /// IPv6: the address the instance sends adverts from, added to the VMAC so a socket there
+    /// can bind to it (keepalived adds its configured source address the same way). `None`:
+    /// the base interface's link-local address.
+    pub source_v6: Option<Ipv6Addr>,
 }
 
 /// The virtual router MAC address (RFC 5798 §7.3): 00-00-5E-00-01-{VRID} for IPv4,
@@ -321,8 +325,9 @@ impl Netlink {
     /// IPv6 disabled; on the base interface arp_ignore=1 and arp_filter=1 (restored when its
     /// last VMAC is deleted through [`Netlink::delete_vmac`]), so that only the VMAC answers
     /// ARP for the virtual addresses. IPv6: no address is generated from the virtual MAC (RFC
-    /// 5798 §7.4: the source stays the router's own link-local); the base interface's
-    /// link-local is added to the VMAC instead, without DAD since the base owns it.
+    /// 5798 §7.4: the source stays the router's own link-local); the instance's source address
+    /// (`spec.source_v6`, else the base interface's link-local) is added to the VMAC instead,
+    /// without DAD since the base owns it, so adverts can leave the VMAC from it.
     pub async fn create_vmac(&self, spec: &VmacSpec) -> Result<LinkInfo, NetError> {
         sysctl::validate_ifname(&spec.name)?;
         let mac = virtual_mac(spec.vrid, spec.family);
@@ -377,7 +382,11 @@ impl Netlink {
             Family::V6 => {
                 // 1 = IN6_ADDR_GEN_MODE_NONE; must be set before the link goes up.
                 sysctl::write_conf(Family::V6, &vmac.name, "addr_gen_mode", 1)?;
-                let source = match self.ipv6_link_local(base.ifindex).await? {
+                let known = match spec.source_v6 {
+                    Some(a) => Some(a),
+                    None => self.ipv6_link_local(base.ifindex).await?,
+                };
+                let source = match known {
                     Some(ll) => ll,
                     None => base
                         .mac
@@ -389,7 +398,11 @@ impl Netlink {
                 };
                 let mut ll = AddressSpec::new(vmac.ifindex, IpAddr::V6(source), 64);
                 ll.nodad = true;
-                ll.scope = AddrScope::Link;
+                ll.scope = if source.is_unicast_link_local() {
+                    AddrScope::Link
+                } else {
+                    AddrScope::Global
+                };
                 match self.add_address(&ll).await {
                     Err(e) if !e.is_already_exists() => return Err(e),
                     _ => {}
