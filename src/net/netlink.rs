@@ -124,6 +124,7 @@ struct SavedArp {
     users: u32,
     arp_ignore: i64,
     arp_filter: i64,
+    arp_announce: i64,
 }
 
 /// The command connection. Dropping it stops its background task.
@@ -322,7 +323,8 @@ impl Netlink {
     /// frames with the outside, not with sibling macvlans.
     ///
     /// IPv4: on the VMAC arp_ignore=1, accept_local=1, rp_filter=0, promote_secondaries=1 and
-    /// IPv6 disabled; on the base interface arp_ignore=1 and arp_filter=1 (restored when its
+    /// IPv6 disabled; on the base interface arp_ignore=1, arp_filter=1 and arp_announce=2
+    /// (the last one beyond keepalived; restored, like the others, when its
     /// last VMAC is deleted through [`Netlink::delete_vmac`]), so that only the VMAC answers
     /// ARP for the virtual addresses. IPv6: no address is generated from the virtual MAC (RFC
     /// 5798 §7.4: the source stays the router's own link-local); the instance's source address
@@ -463,15 +465,23 @@ impl Netlink {
         }
         let arp_ignore = sysctl::read_conf(Family::V4, &base.name, "arp_ignore")?;
         let arp_filter = sysctl::read_conf(Family::V4, &base.name, "arp_filter")?;
+        let arp_announce = sysctl::read_conf(Family::V4, &base.name, "arp_announce")?;
         // The base must not answer ARP for the virtual addresses the VMAC carries.
         sysctl::write_conf(Family::V4, &base.name, "arp_ignore", 1)?;
         sysctl::write_conf(Family::V4, &base.name, "arp_filter", 1)?;
+        // Nor name them in its own ARP requests. Replies from a VIP leave through the base
+        // (its connected route comes first); resolving the next hop there, the kernel would
+        // by default ask "who-has X tell VIP" from the base MAC, and every host on the segment
+        // would repoint the VIP at the base MAC, undoing the VMAC. 2 = use the base's own
+        // address. keepalived 2.2.7 leaves arp_announce alone (and has that flux); we differ.
+        sysctl::write_conf(Family::V4, &base.name, "arp_announce", 2)?;
         saved.insert(
             base.ifindex,
             SavedArp {
                 users: 1,
                 arp_ignore,
                 arp_filter,
+                arp_announce,
             },
         );
         Ok(())
@@ -496,6 +506,7 @@ impl Netlink {
             let base = self.link_by_index(base_ifindex).await?;
             sysctl::write_conf(Family::V4, &base.name, "arp_ignore", old.arp_ignore)?;
             sysctl::write_conf(Family::V4, &base.name, "arp_filter", old.arp_filter)?;
+            sysctl::write_conf(Family::V4, &base.name, "arp_announce", old.arp_announce)?;
         }
         Ok(())
     }
