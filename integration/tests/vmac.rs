@@ -18,42 +18,57 @@ const SETTLE: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SeenAdvert {
     eth_src: String,
-    ip_src: Ipv4Addr,
+    ip_src: IpAddr,
     vrid: u8,
     priority: u8,
 }
 
-/// The IPv4 VRRP adverts among captured Ethernet frames.
+/// The VRRP adverts (IPv4 or IPv6) among captured Ethernet frames.
 fn adverts(capture: &Capture) -> Result<Vec<SeenAdvert>> {
     Ok(capture.frames()?.iter().filter_map(|f| parse(f)).collect())
 }
 
 fn parse(frame: &[u8]) -> Option<SeenAdvert> {
     let mac = frame.get(6..12)?;
-    if frame.get(12..14)? != [0x08, 0x00] {
-        return None;
-    }
     let ip = frame.get(14..)?;
-    let ihl = usize::from(ip.first()? & 0x0f) * 4;
-    if *ip.get(9)? != 112 {
-        return None;
-    }
-    let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-    let vrrp = ip.get(ihl..)?;
+    let (ip_src, vrrp) = match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            if *ip.get(9)? != 112 {
+                return None;
+            }
+            let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+            (IpAddr::from(src), ip.get(ihl..)?)
+        }
+        [0x86, 0xdd] => {
+            // No extension headers on VRRP (RFC 5798 §5.1.2).
+            if *ip.get(6)? != 112 {
+                return None;
+            }
+            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+            (IpAddr::from(src), ip.get(40..)?)
+        }
+        _ => return None,
+    };
     Some(SeenAdvert {
         eth_src: mac
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
             .join(":"),
-        ip_src: Ipv4Addr::from(src),
+        ip_src,
         vrid: *vrrp.get(1)?,
         priority: *vrrp.get(2)?,
     })
 }
 
+/// RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
 fn vmac_of(vrid: u8) -> String {
     format!("00:00:5e:00:01:{vrid:02x}")
+}
+
+fn vmac6_of(vrid: u8) -> String {
+    format!("00:00:5e:00:02:{vrid:02x}")
 }
 
 fn has_link(host: &Host, name: &str) -> Result<bool> {
@@ -66,6 +81,10 @@ fn has_link(host: &Host, name: &str) -> Result<bool> {
 /// Waits until the client has seen an advert for `vrid` from `from`, and checks that every
 /// advert of that VRID so far carries the virtual MAC.
 fn wait_vmac_adverts(capture: &Capture, vrid: u8, from: Ipv4Addr) -> Result<()> {
+    wait_adverts_from(capture, vrid, IpAddr::V4(from), &vmac_of(vrid))
+}
+
+fn wait_adverts_from(capture: &Capture, vrid: u8, from: IpAddr, mac: &str) -> Result<()> {
     wait_until(SETTLE, "client captured an advert from the master", || {
         adverts(capture)
             .unwrap_or_default()
@@ -76,11 +95,10 @@ fn wait_vmac_adverts(capture: &Capture, vrid: u8, from: Ipv4Addr) -> Result<()> 
         .into_iter()
         .filter(|a| a.vrid == vrid)
         .collect();
-    let wrong: Vec<&SeenAdvert> = seen.iter().filter(|a| a.eth_src != vmac_of(vrid)).collect();
+    let wrong: Vec<&SeenAdvert> = seen.iter().filter(|a| a.eth_src != mac).collect();
     ensure!(
         wrong.is_empty(),
-        "adverts of VRID {vrid} not sent from the VMAC {}: {wrong:?}",
-        vmac_of(vrid)
+        "adverts of VRID {vrid} not sent from the VMAC {mac}: {wrong:?}"
     );
     Ok(())
 }
@@ -216,6 +234,51 @@ fn vmac_interop_with_keepalived() -> Result<()> {
             "vmac interop: after keepalived's takeover the client maps the VIP to {:?}",
             c.neigh(vip)?
         );
+        Ok(())
+    })
+}
+
+/// IPv6: adverts leave the VMAC with 00:00:5e:00:02:VRID but the router's own link-local
+/// source (RFC 5798 §5.1.2.1, §7.4), which the VMAC carries without DAD; the backup hears
+/// them; SIGTERM hands over and deletes the VMAC.
+#[test]
+fn ipv6_vmac_adverts_keep_the_base_link_local_source() -> Result<()> {
+    scenario("vmac_ipv6", |lab| {
+        const VRID: u8 = 73;
+        let vip = IpAddr::V6(Lab::vip6(13));
+        let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
+        let conf = |prio| {
+            let mut i = VigilInstance::new("gw6", VRID, prio, vip);
+            i.extra = "    use_vmac: vrrp6.73\n".into();
+            vigil_yaml(&[i])
+        };
+        let capture = c.capture("vrrp6", "ip6 proto 112")?;
+        let v1 = Vigil::start(&r1, &conf(200))?;
+        let v2 = Vigil::start(&r2, &conf(100))?;
+        v1.wait_state("gw6", "MASTER", SETTLE)?;
+        v2.wait_state("gw6", "BACKUP", SETTLE)?;
+        wait_adverts_from(&capture, VRID, IpAddr::V6(r1.link_local()), &vmac6_of(VRID))?;
+        wait_until(SETTLE, "the backup receives the master's adverts", || {
+            v2.field("gw6", "adverts_received")
+                .ok()
+                .and_then(|v| v.as_u64())
+                .is_some_and(|n| n >= 2)
+        })?;
+        wait_until(SETTLE, "client reaches the IPv6 VIP", || {
+            c.ping(vip).unwrap_or(false)
+        })?;
+        ensure!(
+            c.neigh(vip)?.as_deref() == Some(vmac6_of(VRID).as_str()),
+            "client's entry for the IPv6 VIP is {:?}, not the VMAC",
+            c.neigh(vip)?
+        );
+        v1.stop()?;
+        ensure!(
+            !has_link(&r1, "vrrp6.73")?,
+            "the VMAC interface is still there after SIGTERM"
+        );
+        v2.wait_state("gw6", "MASTER", SETTLE)?;
+        wait_adverts_from(&capture, VRID, IpAddr::V6(r2.link_local()), &vmac6_of(VRID))?;
         Ok(())
     })
 }
