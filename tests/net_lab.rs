@@ -604,6 +604,7 @@ fn vmac_is_a_private_macvlan_with_the_virtual_mac_and_is_deleted() {
             base_ifindex: eth0.ifindex,
             vrid,
             family: Family::V4,
+            source_v6: None,
         };
         let vmac = bounded("create vmac", nl.create_vmac(&spec))
             .await
@@ -641,6 +642,10 @@ fn vmac_is_a_private_macvlan_with_the_virtual_mac_and_is_deleted() {
             read_sysctl(&ns, "/proc/sys/net/ipv4/conf/eth0/arp_filter"),
             "1"
         );
+        assert_eq!(
+            read_sysctl(&ns, "/proc/sys/net/ipv4/conf/eth0/arp_announce"),
+            "2"
+        );
         // A second create adopts the existing interface.
         let again = nl.create_vmac(&spec).await.expect("adopt vmac");
         assert_eq!(again.ifindex, vmac.ifindex);
@@ -662,6 +667,11 @@ fn vmac_is_a_private_macvlan_with_the_virtual_mac_and_is_deleted() {
         );
         assert_eq!(
             read_sysctl(&ns, "/proc/sys/net/ipv4/conf/eth0/arp_filter"),
+            "0",
+            "restored"
+        );
+        assert_eq!(
+            read_sysctl(&ns, "/proc/sys/net/ipv4/conf/eth0/arp_announce"),
             "0",
             "restored"
         );

@@ -38,13 +38,30 @@ pub struct RxAdvert {
     pub addresses: Vec<IpAddr>,
 }
 
+/// A packet the receive task dropped, and the VRID it named if its header got that far: a
+/// packet for a configured VRID that fails a check (TTL, authentication, checksum) is counted
+/// against that instance, anything else against its socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dropped {
+    pub vrid: Option<u8>,
+    /// A `wire::Error::reason()` or one of the receive task's own reasons.
+    pub reason: &'static str,
+}
+
+impl Dropped {
+    /// A drop that names no instance (too short to hold a VRID, or an unknown VRID).
+    pub const fn socket(reason: &'static str) -> Self {
+        Self { vrid: None, reason }
+    }
+}
+
 /// Everything the IO tasks tell the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A packet from a receive socket, or the reason it was dropped before it reached here.
     Packet {
         socket: SocketKey,
-        result: Result<RxAdvert, &'static str>,
+        result: Result<RxAdvert, Dropped>,
     },
     /// An interface changed (netlink): down puts its instances in Fault.
     Link { ifindex: u32, up: bool },
@@ -259,11 +276,18 @@ impl<E: Effects> Core<E> {
             .map_or(State::Initialize, |i| i.state())
     }
 
-    fn on_packet(&mut self, now: Time, socket: SocketKey, result: Result<RxAdvert, &'static str>) {
+    fn on_packet(&mut self, now: Time, socket: SocketKey, result: Result<RxAdvert, Dropped>) {
         let advert = match result {
             Ok(advert) => advert,
-            Err(reason) => {
-                *self.socket_drops.entry(reason.to_string()).or_default() += 1;
+            Err(dropped) => {
+                let owner = dropped
+                    .vrid
+                    .and_then(|vrid| self.by_vrid.get(&(socket, vrid)).copied());
+                let counts = match owner {
+                    Some(id) => &mut self.counters[id.0].drops,
+                    None => &mut self.socket_drops,
+                };
+                *counts.entry(dropped.reason.to_string()).or_default() += 1;
                 return;
             }
         };

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::core::{Binding, Core, Effects, Event, RxAdvert, SocketKey};
+use super::core::{Binding, Core, Dropped, Effects, Event, RxAdvert, SocketKey};
 use crate::fsm::{InstanceConfig, InstanceId, Node, Time};
 use crate::notify::NotifyState;
 use crate::types::{Centis, Family, Priority, Version, Vrid};
@@ -107,21 +107,32 @@ fn packets_are_demultiplexed_by_vrid_and_unknown_ones_counted_on_the_socket() {
 }
 
 #[test]
-fn drops_from_the_receive_task_are_counted_by_reason() {
+fn drops_from_the_receive_task_are_counted_by_reason_on_their_instance_or_socket() {
     let mut c = core(Version::V3);
     c.start(secs(0));
-    for reason in ["bad_ttl", "bad_ttl", "bad_checksum"] {
+    let ours = |reason| Dropped {
+        vrid: Some(10),
+        reason,
+    };
+    for dropped in [
+        ours("bad_ttl"),
+        ours("bad_ttl"),
+        ours("bad_checksum"),
+        Dropped::socket("too_short"),
+    ] {
         c.handle(
             secs(1),
             Event::Packet {
                 socket: SOCKET,
-                result: Err(reason),
+                result: Err(dropped),
             },
         );
     }
     let status = c.status("test");
-    assert_eq!(status.socket_drops.get("bad_ttl"), Some(&2));
-    assert_eq!(status.socket_drops.get("bad_checksum"), Some(&1));
+    assert_eq!(status.instances[0].drops.get("bad_ttl"), Some(&2));
+    assert_eq!(status.instances[0].drops.get("bad_checksum"), Some(&1));
+    assert_eq!(status.socket_drops.get("too_short"), Some(&1));
+    assert_eq!(status.instances[0].adverts_received, 0);
 }
 
 #[test]

@@ -188,14 +188,28 @@ impl Daemon {
         let mut planned =
             plan(&config, &|name| facts.get(name).cloned()).map_err(DaemonError::Plan)?;
         let mut vmacs = HashMap::new();
-        create_vmacs(&netlink, &mut planned, &mut vmacs).await?;
         let mut sockets = HashMap::new();
-        let per_instance = ensure_sockets(&mut sockets, &planned, &event_tx)?;
         let mut node = Node::new();
-        for p in &planned {
-            node.add_instance(p.fsm.clone());
+        let prepared = async {
+            create_vmacs(&netlink, &mut planned, &mut vmacs).await?;
+            let per_instance = ensure_sockets(&mut sockets, &planned, &event_tx)?;
+            for p in &planned {
+                node.add_instance(p.fsm.clone());
+            }
+            add_sync_groups(&mut node, &config, &planned)?;
+            Ok::<_, DaemonError>(per_instance)
         }
-        add_sync_groups(&mut node, &config, &planned)?;
+        .await;
+        let per_instance = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                // Nothing half-configured stays behind: VMACs made so far go again.
+                for ifindex in vmacs.values() {
+                    let _ = netlink.delete_vmac(*ifindex).await;
+                }
+                return Err(e);
+            }
+        };
         let notifier = Notifier::new(NotifierConfig {
             default_user: config.global.script_user.as_ref().map(|u| u.user.clone()),
             fifo: config
@@ -324,6 +338,21 @@ impl Daemon {
             }
         };
 
+        // An instance whose VMAC plan did not change keeps its VMAC interface; attaching it
+        // now makes the new plan's socket key comparable with the old one.
+        let mut vmacs = HashMap::new();
+        for p in planned.iter_mut() {
+            let name = p.binding.name.clone();
+            let same_plan = self
+                .planned
+                .iter()
+                .any(|o| o.binding.name == name && o.vmac == p.vmac);
+            if let (true, Some(_), Some(&ifindex)) = (same_plan, &p.vmac, self.vmacs.get(&name)) {
+                p.attach_vmac(ifindex);
+                vmacs.insert(name, ifindex);
+            }
+        }
+
         // Which old instance each new one continues, if any.
         let changes = crate::config::diff::diff(&self.config, &new_config);
         let restart: HashSet<&str> = changes
@@ -370,9 +399,18 @@ impl Daemon {
 
         // Open what the new set needs before touching the running instances, so that a
         // failure here leaves the old configuration running, whole.
-        let per_instance = match ensure_sockets(&mut self.sockets, &planned, &self.event_tx) {
+        let prepared = match create_vmacs(&self.netlink, &mut planned, &mut vmacs).await {
+            Ok(()) => ensure_sockets(&mut self.sockets, &planned, &self.event_tx),
+            Err(e) => Err(e.into()),
+        };
+        let per_instance = match prepared {
             Ok(s) => s,
             Err(e) => {
+                for (name, ifindex) in &vmacs {
+                    if !self.vmacs.contains_key(name) {
+                        let _ = self.netlink.delete_vmac(*ifindex).await;
+                    }
+                }
                 tracing::error!(error = %e, "reload rejected: still running the previous configuration");
                 return self;
             }
@@ -387,28 +425,13 @@ impl Daemon {
         let mut old_instances: Vec<Option<crate::fsm::Instance>> =
             node.into_instances().into_iter().map(Some).collect();
 
-        // VMACs: keep those of carried instances, delete the others, create new ones.
-        let mut vmacs = HashMap::new();
-        for (new, p) in planned.iter_mut().enumerate() {
-            if let Some(old) = carried_from[new]
-                && let Some(&ifindex) = self.vmacs.get(&self.planned[old].binding.name)
-            {
-                vmacs.insert(p.binding.name.clone(), ifindex);
-                for vip in p.vips.iter_mut().filter(|s| s.ifindex == 0) {
-                    vip.ifindex = ifindex;
-                }
-                p.announce.ifindex = ifindex;
-            }
-        }
+        // VMACs: keep those whose plan did not change, delete the others, create new ones.
         for (name, ifindex) in &self.vmacs {
             if !vmacs.contains_key(name) {
                 if let Err(e) = self.netlink.delete_vmac(*ifindex).await {
                     tracing::warn!(ifindex, error = %e, "cannot delete VMAC interface");
                 }
             }
-        }
-        if let Err(e) = create_vmacs(&self.netlink, &mut planned, &mut vmacs).await {
-            tracing::error!(error = %e, "reload: cannot create a VMAC interface");
         }
 
         let mut node = Node::new();
@@ -551,8 +574,9 @@ async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, Ne
     Ok(facts)
 }
 
-/// keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; its VIPs and
-/// announcements live on it. Instances already in `vmacs` keep theirs.
+/// keepalived's use_vmac: a macvlan per instance carrying the virtual MAC; its VIPs,
+/// announcements and (unless vmac_xmit_base) adverts live on it. Instances already in
+/// `vmacs` keep theirs.
 async fn create_vmacs(
     netlink: &Netlink,
     planned: &mut [PlannedInstance],
@@ -568,13 +592,11 @@ async fn create_vmacs(
             base_ifindex: v.base_ifindex,
             vrid: p.fsm.vrid,
             family: p.fsm.family,
+            source_v6: v.source_v6,
         };
         let link = netlink.create_vmac(&spec).await?;
         vmacs.insert(p.binding.name.clone(), link.ifindex);
-        for vip in p.vips.iter_mut().filter(|s| s.ifindex == 0) {
-            vip.ifindex = link.ifindex;
-        }
-        p.announce.ifindex = link.ifindex;
+        p.attach_vmac(link.ifindex);
     }
     Ok(())
 }

@@ -17,3 +17,6 @@ pub mod receive;
 pub mod sdnotify;
 
 pub use driver::{DaemonError, RunOptions, run};
+
+#[cfg(test)]
+mod tests;

@@ -55,6 +55,11 @@ pub struct AnnouncePlan {
 pub struct VmacPlan {
     pub name: String,
     pub base_ifindex: u32,
+    /// `vmac_xmit_base` (forced by unicast, as keepalived does): adverts are sent and received
+    /// on the base interface; otherwise on the VMAC, so they carry the virtual MAC.
+    pub xmit_base: bool,
+    /// IPv6: the address adverts are sent from, which the VMAC must carry to bind to it.
+    pub source_v6: Option<Ipv6Addr>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +72,32 @@ pub struct PlannedInstance {
     pub announce: AnnouncePlan,
     pub notify: NotifyScripts,
     pub vmac: Option<VmacPlan>,
+    /// The interface the instance's VRRP socket is opened on: the configured interface, or
+    /// its VMAC once [`PlannedInstance::attach_vmac`] has run (unless `vmac_xmit_base`).
     pub ifname: String,
+}
+
+impl PlannedInstance {
+    /// Points the instance at its VMAC interface once it exists (`ifindex`): virtual addresses
+    /// and announcements go there and, unless `vmac_xmit_base`, so does the VRRP socket.
+    ///
+    /// keepalived sends and receives a VMAC instance's adverts on the VMAC: the Ethernet source
+    /// is then the virtual MAC (RFC 5798 §7.3), so switches learn it from the adverts. Receiving
+    /// there is not a choice either: the Linux macvlan driver hands a multicast frame whose
+    /// source MAC is a local private-mode macvlan's own MAC to that macvlan alone, so a peer's
+    /// VMAC-sourced adverts never reach a socket on the base interface.
+    pub fn attach_vmac(&mut self, ifindex: u32) {
+        let Some(vmac) = &self.vmac else { return };
+        // 0 marks the addresses planned for the VMAC before its ifindex was known.
+        for vip in self.vips.iter_mut().filter(|s| s.ifindex == 0) {
+            vip.ifindex = ifindex;
+        }
+        self.announce.ifindex = ifindex;
+        if !vmac.xmit_base {
+            self.binding.socket.ifindex = ifindex;
+            self.ifname = vmac.name.clone();
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,6 +209,12 @@ fn plan_instance(
             let vmac = VmacPlan {
                 name: name.clone(),
                 base_ifindex: iface.ifindex,
+                // keepalived: "unicast with use_vmac requires vmac_xmit_base - setting".
+                xmit_base: inst.vmac_xmit_base || unicast,
+                source_v6: match src {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None,
+                },
             };
             (0, name.clone(), mac, Some(vmac))
         }

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc;
 
-use super::core::{Event, RxAdvert, SocketKey};
+use super::core::{Dropped, Event, RxAdvert, SocketKey};
 use crate::types::Family;
 use crate::wire::{self, RxContext};
 
@@ -31,22 +31,28 @@ pub fn decode(
     bytes: &[u8],
     v6: Option<V6Meta>,
     contexts: &HashMap<u8, RxContext>,
-) -> Result<RxAdvert, &'static str> {
+) -> Result<RxAdvert, Dropped> {
     let vrid = match family {
         Family::V4 => wire::advert::peek_vrid_ipv4(bytes),
         Family::V6 => wire::advert::peek_vrid_ipv6(bytes),
     }
-    .ok_or("too_short")?;
+    .ok_or(Dropped::socket("too_short"))?;
     // RFC 5798 §7.1: a VRID we are not configured for is discarded.
-    let ctx = contexts.get(&vrid).ok_or("unknown_vrid")?;
+    let ctx = contexts.get(&vrid).ok_or(Dropped::socket("unknown_vrid"))?;
+    // From here on the drop is the configured instance's: an operator looks there first for
+    // a peer with the wrong password or a TTL-decrementing path.
+    let for_vrid = |reason| Dropped {
+        vrid: Some(vrid),
+        reason,
+    };
     let received = match (family, v6) {
         (Family::V4, _) => wire::advert::parse_ipv4_advert(bytes, ctx),
         (Family::V6, Some(m)) => {
             wire::advert::parse_ipv6_advert(bytes, m.src, m.dst, m.hop_limit, ctx)
         }
-        (Family::V6, None) => return Err("missing_ipv6_metadata"),
+        (Family::V6, None) => return Err(for_vrid("missing_ipv6_metadata")),
     }
-    .map_err(|e| e.reason())?;
+    .map_err(|e| for_vrid(e.reason()))?;
     Ok(RxAdvert {
         src: received.src,
         version: received.vrrp.version,
@@ -79,7 +85,7 @@ pub async fn receive_loop(
         let at = tokio::time::Instant::now();
         let bytes = buf.get(..meta.len).unwrap_or(&[]);
         let result = if meta.truncated {
-            Err("truncated")
+            Err(Dropped::socket("truncated"))
         } else {
             let v6 = match (meta.src, meta.dst, meta.hop_limit) {
                 (IpAddr::V6(src), Some(IpAddr::V6(dst)), Some(hop_limit)) => Some(V6Meta {
@@ -150,7 +156,7 @@ mod tests {
                 None,
                 &only(vrid.wrapping_add(1), RxContext::new(Version::V3))
             ),
-            Err("unknown_vrid")
+            Err(Dropped::socket("unknown_vrid"))
         );
         let err = decode(
             Family::V4,
@@ -158,9 +164,11 @@ mod tests {
             None,
             &only(vrid, RxContext::new(Version::V2)),
         );
-        assert!(
-            err.is_err(),
-            "a v3 packet for a v2 instance must be dropped"
+        let err = err.expect_err("a v3 packet for a v2 instance must be dropped");
+        assert_eq!(
+            err.vrid,
+            Some(vrid),
+            "counted against the configured instance"
         );
     }
 
@@ -180,16 +188,40 @@ mod tests {
             None,
             &only(vrid, RxContext::new(Version::V3)),
         );
-        assert_eq!(err, Err("bad_ttl"));
+        assert_eq!(
+            err,
+            Err(Dropped {
+                vrid: Some(vrid),
+                reason: "bad_ttl"
+            })
+        );
     }
 
     #[test]
     fn ipv6_needs_socket_metadata() {
         let ctx = only(1, RxContext::new(Version::V3));
         assert_eq!(
-            decode(Family::V6, &[0x31, 1, 100, 1, 0, 100, 0, 0], None, &ctx),
+            decode(Family::V6, &[0x31, 1, 100, 1, 0, 100, 0, 0], None, &ctx).map_err(|d| d.reason),
             Err("missing_ipv6_metadata")
         );
-        assert_eq!(decode(Family::V6, &[0x31], None, &ctx), Err("too_short"));
+        assert_eq!(
+            decode(Family::V6, &[0x31], None, &ctx),
+            Err(Dropped::socket("too_short"))
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_is_dropped_for_its_vrid() {
+        let bytes = golden("v2_pass.bin");
+        let vrid = bytes[21];
+        let mut ctx = RxContext::new(Version::V2);
+        ctx.auth = wire::Auth::Password(wire::AuthKey::from_password(b"not-the-one"));
+        assert_eq!(
+            decode(Family::V4, &bytes, None, &only(vrid, ctx)),
+            Err(Dropped {
+                vrid: Some(vrid),
+                reason: "bad_password"
+            })
+        );
     }
 }

@@ -102,6 +102,10 @@ pub struct VmacSpec {
     pub base_ifindex: u32,
     pub vrid: Vrid,
     pub family: Family,
+    /// IPv6: the address the instance sends adverts from, added to the VMAC so a socket there
+    /// can bind to it (keepalived adds its configured source address the same way). `None`:
+    /// the base interface's link-local address.
+    pub source_v6: Option<Ipv6Addr>,
 }
 
 /// The virtual router MAC address (RFC 5798 §7.3): 00-00-5E-00-01-{VRID} for IPv4,
@@ -120,6 +124,7 @@ struct SavedArp {
     users: u32,
     arp_ignore: i64,
     arp_filter: i64,
+    arp_announce: i64,
 }
 
 /// The command connection. Dropping it stops its background task.
@@ -318,11 +323,13 @@ impl Netlink {
     /// frames with the outside, not with sibling macvlans.
     ///
     /// IPv4: on the VMAC arp_ignore=1, accept_local=1, rp_filter=0, promote_secondaries=1 and
-    /// IPv6 disabled; on the base interface arp_ignore=1 and arp_filter=1 (restored when its
+    /// IPv6 disabled; on the base interface arp_ignore=1, arp_filter=1 and arp_announce=2
+    /// (the last one beyond keepalived; restored, like the others, when its
     /// last VMAC is deleted through [`Netlink::delete_vmac`]), so that only the VMAC answers
     /// ARP for the virtual addresses. IPv6: no address is generated from the virtual MAC (RFC
-    /// 5798 §7.4: the source stays the router's own link-local); the base interface's
-    /// link-local is added to the VMAC instead, without DAD since the base owns it.
+    /// 5798 §7.4: the source stays the router's own link-local); the instance's source address
+    /// (`spec.source_v6`, else the base interface's link-local) is added to the VMAC instead,
+    /// without DAD since the base owns it, so adverts can leave the VMAC from it.
     pub async fn create_vmac(&self, spec: &VmacSpec) -> Result<LinkInfo, NetError> {
         sysctl::validate_ifname(&spec.name)?;
         let mac = virtual_mac(spec.vrid, spec.family);
@@ -377,7 +384,11 @@ impl Netlink {
             Family::V6 => {
                 // 1 = IN6_ADDR_GEN_MODE_NONE; must be set before the link goes up.
                 sysctl::write_conf(Family::V6, &vmac.name, "addr_gen_mode", 1)?;
-                let source = match self.ipv6_link_local(base.ifindex).await? {
+                let known = match spec.source_v6 {
+                    Some(a) => Some(a),
+                    None => self.ipv6_link_local(base.ifindex).await?,
+                };
+                let source = match known {
                     Some(ll) => ll,
                     None => base
                         .mac
@@ -389,7 +400,11 @@ impl Netlink {
                 };
                 let mut ll = AddressSpec::new(vmac.ifindex, IpAddr::V6(source), 64);
                 ll.nodad = true;
-                ll.scope = AddrScope::Link;
+                ll.scope = if source.is_unicast_link_local() {
+                    AddrScope::Link
+                } else {
+                    AddrScope::Global
+                };
                 match self.add_address(&ll).await {
                     Err(e) if !e.is_already_exists() => return Err(e),
                     _ => {}
@@ -450,15 +465,23 @@ impl Netlink {
         }
         let arp_ignore = sysctl::read_conf(Family::V4, &base.name, "arp_ignore")?;
         let arp_filter = sysctl::read_conf(Family::V4, &base.name, "arp_filter")?;
+        let arp_announce = sysctl::read_conf(Family::V4, &base.name, "arp_announce")?;
         // The base must not answer ARP for the virtual addresses the VMAC carries.
         sysctl::write_conf(Family::V4, &base.name, "arp_ignore", 1)?;
         sysctl::write_conf(Family::V4, &base.name, "arp_filter", 1)?;
+        // Nor name them in its own ARP requests. Replies from a VIP leave through the base
+        // (its connected route comes first); resolving the next hop there, the kernel would
+        // by default ask "who-has X tell VIP" from the base MAC, and every host on the segment
+        // would repoint the VIP at the base MAC, undoing the VMAC. 2 = use the base's own
+        // address. keepalived 2.2.7 leaves arp_announce alone (and has that flux); we differ.
+        sysctl::write_conf(Family::V4, &base.name, "arp_announce", 2)?;
         saved.insert(
             base.ifindex,
             SavedArp {
                 users: 1,
                 arp_ignore,
                 arp_filter,
+                arp_announce,
             },
         );
         Ok(())
@@ -483,6 +506,7 @@ impl Netlink {
             let base = self.link_by_index(base_ifindex).await?;
             sysctl::write_conf(Family::V4, &base.name, "arp_ignore", old.arp_ignore)?;
             sysctl::write_conf(Family::V4, &base.name, "arp_filter", old.arp_filter)?;
+            sysctl::write_conf(Family::V4, &base.name, "arp_announce", old.arp_announce)?;
         }
         Ok(())
     }

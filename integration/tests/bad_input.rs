@@ -1,0 +1,178 @@
+//! Bad input on a real segment is dropped and counted by reason (RFC 5798 §7.1, RFC 3768
+//! §7.1), as `vigil status --json` shows it: a peer with the wrong password, a peer on another
+//! VRID, and a crafted advert with a TTL a router decremented.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, ensure};
+use common::{VigilInstance, vigil_yaml};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use vigil::types::{Centis, Priority, Version, Vrid};
+use vigil::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
+use vigil::wire::{Auth, AuthKey, V3Checksum, VrrpRepr};
+use vigil_integration::{Host, Keepalived, Lab, Vigil, VrrpState, scenario, wait_until};
+
+const SETTLE: Duration = Duration::from_secs(15);
+const VRID: u8 = 81;
+const OTHER_VRID: u8 = 82;
+const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+fn instance_drops(v: &Vigil, reason: &str) -> u64 {
+    v.field("VI", "drops")
+        .ok()
+        .and_then(|d| d[reason].as_u64())
+        .unwrap_or(0)
+}
+
+fn socket_drops(v: &Vigil, reason: &str) -> u64 {
+    v.status()
+        .ok()
+        .and_then(|s| s["socket_drops"][reason].as_u64())
+        .unwrap_or(0)
+}
+
+/// How an injected advert is spoiled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spoil {
+    Nothing,
+    /// IPv4 TTL 64, as if a router forwarded it.
+    Ttl64,
+    /// One bit of the VRRP checksum flipped.
+    Checksum,
+}
+
+/// Sends `count` VRRPv2 adverts for `VRID` (password "right", priority 254, interval 1 s)
+/// from `host`'s eth0, built by vigil's own encoder and then spoiled as asked.
+fn inject(host: &Host, spoil: Spoil, count: u16, vip: Ipv4Addr) -> Result<()> {
+    let repr = VrrpRepr {
+        version: Version::V2,
+        vrid: Vrid::new(VRID).context("VRID")?,
+        priority: Priority::new(254),
+        max_advert_int: Centis::from_secs(1),
+        addresses: vec![IpAddr::V4(vip)],
+        auth: Auth::Password(AuthKey::from_password(b"right")),
+    };
+    let src = host.ipv4();
+    let ifname = host.ifname().to_owned();
+    let netns = PathBuf::from("/run/netns").join(host.netns());
+    // A thread of our own enters the host's namespace; the test's threads stay where they are.
+    std::thread::spawn(move || -> Result<()> {
+        vigil::net::netns::enter_thread_netns(&netns)
+            .with_context(|| format!("entering {netns:?}"))?;
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112)))?;
+        socket.set_header_included_v4(true)?;
+        socket.bind_device(Some(ifname.as_bytes()))?;
+        let dst = SockAddr::from(SocketAddrV4::new(GROUP, 0));
+        let mut buf = vec![0u8; ipv4_advert_len(&repr)];
+        for id in 1..=count {
+            let tx = Ipv4Tx {
+                src,
+                dst: GROUP,
+                ttl: if spoil == Spoil::Ttl64 { 64 } else { 255 },
+                id,
+                ah_sequence: 0,
+                v3_checksum: V3Checksum::PseudoHeader,
+                unicast: false,
+            };
+            let len = emit_ipv4_advert(&mut buf, &repr, &tx).map_err(|e| anyhow!("{e}"))?;
+            if spoil == Spoil::Checksum {
+                // IPv4 header of 20 bytes, then the VRRP checksum at offset 6.
+                *buf.get_mut(27).context("advert too short")? ^= 1;
+            }
+            socket.send_to(buf.get(..len).context("emitted length")?, &dst)?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    })
+    .join()
+    .map_err(|_| anyhow!("the injector thread panicked"))?
+}
+
+/// vigil (v2, password "right") and a keepalived peer on the same VRID with the wrong
+/// password and a higher priority: vigil never accepts the peer (both end up MASTER, the
+/// correct outcome of a password mismatch) and counts `bad_password` for the instance; the
+/// peer's other VRID counts as `unknown_vrid` on the socket; adverts with TTL 64 count as
+/// `bad_ttl` and with a broken checksum as `bad_checksum`, and change nothing, while the same
+/// adverts unspoiled preempt vigil.
+#[test]
+fn bad_input_is_dropped_and_counted_by_reason() -> Result<()> {
+    scenario("bad_input", |lab| {
+        let (rv, rk, x) = (lab.host("rv")?, lab.host("rk")?, lab.client("x")?);
+        let (vip, other_vip) = (Lab::vip4(21), Lab::vip4(22));
+        let ka_conf = format!(
+            "global_defs {{\n    router_id rk\n}}\n\
+             vrrp_instance VI {{\n    state BACKUP\n    interface {ifname}\n    \
+             virtual_router_id {VRID}\n    priority 200\n    advert_int 1\n    version 2\n    \
+             authentication {{\n        auth_type PASS\n        auth_pass wrong\n    }}\n    \
+             virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n\
+             vrrp_instance VO {{\n    state BACKUP\n    interface {ifname}\n    \
+             virtual_router_id {OTHER_VRID}\n    priority 100\n    advert_int 1\n    \
+             version 2\n    virtual_ipaddress {{\n        {other_vip}/24\n    }}\n}}\n",
+            ifname = rk.ifname(),
+        );
+        let mut i = VigilInstance::new("VI", VRID, 100, IpAddr::V4(vip));
+        i.version = 2;
+        i.extra = "    authentication: {pass: right}\n".into();
+        let ka = Keepalived::start(&rk, &ka_conf)?;
+        let v = Vigil::start(&rv, &vigil_yaml(&[i]))?;
+
+        v.wait_state("VI", "MASTER", SETTLE)?;
+        ka.wait_state("VI", VrrpState::Master, SETTLE)?;
+        ka.wait_state("VO", VrrpState::Master, SETTLE)?;
+        let first = instance_drops(&v, "bad_password");
+        wait_until(SETTLE, "vigil's bad_password count grows", || {
+            instance_drops(&v, "bad_password") >= first.max(1) + 2
+        })?;
+        wait_until(SETTLE, "the other VRID counts as unknown_vrid", || {
+            socket_drops(&v, "unknown_vrid") >= 2
+        })?;
+        ensure!(
+            v.state("VI")?.as_deref() == Some("MASTER"),
+            "vigil accepted adverts with the wrong password"
+        );
+        let accepted = v.field("VI", "adverts_received")?.as_u64().unwrap_or(0);
+        ensure!(accepted == 0, "vigil accepted {accepted} adverts from rk");
+        println!(
+            "bad input: drops {} socket_drops {}",
+            v.field("VI", "drops")?,
+            v.status()?["socket_drops"]
+        );
+
+        // RFC 5798 §7.1: TTL must be 255. Priority 254 would preempt vigil if accepted.
+        inject(&x, Spoil::Ttl64, 5, vip)?;
+        wait_until(SETTLE, "vigil counts 5 bad_ttl drops", || {
+            instance_drops(&v, "bad_ttl") >= 5
+        })?;
+        ensure!(
+            v.state("VI")?.as_deref() == Some("MASTER"),
+            "vigil acted on adverts with TTL 64"
+        );
+        ensure!(
+            v.field("VI", "adverts_received")?.as_u64() == Some(0),
+            "a TTL-64 advert was accepted"
+        );
+        // Malformed: a VRRP checksum that does not add up (RFC 5798 §7.1).
+        inject(&x, Spoil::Checksum, 5, vip)?;
+        wait_until(SETTLE, "vigil counts 5 bad_checksum drops", || {
+            instance_drops(&v, "bad_checksum") >= 5
+        })?;
+        ensure!(
+            v.state("VI")?.as_deref() == Some("MASTER"),
+            "vigil acted on adverts with a bad checksum"
+        );
+        println!("bad input: drops {}", v.field("VI", "drops")?);
+        // The control: the same adverts unspoiled are valid, and preempt vigil.
+        inject(&x, Spoil::Nothing, 5, vip)?;
+        v.wait_state("VI", "BACKUP", SETTLE)
+            .context("the TTL-255 control adverts did not preempt vigil: the injector is wrong")?;
+        ensure!(
+            instance_drops(&v, "bad_ttl") == 5,
+            "the TTL-255 adverts were counted as bad_ttl"
+        );
+        Ok(())
+    })
+}
