@@ -1,1 +1,10 @@
 //! Checker tasks: track scripts, interfaces, files and processes.
+
+mod update;
+mod verdict;
+
+#[cfg(test)]
+mod verdict_tests;
+
+pub use update::{TrackerId, TrackerKind, TrackerState, TrackerUpdate};
+pub use verdict::{InstanceTrackers, Tracked, TrackerStates, Verdict, verdict};
