@@ -189,6 +189,22 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_check_runs_as_its_user() {
+        // Changing user needs root; without it this behaviour cannot be observed here.
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let nobody = credentials("nobody", None).unwrap();
+        let check = sh(&format!("test \"$(id -u)\" = {}", nobody.uid));
+        let t = Duration::from_secs(10);
+        assert_eq!(run_check(&check, t, Some(nobody)).await, Outcome::Success);
+        assert!(matches!(
+            run_check(&check, t, None).await,
+            Outcome::Failed(_)
+        ));
+    }
+
     #[test]
     fn root_resolves_and_nonsense_does_not() {
         let root = credentials("root", None).unwrap();
