@@ -28,6 +28,7 @@ use crate::control;
 use crate::fsm::{InstanceId, Node, Time};
 use crate::net::{IpProtocol, NetError, NetEvent, Netlink, NetlinkEvents, VmacSpec, VrrpSocket};
 use crate::notify::{Notifier, NotifierConfig};
+use crate::track::{TrackerUpdate, Trackers, Verdict};
 use crate::types::Family;
 
 #[derive(Debug, Clone)]
@@ -78,11 +79,12 @@ pub async fn run(
     // Subscribe before reading state so no change between the two is missed.
     let mut net_events = NetlinkEvents::subscribe()?;
     let (event_tx, mut event_rx) = mpsc::channel::<(Instant, Event)>(4096);
+    let (tracker_tx, mut tracker_rx) = mpsc::channel::<TrackerUpdate>(1024);
     let epoch = Instant::now();
     let to_time = |at: Instant| Time::from_duration(at.saturating_duration_since(epoch));
     let to_instant = |t: Time| epoch + t.since_epoch();
 
-    let mut daemon = Daemon::start(config, options, netlink.clone(), event_tx).await?;
+    let mut daemon = Daemon::start(config, options, netlink.clone(), event_tx, tracker_tx).await?;
     let config_name = daemon.options.config_path.display().to_string();
     let (status_tx, status_rx) = watch::channel(daemon.core.status(&config_name));
     let _control = match &daemon.options.control_socket {
@@ -98,8 +100,9 @@ pub async fn run(
         None => None,
     };
 
-    daemon.core.start(to_time(Instant::now()));
     daemon.fault_down_links(to_time(Instant::now()));
+    let all: Vec<usize> = (0..daemon.planned.len()).collect();
+    daemon.start_when_tracked(to_time(Instant::now()), &all);
     let summary = format!("{} instances running", daemon.core.bindings().len());
     tracing::info!(instances = daemon.core.bindings().len(), "vigil started");
     sdnotify::ready(&summary);
@@ -115,6 +118,7 @@ pub async fn run(
                 daemon.core.handle(to_time(Instant::now()), event);
             }
             Some(ev) = net_events.next() => daemon.on_net_event(to_time(Instant::now()), ev),
+            Some(update) = tracker_rx.recv() => daemon.on_tracker(to_time(Instant::now()), update),
             Some(()) = hangup.recv() => {
                 sdnotify::reloading();
                 daemon = daemon.reload(to_time(Instant::now()), &to_time).await;
@@ -138,6 +142,7 @@ pub async fn run(
     sdnotify::stopping();
     daemon.core.shutdown(to_time(Instant::now()));
     daemon.stop_receivers();
+    daemon.tracker_tasks.abort_all();
     let vmacs: Vec<u32> = daemon.vmacs.values().copied().collect();
     let effects = daemon.core.into_effects();
     effects.flush().await;
@@ -175,6 +180,13 @@ struct Daemon {
     core: Core<SystemEffects>,
     /// Kept for `fault_down_links` at start.
     facts: HashMap<String, IfaceFacts>,
+    /// keepalived's checkers: their states and each instance's verdict.
+    trackers: Trackers,
+    tracker_tasks: tokio::task::JoinSet<()>,
+    tracker_tx: mpsc::Sender<TrackerUpdate>,
+    /// Instances not started yet because a weight-0 checker has not reported: keepalived
+    /// keeps them in INIT (no FAULT, no notify) until it does.
+    waiting: HashSet<usize>,
 }
 
 impl Daemon {
@@ -183,6 +195,7 @@ impl Daemon {
         options: RunOptions,
         netlink: Arc<Netlink>,
         event_tx: mpsc::Sender<(Instant, Event)>,
+        tracker_tx: mpsc::Sender<TrackerUpdate>,
     ) -> Result<Daemon, DaemonError> {
         let facts = read_facts(&netlink).await?;
         let mut planned =
@@ -228,8 +241,10 @@ impl Daemon {
         let effects = SystemEffects::new(&planned, per_instance, notifier, work_tx);
         let bindings = planned.iter().map(|p| p.binding.clone()).collect();
         let core = Core::new(node, bindings, effects);
-        let link_up = HashMap::new();
-        Ok(Daemon {
+        let names: Vec<String> = planned.iter().map(|p| p.binding.name.clone()).collect();
+        let trackers = Trackers::new(&config, &names);
+        let tracker_tasks = crate::track::spawn_all(&config, tracker_tx.clone());
+        let mut daemon = Daemon {
             config,
             options,
             netlink,
@@ -237,10 +252,61 @@ impl Daemon {
             planned,
             sockets,
             vmacs,
-            link_up,
+            link_up: HashMap::new(),
             core,
             facts,
-        })
+            trackers,
+            tracker_tasks,
+            tracker_tx,
+            waiting: HashSet::new(),
+        };
+        daemon.report_tracked_interfaces();
+        Ok(daemon)
+    }
+
+    /// Tells the trackers the state of every interface a `track_interface` names (a missing
+    /// interface is down). Verdicts are delivered by `start_when_tracked`.
+    fn report_tracked_interfaces(&mut self) {
+        for name in self.trackers.interfaces() {
+            let up = self.facts.get(&name).is_some_and(|f| f.up);
+            self.trackers.update(TrackerUpdate::interface(name, up));
+        }
+    }
+
+    /// Delivers the current tracker verdict to each of `indices` still in INIT, then starts
+    /// those whose verdict is known; the others wait for their checkers (see `waiting`).
+    fn start_when_tracked(&mut self, now: Time, indices: &[usize]) {
+        let mut start = Vec::new();
+        for &i in indices {
+            let verdict = self.trackers.verdict(i).unwrap_or_default();
+            if verdict.pending {
+                self.waiting.insert(i);
+                continue;
+            }
+            self.waiting.remove(&i);
+            self.deliver(now, i, verdict);
+            start.push(InstanceId(i));
+        }
+        self.core.start_some(now, &start);
+    }
+
+    fn deliver(&mut self, now: Time, index: usize, v: Verdict) {
+        let event = Event::Tracker {
+            instance: InstanceId(index),
+            weight_sum: v.weight_sum,
+            faulted: v.faulted,
+        };
+        self.core.handle(now, event);
+    }
+
+    fn on_tracker(&mut self, now: Time, update: TrackerUpdate) {
+        for (i, verdict) in self.trackers.update(update) {
+            if self.waiting.contains(&i) {
+                self.start_when_tracked(now, &[i]);
+            } else {
+                self.deliver(now, i, verdict);
+            }
+        }
     }
 
     /// An interface that is already down puts its instances straight into Fault.
@@ -266,7 +332,8 @@ impl Daemon {
 
     fn on_net_event(&mut self, now: Time, ev: NetEvent) {
         match ev {
-            NetEvent::LinkChanged { ifindex, up, .. } => {
+            NetEvent::LinkChanged { ifindex, up, name } => {
+                self.on_tracker(now, TrackerUpdate::interface(name, up));
                 // Netlink repeats a link message on any attribute change: only a change of
                 // up/down is an event for the state machines.
                 if self.link_up.get(&ifindex).is_some_and(|&was| was != up) {
@@ -274,7 +341,8 @@ impl Daemon {
                     self.core.handle(now, Event::Link { ifindex, up });
                 }
             }
-            NetEvent::LinkRemoved { ifindex, .. } => {
+            NetEvent::LinkRemoved { ifindex, name } => {
+                self.on_tracker(now, TrackerUpdate::interface(name, false));
                 if self.link_up.get(&ifindex) == Some(&true) {
                     self.link_up.insert(ifindex, false);
                     self.core.handle(now, Event::Link { ifindex, up: false });
@@ -518,6 +586,12 @@ impl Daemon {
             stopped = old_instances.iter().filter(|i| i.is_some()).count(),
             "configuration reloaded"
         );
+        // Checkers: known states carry over; tasks restart with the new definitions.
+        let mut tracker_tasks = self.tracker_tasks;
+        tracker_tasks.abort_all();
+        let names: Vec<String> = planned.iter().map(|p| p.binding.name.clone()).collect();
+        let trackers = self.trackers.reloaded(&new_config, &names);
+        let tracker_tasks = crate::track::spawn_all(&new_config, self.tracker_tx.clone());
         let mut daemon = Daemon {
             config: new_config,
             options: self.options,
@@ -529,11 +603,16 @@ impl Daemon {
             link_up: self.link_up,
             core,
             facts,
+            trackers,
+            tracker_tasks,
+            tracker_tx: self.tracker_tx,
+            waiting: HashSet::new(),
         };
+        daemon.report_tracked_interfaces();
         daemon.core.apply_actions(reconfigure);
         let now = to_time(Instant::now());
-        daemon.core.start_some(now, &added);
-        for id in added {
+        // New instances learn their link state before they start, as at start-up.
+        for id in &added {
             let ifindex = daemon.planned[id.0].binding.ifindex;
             let up = daemon
                 .facts
@@ -545,6 +624,24 @@ impl Daemon {
                 daemon.core.handle(now, Event::Link { ifindex, up });
             }
         }
+        // Running instances get their (possibly changed) tracker verdict; those not running
+        // yet (new, or still waiting for a checker) start once their verdict is known.
+        let mut not_started = Vec::new();
+        for i in 0..daemon.planned.len() {
+            let running = daemon
+                .core
+                .node()
+                .instance(InstanceId(i))
+                .is_some_and(|inst| inst.state() != crate::fsm::State::Initialize);
+            if running {
+                if let Some(v) = daemon.trackers.verdict(i) {
+                    daemon.deliver(now, i, v);
+                }
+            } else {
+                not_started.push(i);
+            }
+        }
+        daemon.start_when_tracked(now, &not_started);
         daemon
     }
 }
