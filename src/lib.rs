@@ -6,6 +6,7 @@
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod exec;
 pub mod fsm;
 pub mod net;
 pub mod notify;

@@ -349,17 +349,44 @@ fn vigil_conf(
     vigil_yaml(&[i])
 }
 
+/// How vigil is configured in an interop scenario: its native YAML, or (the drop-in
+/// promise) the very keepalived.conf its keepalived peer runs, only the priority differing.
+#[derive(Clone, Copy, Debug)]
+enum VigilFormat {
+    Yaml,
+    KeepalivedConf,
+}
+
+fn start_vigil(
+    format: VigilFormat,
+    mode: Mode,
+    vrid: u8,
+    prio: u8,
+    vip: IpAddr,
+    me: &vigil_integration::Host,
+    peer: &vigil_integration::Host,
+) -> Result<Vigil> {
+    match format {
+        VigilFormat::Yaml => Vigil::start(me, &vigil_conf(mode, vrid, prio, vip, me, peer)),
+        VigilFormat::KeepalivedConf => Vigil::start_with(
+            me,
+            "keepalived.conf",
+            &keepalived_conf(mode, vrid, prio, vip, me, peer),
+        ),
+    }
+}
+
 /// vigil higher wins and keepalived stays BACKUP; kill vigil, keepalived takes over; vigil
 /// back with a lower priority stays BACKUP under keepalived; kill keepalived, vigil takes over.
-fn interop(mode: Mode, vrid: u8) -> Result<()> {
-    scenario(&format!("interop_{mode:?}"), |lab| {
+fn interop(mode: Mode, vrid: u8, format: VigilFormat) -> Result<()> {
+    scenario(&format!("interop_{mode:?}_{format:?}"), |lab| {
         let vip = match mode {
             Mode::V3Ipv6 => IpAddr::V6(Lab::vip6(vrid % 50)),
             _ => IpAddr::V4(Lab::vip4(vrid % 50)),
         };
         let (rv, rk, c) = (lab.host("rv")?, lab.host("rk")?, lab.client("c")?);
         let ka = Keepalived::start(&rk, &keepalived_conf(mode, vrid, 100, vip, &rk, &rv))?;
-        let v = Vigil::start(&rv, &vigil_conf(mode, vrid, 200, vip, &rv, &rk))?;
+        let v = start_vigil(format, mode, vrid, 200, vip, &rv, &rk)?;
         v.wait_state("VI", "MASTER", SETTLE)?;
         ka.wait_state("VI", VrrpState::Backup, SETTLE)?;
         wait_until(SETTLE, "client reaches the VIP on vigil", || {
@@ -400,7 +427,7 @@ fn interop(mode: Mode, vrid: u8) -> Result<()> {
             ],
         );
 
-        let v = Vigil::start(&rv, &vigil_conf(mode, vrid, 50, vip, &rv, &rk))?;
+        let v = start_vigil(format, mode, vrid, 50, vip, &rv, &rk)?;
         v.wait_state("VI", "BACKUP", SETTLE)?;
         std::thread::sleep(Duration::from_secs(4));
         ensure!(
@@ -429,65 +456,38 @@ fn interop(mode: Mode, vrid: u8) -> Result<()> {
 
 #[test]
 fn interop_keepalived_v2_pass() -> Result<()> {
-    interop(Mode::V2Pass, 61)
+    interop(Mode::V2Pass, 61, VigilFormat::Yaml)
 }
 
 #[test]
 fn interop_keepalived_v2_ah() -> Result<()> {
-    interop(Mode::V2Ah, 62)
+    interop(Mode::V2Ah, 62, VigilFormat::Yaml)
 }
 
 #[test]
 fn interop_keepalived_v3_ipv4() -> Result<()> {
-    interop(Mode::V3Ipv4, 63)
+    interop(Mode::V3Ipv4, 63, VigilFormat::Yaml)
 }
 
 #[test]
 fn interop_keepalived_v3_ipv6() -> Result<()> {
-    interop(Mode::V3Ipv6, 64)
+    interop(Mode::V3Ipv6, 64, VigilFormat::Yaml)
 }
 
 #[test]
 fn interop_keepalived_v3_unicast() -> Result<()> {
-    interop(Mode::Unicast, 65)
+    interop(Mode::Unicast, 65, VigilFormat::Yaml)
 }
 
-/// The drop-in promise: vigil runs from the same keepalived.conf a keepalived box runs (only
-/// the priority differs), and the two elect one master and fail over.
-fn drop_in(mode: Mode, vrid: u8) -> Result<()> {
-    scenario(&format!("drop_in_{mode:?}"), |lab| {
-        let vip = IpAddr::V4(Lab::vip4(vrid % 50));
-        let (rv, rk) = (lab.host("rv")?, lab.host("rk")?);
-        let ka = Keepalived::start(&rk, &keepalived_conf(mode, vrid, 100, vip, &rk, &rv))?;
-        let v = Vigil::start_with(
-            &rv,
-            "keepalived.conf",
-            &keepalived_conf(mode, vrid, 200, vip, &rv, &rk),
-        )?;
-        v.wait_state("VI", "MASTER", SETTLE)?;
-        ka.wait_state("VI", VrrpState::Backup, SETTLE)?;
-        ensure!(rv.has_address(vip)?, "vigil is MASTER without the VIP");
-        ensure!(
-            !rk.has_address(vip)?,
-            "keepalived holds the VIP while vigil is master"
-        );
-        v.kill9()?;
-        ka.wait_state("VI", VrrpState::Master, SETTLE)?;
-        wait_until(SETTLE, "keepalived holds the VIP", || {
-            rk.has_address(vip).unwrap_or(false)
-        })?;
-        Ok(())
-    })
-}
-
+/// The drop-in promise: vigil runs from the keepalived.conf its keepalived peer runs.
 #[test]
 fn drop_in_keepalived_conf_v2_pass() -> Result<()> {
-    drop_in(Mode::V2Pass, 66)
+    interop(Mode::V2Pass, 66, VigilFormat::KeepalivedConf)
 }
 
 #[test]
 fn drop_in_keepalived_conf_v3_unicast() -> Result<()> {
-    drop_in(Mode::Unicast, 67)
+    interop(Mode::Unicast, 67, VigilFormat::KeepalivedConf)
 }
 
 /// Prometheus metrics: from the control socket (`vigil status --metrics`) and over HTTP

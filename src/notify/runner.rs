@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::fifo::FifoWriter;
 use super::plan::{Notification, NotifyScripts, Script, commands_for};
+use crate::exec::Outcome;
 
 #[derive(Debug, Clone)]
 pub struct NotifierConfig {
@@ -88,62 +88,28 @@ async fn run_queue(mut rx: mpsc::UnboundedReceiver<Vec<Script>>, config: Notifie
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     #[error("cannot start: {0}")]
-    Spawn(#[source] std::io::Error),
-    #[error("unknown user or group {0:?}")]
-    UnknownUser(String),
+    Spawn(String),
+    #[error(transparent)]
+    UnknownUser(#[from] crate::exec::CheckError),
     #[error("killed after {0:?} without finishing")]
     Timeout(Duration),
     #[error("exited with {0}")]
     Exit(std::process::ExitStatus),
 }
 
-/// Runs one script in its own process group, as its configured user, killing the whole group
-/// if it outlives the timeout (a notify script that forks must not leak children).
+/// Runs one script (see `crate::exec`: its own process group, as its configured user, the
+/// group killed if it outlives the timeout, so a notify script that forks leaks nothing).
 pub async fn run_script(script: &Script, config: &NotifierConfig) -> Result<(), ScriptError> {
-    let Some((program, args)) = script.argv.split_first() else {
-        return Ok(());
+    let creds = match script.user.as_ref().or(config.default_user.as_ref()) {
+        Some(user) => Some(crate::exec::credentials(user, script.group.as_deref())?),
+        None => None,
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args).process_group(0).kill_on_drop(true);
-    cmd.stdin(std::process::Stdio::null());
-    if let Some(user) = script.user.as_ref().or(config.default_user.as_ref()) {
-        let (uid, gid) = resolve_user(user, script.group.as_deref())?;
-        cmd.uid(uid).gid(gid);
+    match crate::exec::run(&script.argv, config.script_timeout, creds).await {
+        Outcome::Success => Ok(()),
+        Outcome::Failed(status) => Err(ScriptError::Exit(status)),
+        Outcome::TimedOut => Err(ScriptError::Timeout(config.script_timeout)),
+        Outcome::NotStarted(why) => Err(ScriptError::Spawn(why)),
     }
-    let mut child = cmd.spawn().map_err(ScriptError::Spawn)?;
-    let pid = child.id();
-    match tokio::time::timeout(config.script_timeout, child.wait()).await {
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(ScriptError::Exit(status)),
-        Ok(Err(e)) => Err(ScriptError::Spawn(e)),
-        Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = child.wait().await;
-            Err(ScriptError::Timeout(config.script_timeout))
-        }
-    }
-}
-
-fn resolve_user(user: &str, group: Option<&str>) -> Result<(u32, u32), ScriptError> {
-    let found = nix::unistd::User::from_name(user)
-        .ok()
-        .flatten()
-        .ok_or_else(|| ScriptError::UnknownUser(user.to_string()))?;
-    let gid = match group {
-        Some(g) => nix::unistd::Group::from_name(g)
-            .ok()
-            .flatten()
-            .ok_or_else(|| ScriptError::UnknownUser(g.to_string()))?
-            .gid
-            .as_raw(),
-        None => found.gid.as_raw(),
-    };
-    Ok((found.uid.as_raw(), gid))
 }
 
 #[cfg(test)]

@@ -46,7 +46,6 @@
 //! - **track_interface**: up/down from the driver; a missing interface is down (keepalived
 //!   tracks it as a dynamic interface that is down).
 
-mod exec;
 mod file;
 mod process;
 mod process_match;

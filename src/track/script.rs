@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
-use super::exec::{Credentials, Outcome, credentials, run_check};
 use super::rise_fall::RiseFall;
 use super::update::TrackerUpdate;
 use crate::config::model::{RunAs, TrackScript};
+use crate::exec::{Credentials, Outcome, credentials, run as run_check};
 
 /// Everything the runner needs, resolved from the configuration.
 #[derive(Debug, Clone)]

@@ -1,8 +1,7 @@
-//! Running one check command: its own process group, optionally as another user, output
-//! discarded, bounded by a timeout after which the whole group is killed.
-//!
-//! Same approach as `notify::runner` (`process_group(0)` then `killpg`), kept separate because
-//! a check's outcome is data (success or failure), not an error to log.
+//! Running an external command the way keepalived runs its scripts: its own process group,
+//! optionally as another user, no stdin, output discarded, bounded by a timeout after which
+//! the whole group is killed. Checkers (`track`) and notify scripts (`notify`) both use it:
+//! a check reads the outcome as data, a notify script logs a failure.
 
 use std::time::Duration;
 
@@ -78,7 +77,7 @@ impl Drop for GroupGuard {
 }
 
 /// Runs `argv` once and reports how it ended.
-pub async fn run_check(argv: &[String], timeout: Duration, creds: Option<Credentials>) -> Outcome {
+pub async fn run(argv: &[String], timeout: Duration, creds: Option<Credentials>) -> Outcome {
     let Some((program, args)) = argv.split_first() else {
         return Outcome::NotStarted("empty command".into());
     };
@@ -140,13 +139,13 @@ mod tests {
     #[tokio::test]
     async fn exit_status_decides() {
         let t = Duration::from_secs(10);
-        assert_eq!(run_check(&sh("exit 0"), t, None).await, Outcome::Success);
+        assert_eq!(run(&sh("exit 0"), t, None).await, Outcome::Success);
         assert!(matches!(
-            run_check(&sh("exit 2"), t, None).await,
+            run(&sh("exit 2"), t, None).await,
             Outcome::Failed(s) if s.code() == Some(2)
         ));
         assert!(matches!(
-            run_check(&["/nonexistent/check".to_string()], t, None).await,
+            run(&["/nonexistent/check".to_string()], t, None).await,
             Outcome::NotStarted(_)
         ));
     }
@@ -156,7 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("child.pid");
         let started = std::time::Instant::now();
-        let outcome = run_check(
+        let outcome = run(
             &sh(&format!("sleep 30 & echo $! > {}; wait", pidfile.display())),
             Duration::from_millis(300),
             None,
@@ -198,11 +197,8 @@ mod tests {
         let nobody = credentials("nobody", None).unwrap();
         let check = sh(&format!("test \"$(id -u)\" = {}", nobody.uid));
         let t = Duration::from_secs(10);
-        assert_eq!(run_check(&check, t, Some(nobody)).await, Outcome::Success);
-        assert!(matches!(
-            run_check(&check, t, None).await,
-            Outcome::Failed(_)
-        ));
+        assert_eq!(run(&check, t, Some(nobody)).await, Outcome::Success);
+        assert!(matches!(run(&check, t, None).await, Outcome::Failed(_)));
     }
 
     #[test]
