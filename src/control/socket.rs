@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot};
 
 use super::status::Status;
 
@@ -22,10 +22,33 @@ pub enum ControlError {
     Unknown { path: PathBuf, command: String },
 }
 
+/// Asks the core for a snapshot. The core answers between two events, so a snapshot costs
+/// nothing until somebody asks (no per-packet bookkeeping for thousands of instances) and is
+/// never stale; a slow client holds only its own connection.
+#[derive(Debug, Clone)]
+pub struct StatusSource(mpsc::Sender<oneshot::Sender<Status>>);
+
+/// The core's end of a [`StatusSource`]: answer each request with a fresh snapshot.
+pub type StatusRequests = mpsc::Receiver<oneshot::Sender<Status>>;
+
+impl StatusSource {
+    pub fn channel() -> (StatusSource, StatusRequests) {
+        let (tx, rx) = mpsc::channel(64);
+        (StatusSource(tx), rx)
+    }
+
+    /// A fresh snapshot, or `None` when the daemon is stopping.
+    pub async fn get(&self) -> Option<Status> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(tx).await.ok()?;
+        rx.await.ok()
+    }
+}
+
 /// Binds `path` (replacing a stale socket file) and serves until the task is dropped.
 pub async fn serve(
     path: &Path,
-    status: watch::Receiver<Status>,
+    status: StatusSource,
 ) -> Result<tokio::task::JoinHandle<()>, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
@@ -52,13 +75,16 @@ pub async fn serve(
     }))
 }
 
-async fn answer(stream: UnixStream, status: watch::Receiver<Status>) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, status: StatusSource) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).take(256).read_line(&mut line).await?;
     let reply = match line.trim() {
-        "status" => serde_json::to_string(&*status.borrow()).unwrap_or_default() + "\n",
-        "metrics" => super::metrics::render(&status.borrow()),
+        command @ ("status" | "metrics") => match status.get().await {
+            Some(s) if command == "status" => serde_json::to_string(&s).unwrap_or_default() + "\n",
+            Some(s) => super::metrics::render(&s),
+            None => "error: vigil is stopping\n".to_string(),
+        },
         other => format!("error: unknown command {other:?}\n"),
     };
     write.write_all(reply.as_bytes()).await?;
@@ -66,11 +92,10 @@ async fn answer(stream: UnixStream, status: watch::Receiver<Status>) -> std::io:
 }
 
 /// Serves `GET /metrics` on `addr` for Prometheus. A deliberately tiny HTTP/1.0 responder:
-/// one fixed resource, read-only, the request bounded to 4 KiB; it never blocks the core,
-/// which only publishes snapshots.
+/// one fixed resource, read-only, the request bounded to 4 KiB.
 pub async fn serve_http(
     addr: std::net::SocketAddr,
-    status: watch::Receiver<Status>,
+    status: StatusSource,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     Ok(tokio::spawn(async move {
@@ -86,16 +111,17 @@ pub async fn serve_http(
     }))
 }
 
-async fn answer_http(
-    stream: tokio::net::TcpStream,
-    status: watch::Receiver<Status>,
-) -> std::io::Result<()> {
+async fn answer_http(stream: tokio::net::TcpStream, status: StatusSource) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).take(4096).read_line(&mut line).await?;
     let path = line.split_whitespace().nth(1).unwrap_or("");
     let response = if line.starts_with("GET ") && (path == "/metrics" || path == "/") {
-        let body = super::metrics::render(&status.borrow());
+        let body = status
+            .get()
+            .await
+            .map(|s| super::metrics::render(&s))
+            .unwrap_or_default();
         format!(
             "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
@@ -137,9 +163,17 @@ mod tests {
     async fn serves_the_latest_snapshot_and_metrics() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");
-        let (tx, rx) = watch::channel(Status::default());
-        let server = serve(&path, rx).await.unwrap();
-        tx.send_modify(|s| s.pid = 7);
+        let (source, mut requests) = StatusSource::channel();
+        // The core's side: answer every request with the current snapshot.
+        tokio::spawn(async move {
+            while let Some(reply) = requests.recv().await {
+                let _ = reply.send(Status {
+                    pid: 7,
+                    ..Default::default()
+                });
+            }
+        });
+        let server = serve(&path, source).await.unwrap();
         let json = query(&path, "status").await.unwrap();
         let got: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(got.pid, 7);

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
@@ -84,21 +84,23 @@ pub async fn run(
     let to_time = |at: Instant| Time::from_duration(at.saturating_duration_since(epoch));
     let to_instant = |t: Time| epoch + t.since_epoch();
 
-    let mut daemon = Daemon::start(config, options, netlink.clone(), event_tx, tracker_tx).await?;
-    let config_name = daemon.options.config_path.display().to_string();
-    let (status_tx, status_rx) = watch::channel(daemon.core.status(&config_name));
-    let _control = match &daemon.options.control_socket {
-        Some(path) => Some(control::serve(path, status_rx.clone()).await?),
+    // The control socket and metrics listener bind before anything touches the system, so
+    // a busy socket path or port fails the start with nothing to undo.
+    let (status_source, mut status_requests) = control::StatusSource::channel();
+    let _control = match &options.control_socket {
+        Some(path) => Some(control::serve(path, status_source.clone()).await?),
         None => None,
     };
-    let _metrics = match daemon.options.metrics_listen {
+    let _metrics = match options.metrics_listen {
         Some(addr) => Some(
-            control::serve_http(addr, status_rx)
+            control::serve_http(addr, status_source)
                 .await
                 .map_err(DaemonError::Metrics)?,
         ),
         None => None,
     };
+    let mut daemon = Daemon::start(config, options, netlink.clone(), event_tx, tracker_tx).await?;
+    let config_name = daemon.options.config_path.display().to_string();
 
     daemon.fault_down_links(to_time(Instant::now()));
     let all: Vec<usize> = (0..daemon.planned.len()).collect();
@@ -106,14 +108,16 @@ pub async fn run(
     let summary = format!("{} instances running", daemon.core.bindings().len());
     tracing::info!(instances = daemon.core.bindings().len(), "vigil started");
     sdnotify::ready(&summary);
-    status_tx.send_replace(daemon.core.status(&config_name));
 
     tokio::pin!(shutdown);
     loop {
         let deadline = daemon.core.next_deadline().map(to_instant);
         tokio::select! {
+            // Order matters under load: a due timer is served before any packet, so a flood
+            // of (even invalid) packets can never delay a master's advertisements.
             biased;
             () = &mut shutdown => break,
+            () = sleep_until(deadline) => daemon.core.tick(to_time(Instant::now())),
             Some((_, event)) = event_rx.recv() => {
                 daemon.core.handle(to_time(Instant::now()), event);
             }
@@ -124,17 +128,10 @@ pub async fn run(
                 daemon = daemon.reload(to_time(Instant::now()), &to_time).await;
                 sdnotify::ready(&format!("{} instances running", daemon.core.bindings().len()));
             }
-            () = sleep_until(deadline) => daemon.core.tick(to_time(Instant::now())),
-        }
-        status_tx.send_if_modified(|s| {
-            let new = daemon.core.status(&config_name);
-            if *s == new {
-                false
-            } else {
-                *s = new;
-                true
+            Some(reply) = status_requests.recv() => {
+                let _ = reply.send(daemon.core.status(&config_name));
             }
-        });
+        }
     }
 
     // RFC 5798 §6.4.3 Shutdown: a Master sends priority 0 so a Backup takes over after
