@@ -20,6 +20,7 @@ const SETTLE: Duration = Duration::from_secs(15);
 const VRID: u8 = 81;
 const OTHER_VRID: u8 = 82;
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+const PACED: Duration = Duration::from_millis(20);
 
 fn instance_drops(v: &Vigil, reason: &str) -> u64 {
     v.field("VI", "drops")
@@ -47,7 +48,15 @@ enum Spoil {
 
 /// Sends `count` VRRPv2 adverts for `VRID` (password "right", priority 254, interval 1 s)
 /// from `host`'s eth0, built by vigil's own encoder and then spoiled as asked.
-fn inject(host: &Host, spoil: Spoil, count: u16, vip: Ipv4Addr) -> Result<()> {
+/// Sends `count` adverts for VRID 81 from `host`, `gap` apart, stopping early at `budget`.
+fn inject(
+    host: &Host,
+    spoil: Spoil,
+    count: u32,
+    gap: Duration,
+    budget: Duration,
+    vip: Ipv4Addr,
+) -> Result<u32> {
     let repr = VrrpRepr {
         version: Version::V2,
         vrid: Vrid::new(VRID).context("VRID")?,
@@ -60,7 +69,7 @@ fn inject(host: &Host, spoil: Spoil, count: u16, vip: Ipv4Addr) -> Result<()> {
     let ifname = host.ifname().to_owned();
     let netns = PathBuf::from("/run/netns").join(host.netns());
     // A thread of our own enters the host's namespace; the test's threads stay where they are.
-    std::thread::spawn(move || -> Result<()> {
+    std::thread::spawn(move || -> Result<u32> {
         vigil::net::netns::enter_thread_netns(&netns)
             .with_context(|| format!("entering {netns:?}"))?;
         let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112)))?;
@@ -68,12 +77,17 @@ fn inject(host: &Host, spoil: Spoil, count: u16, vip: Ipv4Addr) -> Result<()> {
         socket.bind_device(Some(ifname.as_bytes()))?;
         let dst = SockAddr::from(SocketAddrV4::new(GROUP, 0));
         let mut buf = vec![0u8; ipv4_advert_len(&repr)];
-        for id in 1..=count {
+        let started = std::time::Instant::now();
+        let mut sent = 0;
+        for n in 1..=count {
+            if started.elapsed() >= budget {
+                break;
+            }
             let tx = Ipv4Tx {
                 src,
                 dst: GROUP,
                 ttl: if spoil == Spoil::Ttl64 { 64 } else { 255 },
-                id,
+                id: (n % 65535 + 1) as u16,
                 ah_sequence: 0,
                 v3_checksum: V3Checksum::PseudoHeader,
                 unicast: false,
@@ -83,10 +97,17 @@ fn inject(host: &Host, spoil: Spoil, count: u16, vip: Ipv4Addr) -> Result<()> {
                 // IPv4 header of 20 bytes, then the VRRP checksum at offset 6.
                 *buf.get_mut(27).context("advert too short")? ^= 1;
             }
-            socket.send_to(buf.get(..len).context("emitted length")?, &dst)?;
-            std::thread::sleep(Duration::from_millis(20));
+            match socket.send_to(buf.get(..len).context("emitted length")?, &dst) {
+                Ok(_) => sent += 1,
+                // A flood may fill the socket buffer: that packet is simply not sent.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if !gap.is_zero() {
+                std::thread::sleep(gap);
+            }
         }
-        Ok(())
+        Ok(sent)
     })
     .join()
     .map_err(|_| anyhow!("the injector thread panicked"))?
@@ -143,7 +164,7 @@ fn bad_input_is_dropped_and_counted_by_reason() -> Result<()> {
         );
 
         // RFC 5798 §7.1: TTL must be 255. Priority 254 would preempt vigil if accepted.
-        inject(&x, Spoil::Ttl64, 5, vip)?;
+        inject(&x, Spoil::Ttl64, 5, PACED, PACED * 100, vip)?;
         wait_until(SETTLE, "vigil counts 5 bad_ttl drops", || {
             instance_drops(&v, "bad_ttl") >= 5
         })?;
@@ -156,7 +177,7 @@ fn bad_input_is_dropped_and_counted_by_reason() -> Result<()> {
             "a TTL-64 advert was accepted"
         );
         // Malformed: a VRRP checksum that does not add up (RFC 5798 §7.1).
-        inject(&x, Spoil::Checksum, 5, vip)?;
+        inject(&x, Spoil::Checksum, 5, PACED, PACED * 100, vip)?;
         wait_until(SETTLE, "vigil counts 5 bad_checksum drops", || {
             instance_drops(&v, "bad_checksum") >= 5
         })?;
@@ -166,12 +187,63 @@ fn bad_input_is_dropped_and_counted_by_reason() -> Result<()> {
         );
         println!("bad input: drops {}", v.field("VI", "drops")?);
         // The control: the same adverts unspoiled are valid, and preempt vigil.
-        inject(&x, Spoil::Nothing, 5, vip)?;
+        inject(&x, Spoil::Nothing, 5, PACED, PACED * 100, vip)?;
         v.wait_state("VI", "BACKUP", SETTLE)
             .context("the TTL-255 control adverts did not preempt vigil: the injector is wrong")?;
         ensure!(
             instance_drops(&v, "bad_ttl") == 5,
             "the TTL-255 adverts were counted as bad_ttl"
+        );
+        Ok(())
+    })
+}
+
+/// DESIGN.md: an invalid packet must never delay a valid timer. A client floods the VRID
+/// with broken-checksum adverts for longer than Master_Down_Interval; the master keeps its
+/// schedule, so the backup never takes over.
+#[test]
+fn a_flood_of_invalid_packets_does_not_silence_the_master() -> Result<()> {
+    scenario("invalid_flood", |lab| {
+        let (r1, r2, x) = (lab.host("r1")?, lab.host("r2")?, lab.client("x")?);
+        let vip = Lab::vip4(23);
+        let conf = |prio| {
+            let mut i = VigilInstance::new("VI", VRID, prio, IpAddr::V4(vip));
+            i.version = 2;
+            i.extra = "    authentication: {pass: right}\n".into();
+            vigil_yaml(&[i])
+        };
+        let v1 = Vigil::start(&r1, &conf(200))?;
+        let v2 = Vigil::start(&r2, &conf(100))?;
+        v1.wait_state("VI", "MASTER", SETTLE)?;
+        v2.wait_state("VI", "BACKUP", SETTLE)?;
+        let transitions = |v: &Vigil| v.field("VI", "transitions").ok().and_then(|t| t.as_u64());
+        let before = transitions(&v2);
+        // Bounded: at most 300,000 packets or 5 s (Master_Down_Interval here is 3.6 s).
+        let sent = inject(
+            &x,
+            Spoil::Checksum,
+            300_000,
+            Duration::ZERO,
+            Duration::from_secs(5),
+            vip,
+        )?;
+        let dropped = instance_drops(&v1, "bad_checksum");
+        println!("flood: {sent} invalid adverts sent in 5 s; r1 dropped {dropped}");
+        ensure!(
+            dropped > 1000,
+            "the flood did not reach r1 ({dropped} dropped)"
+        );
+        ensure!(
+            v2.state("VI")?.as_deref() == Some("BACKUP"),
+            "r2 took over: r1 went silent under the flood"
+        );
+        ensure!(
+            transitions(&v2) == before,
+            "r2 changed state during the flood"
+        );
+        ensure!(
+            v1.state("VI")?.as_deref() == Some("MASTER"),
+            "r1 lost MASTER"
         );
         Ok(())
     })
