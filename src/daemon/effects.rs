@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -27,11 +28,15 @@ pub enum Work {
     Install(Vec<AddressSpec>),
     Remove(Vec<AddressSpec>),
     Announce {
+        instance: usize,
         ifindex: u32,
         ifname: String,
         frames: Arc<Vec<Vec<u8>>>,
         count: u8,
     },
+    /// The instance is leaving Master: its remaining paced announcements are cancelled, so
+    /// no gratuitous ARP points clients back at a router that no longer holds the address.
+    StopAnnouncing(usize),
     /// Answered once everything queued before it is done.
     Flush(oneshot::Sender<()>),
 }
@@ -184,6 +189,7 @@ impl Effects for SystemEffects {
     }
 
     fn remove_vips(&mut self, id: InstanceId) {
+        self.queue(Work::StopAnnouncing(id.0));
         if let Some(v) = self.vips.get(id.0) {
             self.queue(Work::Remove(v.clone()));
         }
@@ -194,6 +200,7 @@ impl Effects for SystemEffects {
             && !frames.is_empty()
         {
             self.queue(Work::Announce {
+                instance: id.0,
                 ifindex: plan.ifindex,
                 ifname: plan.ifname.clone(),
                 frames: frames.clone(),
@@ -229,7 +236,9 @@ pub async fn execute(
     mut work: mpsc::UnboundedReceiver<Work>,
     gap: Duration,
 ) {
-    let mut announcers: HashMap<u32, Announcer> = HashMap::new();
+    let mut announcers: HashMap<u32, Arc<Announcer>> = HashMap::new();
+    // Per instance: the flag that cancels its paced announcement repeats.
+    let mut repeating: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
     while let Some(first) = work.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = work.try_recv() {
@@ -270,7 +279,13 @@ pub async fn execute(
                         }
                     }
                 }
+                Work::StopAnnouncing(instance) => {
+                    if let Some(cancel) = repeating.remove(&instance) {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                }
                 Work::Announce {
+                    instance,
                     ifindex,
                     ifname,
                     frames,
@@ -280,7 +295,7 @@ pub async fn execute(
                         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                         std::collections::hash_map::Entry::Vacant(e) => {
                             match Announcer::open(&ifname, ifindex) {
-                                Ok(a) => e.insert(a),
+                                Ok(a) => e.insert(Arc::new(a)),
                                 Err(err) => {
                                     tracing::warn!(interface = %ifname, error = %err, "cannot announce");
                                     continue;
@@ -288,21 +303,42 @@ pub async fn execute(
                             }
                         }
                     };
-                    for round in 0..count {
-                        if round > 0 && !gap.is_zero() {
-                            tokio::time::sleep(gap).await;
+                    // The first round goes out at once, in order after the addresses it
+                    // announces. Spaced repeats (keepalived's vrrp_garp_interval) run on
+                    // their own, so they never hold up other instances' address changes.
+                    send_round(announcer, &frames, &ifname).await;
+                    if count > 1 {
+                        let cancel = Arc::new(AtomicBool::new(false));
+                        if let Some(older) = repeating.insert(instance, cancel.clone()) {
+                            older.store(true, Ordering::Relaxed);
                         }
-                        for frame in frames.iter() {
-                            if let Err(e) = announcer.send(frame).await {
-                                tracing::warn!(interface = %ifname, error = %e, "announcement not sent");
+                        let (announcer, frames, ifname) =
+                            (announcer.clone(), frames.clone(), ifname.clone());
+                        tokio::spawn(async move {
+                            for _ in 1..count {
+                                if !gap.is_zero() {
+                                    tokio::time::sleep(gap).await;
+                                }
+                                if cancel.load(Ordering::Relaxed) {
+                                    return;
+                                }
+                                send_round(&announcer, &frames, &ifname).await;
                             }
-                        }
+                        });
                     }
                 }
                 Work::Flush(done) => {
                     let _ = done.send(());
                 }
             }
+        }
+    }
+}
+
+async fn send_round(announcer: &Announcer, frames: &[Vec<u8>], ifname: &str) {
+    for frame in frames {
+        if let Err(e) = announcer.send(frame).await {
+            tracing::warn!(interface = %ifname, error = %e, "announcement not sent");
         }
     }
 }
