@@ -528,3 +528,50 @@ fn metrics_show_state_and_counters() -> Result<()> {
         Ok(())
     })
 }
+
+/// Paced gratuitous ARPs (`vrrp_garp_interval`) stop when the instance stops being master:
+/// r1 becomes master and starts 5 rounds 1 s apart; r2, the address owner (priority 255),
+/// takes over at once; none of r1's remaining rounds may point clients back at r1.
+#[test]
+fn paced_garp_repeats_stop_when_mastership_is_lost() -> Result<()> {
+    scenario("garp_cancel", |lab| {
+        let vip4 = Lab::vip4(31);
+        let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
+        let conf = |prio: u8| {
+            format!(
+                "global_defs {{\n    vrrp_garp_interval 1\n}}\nvrrp_instance VI {{\n    interface eth0\n    \
+                 virtual_router_id 92\n    priority {prio}\n    advert_int 1\n    version 3\n    \
+                 garp_master_repeat 5\n    garp_master_delay 0\n    virtual_ipaddress {{\n        {vip4}/24\n    }}\n}}\n"
+            )
+        };
+        let capture = c.capture("garp", "arp")?;
+        let v1 = Vigil::start_with(&r1, "keepalived.conf", &conf(200))?;
+        v1.wait_state("VI", "MASTER", SETTLE)?;
+        let v2 = Vigil::start_with(&r2, "keepalived.conf", &conf(255))?;
+        v2.wait_state("VI", "MASTER", SETTLE)?;
+        v1.wait_state("VI", "BACKUP", SETTLE)?;
+        let r1_mac: vigil::wire::ethernet::MacAddr =
+            r1.mac().parse().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let from_r1 = || -> usize {
+            capture
+                .frames()
+                .unwrap_or_default()
+                .iter()
+                .filter(|f| {
+                    vigil::wire::arp::GratuitousArp::parse(f)
+                        .is_ok_and(|g| g.ip == vip4 && g.mac == r1_mac)
+                })
+                .count()
+        };
+        // Observation window: r1's uncancelled rounds would have gone out at +1 s .. +4 s.
+        std::thread::sleep(Duration::from_secs(5));
+        let sent = from_r1();
+        println!("GARPs from r1 for the VIP: {sent} (5 rounds were scheduled)");
+        ensure!(sent >= 1, "r1 never announced the VIP it held");
+        ensure!(
+            sent <= 2,
+            "r1 kept announcing after losing mastership: {sent} GARPs"
+        );
+        Ok(())
+    })
+}
