@@ -99,36 +99,30 @@ impl Vigil {
         &self.dir
     }
 
-    /// `vigil status --metrics`: the Prometheus text, from the control socket.
-    pub fn metrics(&self) -> Result<String> {
+    /// Runs `vigil status <flag>` against this daemon's control socket; its stdout.
+    fn query(&self, flag: &str) -> Result<Vec<u8>> {
         let out = std::process::Command::new(crate::vigil_binary()?)
-            .args(["status", "--metrics", "--control-socket"])
+            .args(["status", flag, "--control-socket"])
             .arg(&self.socket)
             .output()
-            .context("cannot run vigil status --metrics")?;
+            .with_context(|| format!("cannot run vigil status {flag}"))?;
         if !out.status.success() {
             bail!(
-                "vigil status --metrics: {}",
+                "vigil status {flag}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
+    }
+
+    /// `vigil status --metrics`: the Prometheus text, from the control socket.
+    pub fn metrics(&self) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.query("--metrics")?).into_owned())
     }
 
     /// `vigil status --json`, parsed.
     pub fn status(&self) -> Result<serde_json::Value> {
-        let out = std::process::Command::new(crate::vigil_binary()?)
-            .args(["status", "--json", "--control-socket"])
-            .arg(&self.socket)
-            .output()
-            .context("cannot run vigil status")?;
-        if !out.status.success() {
-            bail!(
-                "vigil status: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        serde_json::from_slice(&out.stdout).context("vigil status printed invalid JSON")
+        serde_json::from_slice(&self.query("--json")?).context("vigil status printed invalid JSON")
     }
 
     /// The instance's state as vigil names it: "INIT", "BACKUP", "MASTER" or "FAULT".
