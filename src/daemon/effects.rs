@@ -46,7 +46,6 @@ struct InstanceTx {
     socket: Arc<VrrpSocket>,
     ip_id: u16,
     ah_sequence: u32,
-    buf: Vec<u8>,
 }
 
 pub struct SystemEffects {
@@ -57,6 +56,8 @@ pub struct SystemEffects {
     notify: Vec<NotifyScripts>,
     notifier: Notifier,
     work: mpsc::UnboundedSender<Work>,
+    /// One send buffer for every instance: adverts are built and sent one at a time.
+    buf: Vec<u8>,
 }
 
 impl SystemEffects {
@@ -76,7 +77,6 @@ impl SystemEffects {
                 // keepalived never sends IPv4 id 0 (the kernel would pick one, breaking AH).
                 ip_id: 1,
                 ah_sequence: 0,
-                buf: vec![0u8; 2048],
             })
             .collect();
         Self {
@@ -90,6 +90,7 @@ impl SystemEffects {
             notify: planned.iter().map(|p| p.notify.clone()).collect(),
             notifier,
             work,
+            buf: vec![0u8; 2048],
         }
     }
 
@@ -150,8 +151,8 @@ impl Effects for SystemEffects {
                     t.ip_id = t.ip_id.wrapping_add(1).max(1);
                     t.ah_sequence = t.ah_sequence.wrapping_add(1);
                     let len = ipv4_advert_len(&t.plan.repr);
-                    if t.buf.len() < len {
-                        t.buf.resize(len, 0);
+                    if self.buf.len() < len {
+                        self.buf.resize(len, 0);
                     }
                     let tx = Ipv4Tx {
                         src,
@@ -162,20 +163,25 @@ impl Effects for SystemEffects {
                         v3_checksum: t.plan.v3_checksum,
                         unicast: t.plan.unicast,
                     };
-                    emit_ipv4_advert(&mut t.buf, &t.plan.repr, &tx)
+                    emit_ipv4_advert(&mut self.buf, &t.plan.repr, &tx)
                 }
                 (src @ IpAddr::V6(_), dst6 @ IpAddr::V6(_)) => {
                     let len = t.plan.repr.buffer_len_for(Family::V6);
-                    if t.buf.len() < len {
-                        t.buf.resize(len, 0);
+                    if self.buf.len() < len {
+                        self.buf.resize(len, 0);
                     }
-                    t.plan.repr.emit(&mut t.buf, src, dst6, t.plan.v3_checksum)
+                    t.plan
+                        .repr
+                        .emit(&mut self.buf, src, dst6, t.plan.v3_checksum)
                 }
                 _ => continue,
             };
             let result = built
                 .map_err(|e| std::io::Error::other(e.to_string()))
-                .and_then(|len| t.socket.try_send_to(t.buf.get(..len).unwrap_or(&[]), dst));
+                .and_then(|len| {
+                    t.socket
+                        .try_send_to(self.buf.get(..len).unwrap_or(&[]), dst)
+                });
             if let Err(e) = result {
                 tracing::warn!(instance = %self.names[id.0], %dst, error = %e, "advertisement not sent");
             }

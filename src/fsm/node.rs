@@ -1,5 +1,7 @@
 //! Everything one router runs: its instances and their sync groups.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::action::Action;
@@ -26,12 +28,20 @@ pub enum NodeError {
     },
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Not serialisable on purpose: its timer index is derived state. Record the `Input`s
+/// instead (they are) and replay them into a fresh node.
+#[derive(Debug, Clone, Default)]
 pub struct Node {
     instances: Vec<Instance>,
     groups: Vec<SyncGroup>,
     /// For each instance, the index of its sync group.
     group_of: Vec<Option<usize>>,
+    /// Every instance's next deadline, ordered: the earliest is found in O(log n) and a tick
+    /// visits only the instances that are due, so a router with thousands of instances does
+    /// no per-instance work on a packet or a wake-up that concerns one of them.
+    timers: BTreeSet<(Time, usize)>,
+    /// The deadline each instance is filed under in `timers`.
+    filed: Vec<Option<Time>>,
 }
 
 impl Node {
@@ -40,9 +50,52 @@ impl Node {
     }
 
     pub fn add_instance(&mut self, config: InstanceConfig) -> InstanceId {
-        self.instances.push(Instance::new(config));
+        self.push(Instance::new(config))
+    }
+
+    fn push(&mut self, instance: Instance) -> InstanceId {
+        self.instances.push(instance);
         self.group_of.push(None);
-        InstanceId(self.instances.len() - 1)
+        self.filed.push(None);
+        let id = InstanceId(self.instances.len() - 1);
+        self.refile(id.0);
+        id
+    }
+
+    /// Files instance `i` under its current deadline.
+    fn refile(&mut self, i: usize) {
+        let now = self.instances.get(i).and_then(Instance::next_deadline);
+        let Some(slot) = self.filed.get_mut(i) else {
+            return;
+        };
+        if *slot == now {
+            return;
+        }
+        if let Some(old) = slot.take() {
+            self.timers.remove(&(old, i));
+        }
+        if let Some(at) = now {
+            self.timers.insert((at, i));
+        }
+        *slot = now;
+    }
+
+    /// Refiles `id` and, when it belongs to a sync group, every member (settling may have
+    /// moved them all).
+    fn refile_after(&mut self, id: InstanceId) {
+        match self.group_of.get(id.0).copied().flatten() {
+            Some(g) => {
+                let members = self
+                    .groups
+                    .get(g)
+                    .map(|g| g.members.clone())
+                    .unwrap_or_default();
+                for m in members {
+                    self.refile(m.0);
+                }
+            }
+            None => self.refile(id.0),
+        }
     }
 
     /// Adds an instance carried over from another node (a configuration reload), keeping its
@@ -50,9 +103,7 @@ impl Node {
     /// declared afresh with `add_sync_group`.
     pub fn add_existing(&mut self, mut instance: Instance) -> InstanceId {
         instance.set_grouped(false);
-        self.instances.push(instance);
-        self.group_of.push(None);
-        InstanceId(self.instances.len() - 1)
+        self.push(instance)
     }
 
     /// Takes the node apart, handing back its instances in id order.
@@ -134,6 +185,7 @@ impl Node {
         if let Some(g) = self.group_of.get(id.0).copied().flatten() {
             self.settle(now, g, &mut out, 0);
         }
+        self.refile_after(id);
         out
     }
 
@@ -146,29 +198,33 @@ impl Node {
         out
     }
 
-    /// Delivers `TimerTick` to every instance whose deadline has passed.
+    /// Delivers `TimerTick` to every instance whose deadline has passed, each at most once
+    /// per call, visiting only those (the timer index knows which).
     pub fn tick(&mut self, now: Time) -> Vec<(InstanceId, Action)> {
+        let due: Vec<usize> = self
+            .timers
+            .range(..=(now, usize::MAX))
+            .map(|&(_, i)| i)
+            .collect();
         let mut out = Vec::new();
-        for i in 0..self.instances.len() {
-            let due = self
-                .instances
+        for i in due {
+            // A sync-group neighbour handled earlier in this pass may have moved it.
+            if self
+                .filed
                 .get(i)
-                .and_then(Instance::next_deadline)
-                .is_some_and(|d| d <= now);
-            if due {
+                .copied()
+                .flatten()
+                .is_some_and(|at| at <= now)
+            {
                 out.extend(self.handle(now, InstanceId(i), Input::TimerTick));
             }
         }
         out
     }
 
-    /// The earliest deadline of any instance. O(instances): cheap next to a syscall for the
-    /// few thousand instances a router runs.
+    /// The earliest deadline of any instance, in O(log n).
     pub fn next_deadline(&self) -> Option<Time> {
-        self.instances
-            .iter()
-            .filter_map(Instance::next_deadline)
-            .min()
+        self.timers.first().map(|&(at, _)| at)
     }
 
     fn settle(

@@ -52,3 +52,51 @@ fn node_carries_instances_over_with_their_state() {
         "the carried-over master lost its advert timer"
     );
 }
+
+/// The node's timer index always agrees with its instances: whatever inputs arrive, the
+/// earliest filed deadline is the earliest of the instances' own deadlines.
+#[test]
+fn node_timer_index_matches_the_instances_deadlines() {
+    let mut node = Node::new();
+    let ids: Vec<InstanceId> = (0..40u8)
+        .map(|k| {
+            let mut c = config(Version::V3, 50 + k * 5, 1);
+            c.advert_int = Centis::new(50 + u32::from(k) * 3);
+            node.add_instance(c)
+        })
+        .collect();
+    node.add_sync_group("g", &ids[..3])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let brute = |n: &Node| n.instances().filter_map(|(_, i)| i.next_deadline()).min();
+    let mut now = ms(0);
+    node.handle_all(now, Input::Startup);
+    assert_eq!(node.next_deadline(), brute(&node));
+    for step in 0..2_000u64 {
+        now = now + us(7_919 * (step % 13 + 1));
+        let id = ids[(step as usize * 7) % ids.len()];
+        match step % 5 {
+            0 => {
+                node.handle(now, id, advert(2, (step % 255) as u8, 100));
+            }
+            1 => {
+                node.handle(
+                    now,
+                    id,
+                    Input::TrackerChanged {
+                        weight_sum: -10,
+                        faulted: step % 10 == 1,
+                    },
+                );
+            }
+            _ => {
+                node.tick(now);
+            }
+        }
+        assert_eq!(node.next_deadline(), brute(&node), "after step {step}");
+        if let Some(next) = node.next_deadline() {
+            assert!(next > now || node.tick(now).is_empty() || node.next_deadline() != Some(next));
+        }
+    }
+    node.handle_all(now, Input::Shutdown);
+    assert_eq!(node.next_deadline(), brute(&node));
+}
