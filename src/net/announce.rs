@@ -39,13 +39,7 @@ impl Announcer {
             .map_err(err("creating AF_PACKET socket"))?;
         bind_to_ifindex(&socket, ifindex).map_err(err("binding AF_PACKET socket"))?;
         socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
-        // SAFETY: `Socket` owns its fd and closes it only when dropped; the AsyncFd owns the
-        // Socket for its whole life and exposes no way to close or replace the fd.
-        let fd = unsafe { AsyncFd::register(socket) }.map_err(|e| NetError::Socket {
-            what: "registering with the tokio reactor",
-            ifname: ifname.to_owned(),
-            source: e.into_parts().1,
-        })?;
+        let fd = super::socket::register(socket, ifname)?;
         Ok(Self {
             fd,
             ifname: ifname.to_owned(),

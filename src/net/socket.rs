@@ -201,14 +201,7 @@ impl VrrpSocket {
         family: Family,
         protocol: IpProtocol,
     ) -> Result<Self, NetError> {
-        // SAFETY: `Socket` owns its file descriptor and closes it only on drop; the AsyncFd owns
-        // the Socket and never hands out a way to replace or close it, so the fd stays open and
-        // refers to the same socket for the AsyncFd's whole lifetime, as `register` requires.
-        let fd = unsafe { AsyncFd::register(socket) }.map_err(|e| NetError::Socket {
-            what: "registering with the tokio reactor",
-            ifname: ifname.to_owned(),
-            source: e.into_parts().1,
-        })?;
+        let fd = register(socket, ifname)?;
         Ok(Self {
             fd,
             ifname: ifname.to_owned(),
@@ -369,6 +362,19 @@ fn set_multicast_if_v4_index(socket: &Socket, ifindex: u32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Hands a non-blocking socket to tokio's reactor (every socket of this module goes through
+/// here, so the one `unsafe` registration is in one place).
+pub(crate) fn register(socket: Socket, ifname: &str) -> Result<AsyncFd<Socket>, NetError> {
+    // SAFETY: `Socket` owns its file descriptor and closes it only on drop; the AsyncFd owns
+    // the Socket and never hands out a way to replace or close it, so the fd stays open and
+    // refers to the same socket for the AsyncFd's whole lifetime, as `register` requires.
+    unsafe { AsyncFd::register(socket) }.map_err(|e| NetError::Socket {
+        what: "registering with the tokio reactor",
+        ifname: ifname.to_owned(),
+        source: e.into_parts().1,
+    })
 }
 
 #[cfg(test)]
