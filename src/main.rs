@@ -37,6 +37,18 @@ enum Command {
         /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9650).
         #[arg(long)]
         metrics_listen: Option<std::net::SocketAddr>,
+        /// Write every input of the core (packets, timers, links, checkers, reloads) to this
+        /// file, one JSON line each, for `vigil replay`. It holds authentication keys: mode 0600.
+        #[arg(long)]
+        record_events: Option<PathBuf>,
+    },
+    /// Replay a `--record-events` file through a fresh core and print what it decides.
+    Replay {
+        /// The recording.
+        path: PathBuf,
+        /// Print state transitions only.
+        #[arg(long)]
+        transitions: bool,
     },
     /// Validate a configuration: every problem as `file:line:col: error: ...`; exit 0 if valid.
     Check {
@@ -103,6 +115,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             control_socket,
             strict,
             metrics_listen,
+            record_events,
         } => {
             let model = load(&config, strict)?;
             let options = vigil::daemon::RunOptions {
@@ -111,12 +124,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 control_socket: Some(control_socket),
                 strict,
                 metrics_listen,
+                record_events,
             };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
             rt.block_on(async move { vigil::daemon::run(model, options, stop_signal()).await })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay { path, transitions } => {
+            vigil::daemon::record::replay(&path, transitions, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {

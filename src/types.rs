@@ -178,7 +178,7 @@ impl fmt::Display for Version {
 
 /// The address family of an instance: one instance carries addresses of one family only
 /// (RFC 5798 §7.1 rejects a mix).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
     #[serde(rename = "ipv4")]
     V4,

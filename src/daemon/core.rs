@@ -1,141 +1,89 @@
-//! The core: one `fsm::Node` holding every instance, fed by every IO task, deciding in one
-//! place and handing each decision to an [`Effects`] implementation.
+//! The core: every decision the daemon makes, in one pure state machine over all instances.
 //!
-//! The core reads no clock and touches no socket: `now` comes with each call, effects go
-//! through the trait. The daemon's driver (`driver.rs`) supplies real time and
-//! `SystemEffects`; tests supply a virtual time and `RecordingEffects`.
+//! `Core::handle(now, CoreInput)` is the only way in. It reads no clock and touches no socket:
+//! `now` comes with each input, and every decision leaves through the [`Effects`] trait. The
+//! driver supplies real time and `SystemEffects`; tests and `vigil replay` supply a virtual
+//! time and `RecordingEffects`, so any recorded incident can be replayed exactly.
 //!
-//! What the core adds to the pure state machine is the receive side of RFC 5798 §7.1 that
-//! needs per-instance configuration (VRID demultiplexing, the v2 interval check), counting
-//! every dropped packet by reason in one place, and the status snapshot.
+//! What the core adds to the RFC state machines (`fsm::Node`): which instance a packet is for
+//! (the receive task's route, checked against the current table), per-instance counters and
+//! drop reasons, link state with netlink's repeats filtered out, the checkers' verdicts and
+//! start gating on them (keepalived keeps an instance whose weight-0 checker has not reported
+//! in INIT), restoring a VIP an operator removed, and applying a prepared reload (`reload.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use super::drops::{DropCounts, DropReason};
+use super::input::{CoreInput, Received, Route, RxAdvert};
+use super::plan::InstancePlan;
+use super::receive::RxTable;
+use super::slot::{Phase, Slot, TxState};
 use crate::control::{InstanceStatus, Status};
-use crate::fsm::{Action, AdvertRx, Input, InstanceId, Node, State, Time};
+use crate::fsm::{Action, AdvertRx, Input, InstanceId, Node, Reason, State, Time};
+use crate::net::AddressSpec;
 use crate::notify::NotifyState;
-use crate::types::{Centis, Family, Priority, Version, Vrid};
+use crate::track::{TrackerUpdate, Trackers};
+use crate::types::{Family, Priority};
 
-/// One receive socket: an interface, an address family and an IP protocol (112, or 51 for
-/// VRRPv2 with IPsec-AH). Every instance on that interface shares it (DESIGN.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SocketKey {
-    pub ifindex: u32,
-    pub family: Family,
-    pub protocol: u8,
-}
-
-/// An advertisement that passed the packet-level checks (TTL, version, type, checksum,
-/// authentication) in the receive task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RxAdvert {
-    pub src: IpAddr,
-    pub version: Version,
-    pub vrid: u8,
-    pub priority: Priority,
-    pub max_advert_int: Centis,
-    pub addresses: Vec<IpAddr>,
-}
-
-/// A packet the receive task dropped, and the VRID it named if its header got that far: a
-/// packet for a configured VRID that fails a check (TTL, authentication, checksum) is counted
-/// against that instance, anything else against its socket.
+/// A state change, as the effects log it and notify scripts learn it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dropped {
-    pub vrid: Option<u8>,
-    /// A `wire::Error::reason()` or one of the receive task's own reasons.
-    pub reason: &'static str,
+pub struct Transition {
+    pub from: State,
+    pub to: State,
+    pub reason: Reason,
+    /// The effective priority after the change.
+    pub priority: Priority,
 }
 
-impl Dropped {
-    /// A drop that names no instance (too short to hold a VRID, or an unknown VRID).
-    pub const fn socket(reason: &'static str) -> Self {
-        Self { vrid: None, reason }
-    }
-}
-
-/// Everything the IO tasks tell the core.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A packet from a receive socket, or the reason it was dropped before it reached here.
-    Packet {
-        socket: SocketKey,
-        result: Result<RxAdvert, Dropped>,
-    },
-    /// An interface changed (netlink): down puts its instances in Fault.
-    Link { ifindex: u32, up: bool },
-    /// An address disappeared from an interface (netlink), perhaps a VIP an operator deleted.
-    AddressRemoved { ifindex: u32, addr: IpAddr },
-    /// A tracker's verdict for one instance.
-    Tracker {
-        instance: InstanceId,
-        weight_sum: i32,
-        faulted: bool,
-    },
-}
-
-/// What the core needs to know about an instance besides its state machine.
-#[derive(Debug, Clone)]
-pub struct Binding {
-    pub name: String,
-    pub interface: String,
-    pub ifindex: u32,
-    pub socket: SocketKey,
-    pub vrid: Vrid,
-    pub version: Version,
-    pub virtual_addresses: Vec<IpAddr>,
-    /// Display form of the virtual addresses (with prefix length) for status.
-    pub virtual_display: Vec<String>,
-}
-
-/// Carries out the core's decisions. Implementations must keep per-instance order: the
-/// core calls them in the order the state machine emitted the actions.
+/// Carries out the core's decisions. Implementations must keep per-instance order: the core
+/// calls them in the order the state machine emitted the actions.
 pub trait Effects {
-    fn send_advert(&mut self, id: InstanceId, priority: Priority);
-    fn install_vips(&mut self, id: InstanceId);
-    fn remove_vips(&mut self, id: InstanceId);
-    fn announce(&mut self, id: InstanceId, count: u8);
-    fn notify(&mut self, id: InstanceId, state: NotifyState, priority: Priority);
-    /// Put back one virtual address an administrator removed while this instance is Master.
-    fn restore_vip(&mut self, id: InstanceId, addr: IpAddr);
+    /// Sends one advertisement now; `tx` is the instance's transmit state to advance.
+    fn send_advert(&mut self, plan: &InstancePlan, tx: &mut TxState, priority: Priority);
+    /// Adds the instance's virtual addresses: all of them, or `only` these.
+    fn install(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>);
+    /// Removes the instance's virtual addresses (all, or `only` these) and cancels its paced
+    /// announcements.
+    fn remove(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>);
+    /// Gratuitous ARPs / unsolicited NAs for every virtual address, `count` rounds.
+    fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8);
+    /// A state change happened (logged; the notify follows separately).
+    fn transition(&mut self, plan: &InstancePlan, transition: Transition);
+    fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority);
+    /// After a reload: the receive tables to publish, the sockets and VMACs still in use (the
+    /// others can go, after what is already queued).
+    fn bind(&mut self, table: &RxTable);
 }
 
-/// Per-instance counters, carried across a reload with the instance.
-#[derive(Debug, Clone, Default)]
-pub struct Counters {
-    transitions: u64,
-    adverts_sent: u64,
-    adverts_received: u64,
-    drops: BTreeMap<String, u64>,
-    last_master: Option<IpAddr>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LinkState {
+    name: String,
+    up: bool,
 }
 
 pub struct Core<E: Effects> {
-    node: Node,
-    bindings: Vec<Binding>,
-    counters: Vec<Counters>,
-    by_vrid: HashMap<(SocketKey, u8), InstanceId>,
-    /// Drops that could not be pinned on an instance (unknown VRID, malformed header).
-    socket_drops: BTreeMap<String, u64>,
-    effects: E,
+    pub(super) node: Node<Slot>,
+    pub(super) trackers: Trackers,
+    /// Every interface the core has heard of, by ifindex.
+    links: BTreeMap<u32, LinkState>,
+    /// The receive table's generation: routes of another generation are stale.
+    pub(super) generation: u64,
+    /// Drops no instance can be blamed for (unknown VRID, malformed header, stale route).
+    socket_drops: DropCounts,
+    pub(super) effects: E,
 }
 
 impl<E: Effects> Core<E> {
-    /// `bindings[i]` describes the instance `InstanceId(i)` of `node`.
-    pub fn new(node: Node, bindings: Vec<Binding>, effects: E) -> Self {
-        let by_vrid = bindings
-            .iter()
-            .enumerate()
-            .map(|(i, b)| ((b.socket, b.vrid.get()), InstanceId(i)))
-            .collect();
-        let counters = vec![Counters::default(); bindings.len()];
+    /// An empty core: nothing runs until the first [`CoreInput::Reload`].
+    pub fn new(effects: E) -> Self {
         Self {
-            node,
-            bindings,
-            counters,
-            by_vrid,
-            socket_drops: BTreeMap::new(),
+            node: Node::default(),
+            trackers: Trackers::new(),
+            links: BTreeMap::new(),
+            generation: 0,
+            socket_drops: DropCounts::default(),
             effects,
         }
     }
@@ -152,228 +100,271 @@ impl<E: Effects> Core<E> {
         self.effects
     }
 
-    /// Takes the core apart for a reload: the node (to carry instances over), each
-    /// instance's counters, the socket-level drops and the effects.
-    pub fn into_parts(self) -> (Node, Vec<Counters>, BTreeMap<String, u64>, E) {
-        (self.node, self.counters, self.socket_drops, self.effects)
+    pub fn len(&self) -> usize {
+        self.node.len()
     }
 
-    /// Builds a core from a reload's parts; `counters[i]` belongs to `InstanceId(i)`.
-    pub fn from_parts(
-        node: Node,
-        bindings: Vec<Binding>,
-        mut counters: Vec<Counters>,
-        socket_drops: BTreeMap<String, u64>,
-        effects: E,
-    ) -> Self {
-        counters.resize(bindings.len(), Counters::default());
-        let mut core = Self::new(node, bindings, effects);
-        core.counters = counters;
-        core.socket_drops = socket_drops;
-        core
+    pub fn is_empty(&self) -> bool {
+        self.node.is_empty()
     }
 
-    /// RFC 5798 §6.4.1 Startup for some instances (those a reload added).
-    pub fn start_some(&mut self, now: Time, ids: &[InstanceId]) {
-        for &id in ids {
-            let actions = self.node.handle(now, id, Input::Startup);
-            self.apply(actions);
-        }
+    /// The instance named `name`, with its state machine and slot.
+    pub fn instance(&self, name: &str) -> Option<(&crate::fsm::Instance, &Slot)> {
+        self.node
+            .iter()
+            .find(|(_, _, s)| s.plan.name() == name)
+            .map(|(_, i, s)| (i, s))
     }
 
-    /// RFC 5798 §6.4.3 Shutdown for one instance (one a reload removes or restarts).
-    pub fn shutdown_one(&mut self, now: Time, id: InstanceId) {
-        let actions = self.node.handle(now, id, Input::Shutdown);
-        self.apply(actions);
-    }
-
-    /// Carries out actions decided outside `handle` (a reload's in-place reconfiguration).
-    pub fn apply_actions(&mut self, actions: Vec<(InstanceId, Action)>) {
-        self.apply(actions);
-    }
-
-    pub fn node(&self) -> &Node {
-        &self.node
-    }
-
-    pub fn bindings(&self) -> &[Binding] {
-        &self.bindings
-    }
-
+    /// When the core next needs a [`CoreInput::Tick`].
     pub fn next_deadline(&self) -> Option<Time> {
         self.node.next_deadline()
     }
 
-    /// RFC 5798 §6.4.1: the Startup event for every instance.
-    pub fn start(&mut self, now: Time) {
-        let actions = self.node.handle_all(now, Input::Startup);
-        self.apply(actions);
-    }
-
-    /// RFC 5798 §6.4.3: Shutdown. Masters send priority 0 and remove their addresses.
-    pub fn shutdown(&mut self, now: Time) {
-        let actions = self.node.handle_all(now, Input::Shutdown);
-        self.apply(actions);
-    }
-
-    /// Delivers expired timers.
-    pub fn tick(&mut self, now: Time) {
-        let actions = self.node.tick(now);
-        self.apply(actions);
-    }
-
-    pub fn handle(&mut self, now: Time, event: Event) {
-        match event {
-            Event::Packet { socket, result } => self.on_packet(now, socket, result),
-            Event::Link { ifindex, up } => {
-                let input = if up { Input::LinkUp } else { Input::LinkDown };
-                for id in self.ids_on(ifindex) {
-                    let actions = self.node.handle(now, id, input);
-                    self.apply(actions);
-                }
+    pub fn handle(&mut self, now: Time, input: CoreInput) {
+        match input {
+            CoreInput::Reload(prepared) => {
+                self.reload(now, *prepared);
             }
-            Event::AddressRemoved { ifindex, addr } => {
-                for id in self.ids_on(ifindex) {
-                    let mine = self.bindings[id.0].virtual_addresses.contains(&addr);
-                    if mine && self.state(id) == State::Master {
-                        tracing::warn!(
-                            instance = %self.bindings[id.0].name,
-                            %addr,
-                            "virtual address removed from the interface while master: restoring it"
-                        );
-                        self.effects.restore_vip(id, addr);
-                    }
-                }
+            CoreInput::Tick => {
+                let actions = self.node.tick(now);
+                self.apply(actions);
             }
-            Event::Tracker {
-                instance,
-                weight_sum,
-                faulted,
-            } => {
-                let actions = self.node.handle(
-                    now,
-                    instance,
-                    Input::TrackerChanged {
-                        weight_sum,
-                        faulted,
-                    },
-                );
+            CoreInput::Packet { received, .. } => self.on_packet(now, received),
+            CoreInput::Link { ifindex, name, up } => self.on_link(now, ifindex, name, up),
+            CoreInput::LinkRemoved { ifindex, name } => self.on_link(now, ifindex, name, false),
+            CoreInput::AddressRemoved { ifindex, addr } => self.on_address_removed(ifindex, addr),
+            CoreInput::Tracker(update) => self.on_tracker(now, &update),
+            CoreInput::Shutdown => {
+                // RFC 5798 §6.4.3: a Master sends priority 0 so a Backup takes over after
+                // Skew_Time instead of Master_Down_Interval, then removes its addresses.
+                let actions = self.node.handle_all(now, Input::Shutdown);
                 self.apply(actions);
             }
         }
     }
 
-    fn ids_on(&self, ifindex: u32) -> Vec<InstanceId> {
-        (0..self.bindings.len())
-            .filter(|&i| self.bindings[i].ifindex == ifindex)
-            .map(InstanceId)
-            .collect()
+    /// The instance a route names, if it was made under the current receive table.
+    fn resolve(&self, route: Route) -> Option<InstanceId> {
+        (route.generation == self.generation && route.id.0 < self.node.len()).then_some(route.id)
     }
 
-    fn state(&self, id: InstanceId) -> State {
-        self.node
-            .instance(id)
-            .map_or(State::Initialize, |i| i.state())
-    }
-
-    fn on_packet(&mut self, now: Time, socket: SocketKey, result: Result<RxAdvert, Dropped>) {
-        let advert = match result {
-            Ok(advert) => advert,
-            Err(dropped) => {
-                let owner = dropped
-                    .vrid
-                    .and_then(|vrid| self.by_vrid.get(&(socket, vrid)).copied());
-                let counts = match owner {
-                    Some(id) => &mut self.counters[id.0].drops,
-                    None => &mut self.socket_drops,
+    fn on_packet(&mut self, now: Time, received: Received) {
+        match received {
+            Received::Dropped { route, reason } => match route.and_then(|r| self.resolve(r)) {
+                Some(id) => {
+                    if let Some(slot) = self.node.data_mut(id) {
+                        slot.counters.drops.count(reason);
+                    }
+                }
+                None => self.socket_drops.count(reason),
+            },
+            Received::Advert { route, advert } => {
+                let Some(id) = self.resolve(route) else {
+                    self.socket_drops.count(DropReason::StaleRoute);
+                    return;
                 };
-                *counts.entry(dropped.reason.to_string()).or_default() += 1;
-                return;
+                let RxAdvert {
+                    src,
+                    priority,
+                    max_advert_int,
+                } = advert;
+                if let Some(slot) = self.node.data_mut(id) {
+                    slot.counters.adverts_received += 1;
+                    if priority != Priority::STOP {
+                        slot.counters.last_master = Some(src);
+                    }
+                }
+                let rx = AdvertRx {
+                    src,
+                    priority,
+                    max_advert_int,
+                };
+                let actions = self.node.handle(now, id, Input::Advert(rx));
+                self.apply(actions);
             }
-        };
-        let Some(&id) = self.by_vrid.get(&(socket, advert.vrid)) else {
-            // RFC 5798 §7.1: a VRID this router is not configured for is discarded.
-            *self.socket_drops.entry("unknown_vrid".into()).or_default() += 1;
-            return;
-        };
-        if let Err(reason) = self.check_for_instance(id, &advert) {
-            *self.counters[id.0].drops.entry(reason.into()).or_default() += 1;
-            return;
         }
-        let c = &mut self.counters[id.0];
-        c.adverts_received += 1;
-        if advert.priority != Priority::STOP {
-            c.last_master = Some(advert.src);
-        }
-        let rx = AdvertRx {
-            src: advert.src,
-            priority: advert.priority,
-            max_advert_int: advert.max_advert_int,
-        };
-        let actions = self.node.handle(now, id, Input::Advert(rx));
-        self.apply(actions);
     }
 
-    /// The RFC 5798 §7.1 / RFC 3768 §7.1 checks that need the instance's configuration.
-    fn check_for_instance(&self, id: InstanceId, advert: &RxAdvert) -> Result<(), &'static str> {
-        let binding = &self.bindings[id.0];
-        if advert.version != binding.version {
-            return Err("version_mismatch");
+    /// Interfaces: tracked ones are checkers; the instances on one follow its up/down, and
+    /// only a change is an event (netlink repeats a link message on any attribute change).
+    fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
+        self.on_tracker(now, &TrackerUpdate::interface(name.clone(), up));
+        let before = self.links.insert(ifindex, LinkState { name, up });
+        if !before.is_some_and(|b| b.up != up) {
+            return;
         }
-        let Some(instance) = self.node.instance(id) else {
-            return Err("unknown_vrid");
-        };
-        if advert.src == instance.config().primary_addr {
-            // Our own advertisement looped back (unicast to ourselves, or a bridge echo).
-            return Err("own_advert");
+        let input = if up { Input::LinkUp } else { Input::LinkDown };
+        let on_link: Vec<InstanceId> = self
+            .node
+            .iter()
+            .filter(|(_, _, s)| s.plan.ifindex == ifindex)
+            .map(|(id, _, _)| id)
+            .collect();
+        for id in on_link {
+            let actions = self.node.handle(now, id, input);
+            self.apply(actions);
         }
-        // RFC 3768 §7.1: a v2 advertisement whose interval differs from ours MUST be
-        // discarded. v3 backups learn the master's interval instead (RFC 5798 §6.4.2).
-        if binding.version == Version::V2 && advert.max_advert_int != instance.config().advert_int {
-            return Err("interval_mismatch");
-        }
-        Ok(())
     }
 
-    fn apply(&mut self, actions: Vec<(InstanceId, Action)>) {
+    pub(super) fn link_up(&self, ifindex: u32) -> bool {
+        self.links.get(&ifindex).is_some_and(|l| l.up)
+    }
+
+    /// Records the interfaces a prepared configuration saw, keeping what the core has heard
+    /// since for the ones it knows.
+    pub(super) fn learn_links(&mut self, facts: &[super::input::LinkFact]) {
+        for f in facts {
+            self.links.entry(f.ifindex).or_insert_with(|| LinkState {
+                name: f.name.clone(),
+                up: f.up,
+            });
+        }
+    }
+
+    /// Reports every tracked interface's state to the trackers (a missing one is down).
+    pub(super) fn report_tracked_interfaces(&mut self) {
+        let updates: Vec<TrackerUpdate> = self
+            .trackers
+            .interfaces()
+            .map(|name| {
+                let up = self.links.values().any(|l| l.name == name && l.up);
+                TrackerUpdate::interface(name.to_owned(), up)
+            })
+            .collect();
+        for u in updates {
+            self.trackers.update(&u);
+        }
+    }
+
+    fn on_address_removed(&mut self, ifindex: u32, addr: IpAddr) {
+        for (_, inst, slot) in self.node.iter() {
+            if inst.state() != State::Master {
+                continue;
+            }
+            let Some(spec) = slot
+                .plan
+                .vips
+                .iter()
+                .find(|v| v.ifindex == ifindex && v.addr == addr)
+            else {
+                continue;
+            };
+            tracing::warn!(
+                instance = %slot.plan.name(),
+                %addr,
+                "virtual address removed from the interface while master: restoring it"
+            );
+            let (plan, spec) = (slot.plan.clone(), spec.clone());
+            self.effects
+                .install(&plan, Some(std::slice::from_ref(&spec)));
+            return;
+        }
+    }
+
+    fn on_tracker(&mut self, now: Time, update: &TrackerUpdate) {
+        for index in self.trackers.update(update) {
+            self.refresh_verdict(now, InstanceId(index));
+        }
+    }
+
+    /// Gives an instance its checkers' current verdict if it changed, and starts an instance
+    /// that was waiting for it.
+    pub(super) fn refresh_verdict(&mut self, now: Time, id: InstanceId) {
+        let Some(slot) = self.node.data(id) else {
+            return;
+        };
+        let verdict = self.trackers.verdict(&slot.plan.tracking);
+        match slot.phase {
+            Phase::AwaitingCheckers => {
+                if !verdict.pending {
+                    self.start(now, id);
+                }
+            }
+            Phase::Started => {
+                if verdict == slot.verdict {
+                    return;
+                }
+                if let Some(slot) = self.node.data_mut(id) {
+                    slot.verdict = verdict;
+                }
+                let input = Input::TrackerChanged {
+                    weight_sum: verdict.weight_sum,
+                    faulted: verdict.faulted,
+                };
+                let actions = self.node.handle(now, id, input);
+                self.apply(actions);
+            }
+        }
+    }
+
+    /// RFC 5798 §6.4.1 Startup, once the instance's checkers allow it: first what holds it
+    /// (its link, its checkers), so a down link starts it in Fault.
+    fn start(&mut self, now: Time, id: InstanceId) {
+        let Some(slot) = self.node.data(id) else {
+            return;
+        };
+        let verdict = self.trackers.verdict(&slot.plan.tracking);
+        let ifindex = slot.plan.ifindex;
+        if let Some(slot) = self.node.data_mut(id) {
+            slot.verdict = verdict;
+            slot.phase = Phase::Started;
+        }
+        let mut inputs = Vec::with_capacity(3);
+        if !self.link_up(ifindex) {
+            inputs.push(Input::LinkDown);
+        }
+        if verdict != Default::default() {
+            inputs.push(Input::TrackerChanged {
+                weight_sum: verdict.weight_sum,
+                faulted: verdict.faulted,
+            });
+        }
+        inputs.push(Input::Startup);
+        for input in inputs {
+            let actions = self.node.handle(now, id, input);
+            self.apply(actions);
+        }
+    }
+
+    /// Carries out the state machines' actions, in order.
+    pub(super) fn apply(&mut self, actions: Vec<(InstanceId, Action)>) {
         for (id, action) in actions {
-            let Some(binding) = self.bindings.get(id.0) else {
+            let priority = self
+                .node
+                .instance(id)
+                .map_or(Priority::STOP, |i| i.effective_priority());
+            let Some(slot) = self.node.data_mut(id) else {
                 continue;
             };
             match action {
                 Action::SendAdvert { priority } => {
-                    self.counters[id.0].adverts_sent += 1;
-                    self.effects.send_advert(id, priority);
+                    slot.counters.adverts_sent += 1;
+                    self.effects.send_advert(&slot.plan, &mut slot.tx, priority);
                 }
-                Action::InstallVips => self.effects.install_vips(id),
-                Action::RemoveVips => self.effects.remove_vips(id),
-                Action::Announce { count, .. } => self.effects.announce(id, count),
+                Action::InstallVips => self.effects.install(&slot.plan, None),
+                Action::RemoveVips => self.effects.remove(&slot.plan, None),
+                Action::Announce { count, .. } => self.effects.announce(&slot.plan, count),
                 Action::Transition { from, to, reason } => {
-                    let priority = self
-                        .node
-                        .instance(id)
-                        .map_or(Priority::STOP, |i| i.effective_priority());
-                    tracing::info!(
-                        instance = %binding.name,
-                        interface = %binding.interface,
-                        vrid = binding.vrid.get(),
-                        %from,
-                        %to,
-                        %reason,
-                        "transition"
+                    slot.counters.transitions += 1;
+                    self.effects.transition(
+                        &slot.plan,
+                        Transition {
+                            from,
+                            to,
+                            reason,
+                            priority,
+                        },
                     );
-                    self.counters[id.0].transitions += 1;
                     let note = match (to, reason) {
                         (State::Master, _) => Some(NotifyState::Master),
                         (State::Backup, _) => Some(NotifyState::Backup),
                         (State::Fault, _) => Some(NotifyState::Fault),
-                        (State::Initialize, crate::fsm::Reason::Shutdown) => {
-                            Some(NotifyState::Stop)
-                        }
+                        (State::Initialize, Reason::Shutdown) => Some(NotifyState::Stop),
                         (State::Initialize, _) => None,
                     };
                     if let Some(state) = note {
-                        self.effects.notify(id, state, priority);
+                        self.effects.notify(&slot.plan, state, priority);
                     }
                 }
             }
@@ -383,38 +374,37 @@ impl<E: Effects> Core<E> {
     /// The snapshot `vigil status` serves.
     pub fn status(&self, config: &str) -> Status {
         let instances = self
-            .bindings
+            .node
             .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let inst = self.node.instance(InstanceId(i));
-                let c = &self.counters[i];
-                let state = inst.map_or(State::Initialize, |x| x.state());
+            .map(|(_, inst, slot)| {
+                let plan = &slot.plan;
+                let c = &slot.counters;
+                let state = inst.state();
                 InstanceStatus {
-                    name: b.name.clone(),
-                    interface: b.interface.clone(),
-                    vrid: b.vrid.get(),
-                    version: b.version.number(),
-                    family: match b.socket.family {
+                    name: plan.name().to_owned(),
+                    interface: plan.interface.clone(),
+                    vrid: plan.fsm.vrid.get(),
+                    version: plan.fsm.version.number(),
+                    family: match plan.fsm.family {
                         Family::V4 => "ipv4".into(),
                         Family::V6 => "ipv6".into(),
                     },
                     state: state.to_string(),
-                    base_priority: inst.map_or(0, |x| x.config().priority.get()),
-                    effective_priority: inst.map_or(0, |x| x.effective_priority().get()),
+                    base_priority: plan.fsm.priority.get(),
+                    effective_priority: inst.effective_priority().get(),
                     master: if state == State::Master {
-                        inst.map(|x| x.config().primary_addr.to_string())
+                        Some(plan.fsm.primary_addr.to_string())
                     } else {
                         c.last_master.map(|a| a.to_string())
                     },
-                    advert_interval_centis: inst.map_or(0, |x| x.master_adver_interval().get()),
-                    master_down_interval_ms: inst
-                        .map_or(0, |x| x.master_down_interval().as_millis() as u64),
-                    virtual_addresses: b.virtual_display.clone(),
+                    advert_interval_centis: inst.master_adver_interval().get(),
+                    master_down_interval_ms: u64::try_from(inst.master_down_interval().as_millis())
+                        .unwrap_or(u64::MAX),
+                    virtual_addresses: plan.vip_display(),
                     transitions: c.transitions,
                     adverts_sent: c.adverts_sent,
                     adverts_received: c.adverts_received,
-                    drops: c.drops.clone(),
+                    drops: c.drops.by_label(),
                 }
             })
             .collect();
@@ -423,7 +413,7 @@ impl<E: Effects> Core<E> {
             pid: std::process::id(),
             config: config.into(),
             instances,
-            socket_drops: self.socket_drops.clone(),
+            socket_drops: self.socket_drops.by_label(),
         }
     }
 }

@@ -5,6 +5,10 @@
 //! executor task in the order they were decided, so an instance's VIPs are always in place
 //! before its gratuitous ARPs leave; consecutive address changes of many instances are sent
 //! to the kernel as one batch (an N/N failover moves every VIP in one round trip).
+//!
+//! Nothing here is per instance: what an instance needs comes with each call (its plan and
+//! transmit state, from its slot). What is kept is per socket and per VMAC: the open sockets
+//! with their receive tasks and route tables, and the VMAC interfaces made by `prepare`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,14 +16,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
 
-use super::core::Effects;
-use super::plan::{AnnouncePlan, PlannedInstance, TxPlan};
-use crate::fsm::InstanceId;
+use super::core::{Effects, Transition};
+use super::input::SocketKey;
+use super::plan::{InstancePlan, VmacPlan};
+use super::receive::{RxTable, SocketRoutes};
+use super::slot::TxState;
 use crate::net::{AddressSpec, Announcer, Netlink, VrrpSocket};
-use crate::notify::{Notification, Notifier, NotifyScripts, NotifyState, Scope};
+use crate::notify::{Notification, Notifier, NotifyState, Scope};
 use crate::types::{Family, Priority};
+use crate::wire::VrrpRepr;
 use crate::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
 
 /// Work for the executor task, carried out strictly in order.
@@ -28,97 +36,78 @@ pub enum Work {
     Install(Vec<AddressSpec>),
     Remove(Vec<AddressSpec>),
     Announce {
-        instance: usize,
-        ifindex: u32,
-        ifname: String,
-        frames: Arc<Vec<Vec<u8>>>,
+        plan: Arc<InstancePlan>,
         count: u8,
     },
-    /// The instance is leaving Master: its remaining paced announcements are cancelled, so
-    /// no gratuitous ARP points clients back at a router that no longer holds the address.
-    StopAnnouncing(usize),
+    /// The instance (by name) is leaving Master: its remaining paced announcements are
+    /// cancelled, so no gratuitous ARP points clients back at a router that no longer holds
+    /// the address.
+    StopAnnouncing(String),
+    /// A VMAC no instance uses any more, deleted after the work queued before it.
+    DeleteVmac {
+        name: String,
+        ifindex: u32,
+    },
     /// Answered once everything queued before it is done.
     Flush(oneshot::Sender<()>),
 }
 
-struct InstanceTx {
-    plan: TxPlan,
-    socket: Arc<VrrpSocket>,
-    ip_id: u16,
-    ah_sequence: u32,
+/// An open VRRP socket, its receive task and the route table that task reads.
+#[derive(Debug)]
+pub struct OpenSocket {
+    pub socket: Arc<VrrpSocket>,
+    pub routes: watch::Sender<Arc<SocketRoutes>>,
+    pub receiver: AbortHandle,
+}
+
+/// A VMAC interface `prepare` made, and the plan it was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenVmac {
+    pub plan: VmacPlan,
+    pub ifindex: u32,
 }
 
 pub struct SystemEffects {
-    names: Vec<String>,
-    tx: Vec<InstanceTx>,
-    vips: Vec<Vec<AddressSpec>>,
-    announce: Vec<(AnnouncePlan, Arc<Vec<Vec<u8>>>)>,
-    notify: Vec<NotifyScripts>,
+    sockets: HashMap<SocketKey, OpenSocket>,
+    vmacs: HashMap<String, OpenVmac>,
     notifier: Notifier,
     work: mpsc::UnboundedSender<Work>,
-    /// One send buffer for every instance: adverts are built and sent one at a time.
+    /// One send buffer and one advert for every instance: adverts are built and sent one at
+    /// a time, with no allocation per advert.
     buf: Vec<u8>,
+    scratch: Option<VrrpRepr>,
 }
 
 impl SystemEffects {
-    /// `sockets[i]` is the socket instance `i` sends on.
-    pub fn new(
-        planned: &[PlannedInstance],
-        sockets: Vec<Arc<VrrpSocket>>,
-        notifier: Notifier,
-        work: mpsc::UnboundedSender<Work>,
-    ) -> Self {
-        let tx = planned
-            .iter()
-            .zip(sockets)
-            .map(|(p, socket)| InstanceTx {
-                plan: p.tx.clone(),
-                socket,
-                // keepalived never sends IPv4 id 0 (the kernel would pick one, breaking AH).
-                ip_id: 1,
-                ah_sequence: 0,
-            })
-            .collect();
+    pub fn new(notifier: Notifier, work: mpsc::UnboundedSender<Work>) -> Self {
         Self {
-            names: planned.iter().map(|p| p.binding.name.clone()).collect(),
-            tx,
-            vips: planned.iter().map(|p| p.vips.clone()).collect(),
-            announce: planned
-                .iter()
-                .map(|p| (p.announce.clone(), Arc::new(p.announce.frames.clone())))
-                .collect(),
-            notify: planned.iter().map(|p| p.notify.clone()).collect(),
+            sockets: HashMap::new(),
+            vmacs: HashMap::new(),
             notifier,
             work,
-            buf: vec![0u8; 2048],
+            buf: vec![0u8; 1024],
+            scratch: None,
         }
     }
 
-    /// The effects for a reloaded set of instances. The notifier (with its per-instance
-    /// script queues) and the executor stay; an instance carried over from the old set
-    /// (`carried_from[new] = Some(old)`) keeps its IPv4 id and AH sequence number, which a
-    /// keepalived peer checks for replay (an AH sequence number going back would make it
-    /// drop our adverts).
-    pub fn reload(
-        self,
-        planned: &[PlannedInstance],
-        sockets: Vec<Arc<VrrpSocket>>,
-        carried_from: &[Option<usize>],
-    ) -> Self {
-        let old_tx = self.tx;
-        let mut next = Self::new(planned, sockets, self.notifier, self.work);
-        for (new, old) in carried_from.iter().enumerate() {
-            if let (Some(t), Some(o)) = (next.tx.get_mut(new), old.and_then(|o| old_tx.get(o))) {
-                t.ip_id = o.ip_id;
-                t.ah_sequence = o.ah_sequence;
-            }
-        }
-        next
+    /// Takes over what a `prepare` opened, before its configuration is applied.
+    pub fn adopt(
+        &mut self,
+        sockets: impl IntoIterator<Item = (SocketKey, OpenSocket)>,
+        vmacs: impl IntoIterator<Item = (String, OpenVmac)>,
+    ) {
+        self.sockets.extend(sockets);
+        self.vmacs.extend(vmacs);
     }
 
-    /// Queues work for the executor directly (a reload's address delta).
-    pub fn queue_work(&self, work: Work) {
-        self.queue(work);
+    /// The sockets open now, for the next `prepare`.
+    pub fn open_sockets(&self) -> Vec<SocketKey> {
+        self.sockets.keys().copied().collect()
+    }
+
+    /// The VMACs that exist now, for the next `prepare` to reuse.
+    pub fn open_vmacs(&self) -> HashMap<String, OpenVmac> {
+        self.vmacs.clone()
     }
 
     /// Waits until every queued address change and announcement is done.
@@ -126,6 +115,19 @@ impl SystemEffects {
         let (tx, rx) = oneshot::channel();
         if self.work.send(Work::Flush(tx)).is_ok() {
             let _ = rx.await;
+        }
+    }
+
+    /// Stops every receive task and queues the deletion of every VMAC (at exit).
+    pub fn close_all(&mut self) {
+        for (_, s) in self.sockets.drain() {
+            s.receiver.abort();
+        }
+        for (name, v) in self.vmacs.drain() {
+            let _ = self.work.send(Work::DeleteVmac {
+                name,
+                ifindex: v.ifindex,
+            });
         }
     }
 
@@ -140,98 +142,143 @@ impl SystemEffects {
 }
 
 impl Effects for SystemEffects {
-    fn send_advert(&mut self, id: InstanceId, priority: Priority) {
-        let Some(t) = self.tx.get_mut(id.0) else {
+    fn send_advert(&mut self, plan: &InstancePlan, tx: &mut TxState, priority: Priority) {
+        let Self {
+            sockets,
+            buf,
+            scratch,
+            ..
+        } = self;
+        let Some(socket) = sockets.get(&plan.socket).map(|s| &s.socket) else {
+            tracing::warn!(instance = %plan.name(), "advertisement not sent: its socket is not open");
             return;
         };
-        t.plan.repr.priority = priority;
-        for &dst in &t.plan.destinations {
-            let built = match (t.plan.src, dst) {
+        let t = &plan.tx;
+        let repr = match scratch {
+            Some(r) => {
+                r.version = t.repr.version;
+                r.vrid = t.repr.vrid;
+                r.max_advert_int = t.repr.max_advert_int;
+                r.addresses.clear();
+                r.addresses.extend_from_slice(&t.repr.addresses);
+                r.auth.clone_from(&t.repr.auth);
+                r
+            }
+            None => scratch.insert(t.repr.clone()),
+        };
+        repr.priority = priority;
+        let repr = &*repr;
+        for &dst in &t.destinations {
+            let built = match (t.src, dst) {
                 (IpAddr::V4(src), IpAddr::V4(dst4)) => {
-                    t.ip_id = t.ip_id.wrapping_add(1).max(1);
-                    t.ah_sequence = t.ah_sequence.wrapping_add(1);
-                    let len = ipv4_advert_len(&t.plan.repr);
-                    if self.buf.len() < len {
-                        self.buf.resize(len, 0);
+                    let (id, ah_sequence) = tx.next_ipv4();
+                    let len = ipv4_advert_len(repr);
+                    if buf.len() < len {
+                        buf.resize(len, 0);
                     }
-                    let tx = Ipv4Tx {
+                    let ip = Ipv4Tx {
                         src,
                         dst: dst4,
-                        ttl: t.plan.ttl,
-                        id: t.ip_id,
-                        ah_sequence: t.ah_sequence,
-                        v3_checksum: t.plan.v3_checksum,
-                        unicast: t.plan.unicast,
+                        ttl: t.ttl,
+                        id,
+                        ah_sequence,
+                        v3_checksum: t.v3_checksum,
+                        unicast: t.unicast,
                     };
-                    emit_ipv4_advert(&mut self.buf, &t.plan.repr, &tx)
+                    emit_ipv4_advert(buf, repr, &ip)
                 }
                 (src @ IpAddr::V6(_), dst6 @ IpAddr::V6(_)) => {
-                    let len = t.plan.repr.buffer_len_for(Family::V6);
-                    if self.buf.len() < len {
-                        self.buf.resize(len, 0);
+                    let len = repr.buffer_len_for(Family::V6);
+                    if buf.len() < len {
+                        buf.resize(len, 0);
                     }
-                    t.plan
-                        .repr
-                        .emit(&mut self.buf, src, dst6, t.plan.v3_checksum)
+                    repr.emit(buf, src, dst6, t.v3_checksum)
                 }
                 _ => continue,
             };
             let result = built
                 .map_err(|e| std::io::Error::other(e.to_string()))
-                .and_then(|len| {
-                    t.socket
-                        .try_send_to(self.buf.get(..len).unwrap_or(&[]), dst)
-                });
+                .and_then(|len| socket.try_send_to(buf.get(..len).unwrap_or(&[]), dst));
             if let Err(e) = result {
-                tracing::warn!(instance = %self.names[id.0], %dst, error = %e, "advertisement not sent");
+                tracing::warn!(instance = %plan.name(), %dst, error = %e, "advertisement not sent");
             }
         }
     }
 
-    fn install_vips(&mut self, id: InstanceId) {
-        if let Some(v) = self.vips.get(id.0) {
-            self.queue(Work::Install(v.clone()));
+    fn install(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>) {
+        let specs = only.unwrap_or(&plan.vips);
+        if !specs.is_empty() {
+            self.queue(Work::Install(specs.to_vec()));
         }
     }
 
-    fn remove_vips(&mut self, id: InstanceId) {
-        self.queue(Work::StopAnnouncing(id.0));
-        if let Some(v) = self.vips.get(id.0) {
-            self.queue(Work::Remove(v.clone()));
+    fn remove(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>) {
+        if only.is_none() {
+            self.queue(Work::StopAnnouncing(plan.name().to_owned()));
+        }
+        let specs = only.unwrap_or(&plan.vips);
+        if !specs.is_empty() {
+            self.queue(Work::Remove(specs.to_vec()));
         }
     }
 
-    fn announce(&mut self, id: InstanceId, count: u8) {
-        if let Some((plan, frames)) = self.announce.get(id.0)
-            && !frames.is_empty()
-        {
+    fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8) {
+        if !plan.announce.frames.is_empty() {
             self.queue(Work::Announce {
-                instance: id.0,
-                ifindex: plan.ifindex,
-                ifname: plan.ifname.clone(),
-                frames: frames.clone(),
+                plan: plan.clone(),
                 count,
             });
         }
     }
 
-    fn notify(&mut self, id: InstanceId, state: NotifyState, priority: Priority) {
-        let (Some(name), Some(scripts)) = (self.names.get(id.0), self.notify.get(id.0)) else {
-            return;
-        };
+    fn transition(&mut self, plan: &InstancePlan, t: Transition) {
+        tracing::info!(
+            instance = %plan.name(),
+            interface = %plan.interface,
+            vrid = plan.fsm.vrid.get(),
+            from = %t.from,
+            to = %t.to,
+            reason = %t.reason,
+            priority = t.priority.get(),
+            "transition"
+        );
+    }
+
+    fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority) {
         let note = Notification {
             scope: Scope::Instance,
-            name: name.clone(),
+            name: plan.name().to_owned(),
             state,
             priority: priority.get(),
         };
-        self.notifier.notify(scripts, &note);
+        self.notifier.notify(&plan.notify, &note);
     }
 
-    fn restore_vip(&mut self, id: InstanceId, addr: IpAddr) {
-        if let Some(v) = self.vips.get(id.0) {
-            let specs: Vec<AddressSpec> = v.iter().filter(|s| s.addr == addr).cloned().collect();
-            self.queue(Work::Install(specs));
+    fn bind(&mut self, table: &RxTable) {
+        self.sockets
+            .retain(|key, open| match table.sockets.get(key) {
+                Some(routes) => {
+                    open.routes.send_replace(routes.clone());
+                    true
+                }
+                None => {
+                    open.receiver.abort();
+                    false
+                }
+            });
+        let unused: Vec<String> = self
+            .vmacs
+            .keys()
+            .filter(|name| !table.vmacs.contains(*name))
+            .cloned()
+            .collect();
+        for name in unused {
+            if let Some(v) = self.vmacs.remove(&name) {
+                self.queue(Work::DeleteVmac {
+                    name,
+                    ifindex: v.ifindex,
+                });
+            }
         }
     }
 }
@@ -243,8 +290,8 @@ pub async fn execute(
     gap: Duration,
 ) {
     let mut announcers: HashMap<u32, Arc<Announcer>> = HashMap::new();
-    // Per instance: the flag that cancels its paced announcement repeats.
-    let mut repeating: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
+    // Per instance name: the flag that cancels its paced announcement repeats.
+    let mut repeating: HashMap<String, Arc<AtomicBool>> = HashMap::new();
     while let Some(first) = work.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = work.try_recv() {
@@ -290,17 +337,17 @@ pub async fn execute(
                         cancel.store(true, Ordering::Relaxed);
                     }
                 }
-                Work::Announce {
-                    instance,
-                    ifindex,
-                    ifname,
-                    frames,
-                    count,
-                } => {
+                Work::DeleteVmac { name, ifindex } => {
+                    if let Err(e) = netlink.delete_vmac(ifindex).await {
+                        tracing::warn!(interface = %name, ifindex, error = %e, "cannot delete VMAC interface");
+                    }
+                }
+                Work::Announce { plan, count } => {
+                    let (ifindex, ifname) = (plan.announce.ifindex, &plan.announce.ifname);
                     let announcer = match announcers.entry(ifindex) {
                         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                         std::collections::hash_map::Entry::Vacant(e) => {
-                            match Announcer::open(&ifname, ifindex) {
+                            match Announcer::open(ifname, ifindex) {
                                 Ok(a) => e.insert(Arc::new(a)),
                                 Err(err) => {
                                     tracing::warn!(interface = %ifname, error = %err, "cannot announce");
@@ -312,14 +359,15 @@ pub async fn execute(
                     // The first round goes out at once, in order after the addresses it
                     // announces. Spaced repeats (keepalived's vrrp_garp_interval) run on
                     // their own, so they never hold up other instances' address changes.
-                    send_round(announcer, &frames, &ifname).await;
+                    send_round(announcer, &plan.announce.frames, ifname).await;
                     if count > 1 {
                         let cancel = Arc::new(AtomicBool::new(false));
-                        if let Some(older) = repeating.insert(instance, cancel.clone()) {
+                        if let Some(older) =
+                            repeating.insert(plan.name().to_owned(), cancel.clone())
+                        {
                             older.store(true, Ordering::Relaxed);
                         }
-                        let (announcer, frames, ifname) =
-                            (announcer.clone(), frames.clone(), ifname.clone());
+                        let announcer = announcer.clone();
                         tokio::spawn(async move {
                             for _ in 1..count {
                                 if !gap.is_zero() {
@@ -328,7 +376,8 @@ pub async fn execute(
                                 if cancel.load(Ordering::Relaxed) {
                                     return;
                                 }
-                                send_round(&announcer, &frames, &ifname).await;
+                                let a = &plan.announce;
+                                send_round(&announcer, &a.frames, &a.ifname).await;
                             }
                         });
                     }

@@ -1,22 +1,35 @@
-//! Wiring: the core task, the effects executor, reload, signals, sd_notify.
+//! The daemon: a pure core that decides, IO at the edges that carries out. See
+//! `docs/architecture.md` for one advert's and one reload's path through these files.
 //!
-//! - [`core`]: one `fsm::Node` for every instance, pure, behind the [`core::Effects`] trait.
-//! - [`plan`]: configuration + interface facts → what each instance needs at run time.
-//! - [`receive`]: bytes → core events (VRID demultiplexing, packet-level checks).
+//! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
+//! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
+//!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
+//!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons.
+//! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
+//! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
+//! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once).
 //! - [`effects`]: `SystemEffects` and the ordered executor (netlink, GARP/NA, notify).
-//! - [`driver`]: `run(config, options, shutdown)`, the event loop.
+//! - [`record`]: `--record-events` and `vigil replay`, with `RecordingEffects`.
+//! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core.
 
 pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod driver;
+pub mod drops;
 pub mod effects;
+pub mod input;
 pub mod pidfile;
 pub mod plan;
+pub mod prepare;
 pub mod receive;
+pub mod record;
+pub mod reload;
 pub mod sdnotify;
+pub mod slot;
 
 pub use driver::{DaemonError, RunOptions, run};
+pub use input::CoreInput;
 
 #[cfg(test)]
 mod tests;

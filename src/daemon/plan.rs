@@ -4,19 +4,27 @@
 //!
 //! Pure: the interface facts are looked up by the caller first. Every problem is collected,
 //! so the daemon either starts with every instance or not at all.
+//!
+//! An [`InstancePlan`] is immutable once made and shared (`Arc`) by the core's slot and the
+//! executor's queued work: the configuration is held once, in its run-time form. The parsed
+//! model is dropped after planning.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
-use super::core::{Binding, SocketKey};
+use serde::{Deserialize, Serialize};
+
+use super::input::SocketKey;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
 use crate::notify::{NotifyScripts, Script, split_command};
+use crate::track::InstanceTrackers;
 use crate::types::{Centis, Family, Version};
 use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
 
 /// What the kernel told us about one interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IfaceFacts {
     pub ifindex: u32,
     pub name: String,
@@ -29,7 +37,7 @@ pub struct IfaceFacts {
 }
 
 /// How one instance's advertisements are sent.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxPlan {
     pub src: IpAddr,
     /// The multicast group, or every unicast peer.
@@ -42,7 +50,7 @@ pub struct TxPlan {
 }
 
 /// Where and how gratuitous announcements go out.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnouncePlan {
     pub ifindex: u32,
     pub ifname: String,
@@ -51,7 +59,7 @@ pub struct AnnouncePlan {
 }
 
 /// A VMAC interface to create before the instance starts (keepalived's `use_vmac`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmacPlan {
     pub name: String,
     pub base_ifindex: u32,
@@ -62,22 +70,52 @@ pub struct VmacPlan {
     pub source_v6: Option<Ipv6Addr>,
 }
 
-#[derive(Debug, Clone)]
-pub struct PlannedInstance {
-    pub fsm: fsm::InstanceConfig,
-    pub binding: Binding,
+/// Everything one instance needs at run time, immutable once the instance runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancePlan {
+    /// The state machine's configuration, shared with the `fsm::Instance` (name, VRID,
+    /// version, family, priority, primary address, ...).
+    pub fsm: Arc<fsm::InstanceConfig>,
+    /// The configured interface: its link state is the instance's, its name is shown.
+    pub interface: String,
+    pub ifindex: u32,
+    /// The receive/send socket: the configured interface, or its VMAC once
+    /// [`InstancePlan::attach_vmac`] has run (unless `vmac_xmit_base`).
+    pub socket: SocketKey,
+    /// The name of the socket's interface.
+    pub socket_ifname: String,
     pub rx: RxContext,
     pub tx: TxPlan,
     pub vips: Vec<AddressSpec>,
     pub announce: AnnouncePlan,
     pub notify: NotifyScripts,
     pub vmac: Option<VmacPlan>,
-    /// The interface the instance's VRRP socket is opened on: the configured interface, or
-    /// its VMAC once [`PlannedInstance::attach_vmac`] has run (unless `vmac_xmit_base`).
-    pub ifname: String,
+    /// The checkers the instance watches, weights resolved.
+    pub tracking: InstanceTrackers,
 }
 
-impl PlannedInstance {
+impl InstancePlan {
+    pub fn name(&self) -> &str {
+        &self.fsm.name
+    }
+
+    /// Whether `other` is the same virtual router on the same socket: a reload carries an
+    /// instance over (state, timers, installed addresses) only then; anything else is a
+    /// different router, which stops and starts.
+    pub fn same_router(&self, other: &InstancePlan) -> bool {
+        let (a, b) = (&self.fsm, &other.fsm);
+        self.socket == other.socket
+            && a.vrid == b.vrid
+            && a.version == b.version
+            && a.family == b.family
+            && a.primary_addr == b.primary_addr
+            && self.rx == other.rx
+            && self.tx.destinations == other.tx.destinations
+            && self.tx.unicast == other.tx.unicast
+            && self.tx.ttl == other.tx.ttl
+            && self.vmac == other.vmac
+    }
+
     /// Points the instance at its VMAC interface once it exists (`ifindex`): virtual addresses
     /// and announcements go there and, unless `vmac_xmit_base`, so does the VRRP socket.
     ///
@@ -94,9 +132,17 @@ impl PlannedInstance {
         }
         self.announce.ifindex = ifindex;
         if !vmac.xmit_base {
-            self.binding.socket.ifindex = ifindex;
-            self.ifname = vmac.name.clone();
+            self.socket.ifindex = ifindex;
+            self.socket_ifname = vmac.name.clone();
         }
+    }
+
+    /// The addresses as `vigil status` shows them.
+    pub fn vip_display(&self) -> Vec<String> {
+        self.vips
+            .iter()
+            .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+            .collect()
     }
 }
 
@@ -112,7 +158,7 @@ pub struct PlanError {
 pub fn plan(
     config: &Config,
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
-) -> Result<Vec<PlannedInstance>, Vec<PlanError>> {
+) -> Result<Vec<InstancePlan>, Vec<PlanError>> {
     let mut planned = Vec::new();
     let mut errors = Vec::new();
     for inst in &config.instances {
@@ -135,7 +181,7 @@ fn plan_instance(
     config: &Config,
     inst: &Instance,
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
-) -> Result<PlannedInstance, String> {
+) -> Result<InstancePlan, String> {
     let iface = facts(&inst.interface)
         .ok_or_else(|| format!("interface {:?} does not exist", inst.interface))?;
     let family = inst.family;
@@ -192,7 +238,7 @@ fn plan_instance(
         vrid: inst.vrid,
         priority: inst.priority,
         max_advert_int: inst.advert_int,
-        addresses: advertised.clone(),
+        addresses: advertised,
         auth: auth.clone(),
     };
     // Emitting once here turns an unsendable configuration (a v2 interval that is not whole
@@ -223,7 +269,6 @@ fn plan_instance(
 
     let mut vips = Vec::new();
     let mut frames = Vec::new();
-    let mut display = Vec::new();
     for v in &inst.virtual_addresses {
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
@@ -246,7 +291,6 @@ fn plan_instance(
         // hold it tentative for a second or more (keepalived installs IPv6 VIPs with nodad).
         spec.nodad = v.addr.is_ipv6();
         vips.push(spec);
-        display.push(format!("{}/{}", v.addr, v.prefix_len));
         frames.push(match v.addr {
             IpAddr::V4(ip) => wire::arp::GratuitousArp::new(announce_mac, ip).to_vec(),
             IpAddr::V6(ip) => {
@@ -286,25 +330,18 @@ fn plan_instance(
         family,
         protocol: protocol.number(),
     };
-    let binding = Binding {
-        name: inst.name.clone(),
-        interface: inst.interface.clone(),
-        ifindex: iface.ifindex,
-        socket,
-        vrid: inst.vrid,
-        version: inst.version,
-        virtual_addresses: advertised,
-        virtual_display: display,
-    };
     let rx = RxContext {
         version: inst.version,
         auth,
         v3_checksum: V3Checksum::PseudoHeader,
         unicast,
     };
-    Ok(PlannedInstance {
-        fsm,
-        binding,
+    Ok(InstancePlan {
+        fsm: Arc::new(fsm),
+        interface: inst.interface.clone(),
+        ifindex: iface.ifindex,
+        socket,
+        socket_ifname: iface.name.clone(),
         rx,
         tx: TxPlan {
             src,
@@ -322,7 +359,7 @@ fn plan_instance(
         },
         notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?,
         vmac,
-        ifname: iface.name.clone(),
+        tracking: InstanceTrackers::for_instance(config, &inst.name),
     })
 }
 

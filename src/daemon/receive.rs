@@ -1,21 +1,59 @@
-//! From received bytes to a core [`Event`]: demultiplex by VRID, then run the packet-level
-//! checks of RFC 5798 §7.1 with that VRID's expectations (version, authentication).
+//! From received bytes to a core input: demultiplex by VRID once, then run every check of
+//! RFC 5798 §7.1 with that instance's expectations (version, authentication, TTL, our own
+//! adverts, the v2 interval), so the core only routes the verdict.
 //!
-//! Decoding is a pure function so it is tested from captured bytes; the receive loop around
-//! it only moves buffers.
+//! Each receive task reads an immutable table for its socket, swapped whole through a `watch`
+//! channel when a reload changes it: no lock is shared with the core. Decoding is a pure
+//! function, tested from captured bytes; the loop around it only moves buffers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::core::{Dropped, Event, RxAdvert, SocketKey};
-use crate::types::Family;
+use super::drops::DropReason;
+use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
+use crate::fsm::InstanceId;
+use crate::types::{Centis, Family};
 use crate::wire::{self, RxContext};
 
-/// What a receive task knows about the VRIDs on its socket; swapped whole on reload.
-pub type Contexts = Arc<RwLock<HashMap<u8, RxContext>>>;
+/// What a receive task needs to know about one VRID on its socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RxRoute {
+    pub vrid: u8,
+    pub id: InstanceId,
+    pub ctx: RxContext,
+    /// The instance's own source address: an advert from it is our own, looped back.
+    pub own: IpAddr,
+    /// VRRPv2: the configured interval, which RFC 3768 §7.1 requires adverts to match.
+    pub v2_interval: Option<Centis>,
+}
+
+/// One socket's routes, sorted by VRID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocketRoutes {
+    pub generation: u64,
+    pub routes: Vec<RxRoute>,
+}
+
+impl SocketRoutes {
+    fn find(&self, vrid: u8) -> Option<&RxRoute> {
+        self.routes
+            .binary_search_by_key(&vrid, |r| r.vrid)
+            .ok()
+            .and_then(|i| self.routes.get(i))
+    }
+}
+
+/// What the core hands the effects after a reload: every socket's routes, and the VMACs still
+/// in use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RxTable {
+    pub generation: u64,
+    pub sockets: BTreeMap<SocketKey, Arc<SocketRoutes>>,
+    pub vmacs: BTreeSet<String>,
+}
 
 /// Packet metadata the socket reports for IPv6 (the kernel strips the IPv6 header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,42 +64,61 @@ pub struct V6Meta {
 }
 
 /// Decodes one IPv4 datagram (raw IPv4 sockets deliver the IP header) or one IPv6 payload.
-pub fn decode(
-    family: Family,
-    bytes: &[u8],
-    v6: Option<V6Meta>,
-    contexts: &HashMap<u8, RxContext>,
-) -> Result<RxAdvert, Dropped> {
+pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRoutes) -> Received {
+    let dropped = |route, reason| Received::Dropped { route, reason };
     let vrid = match family {
         Family::V4 => wire::advert::peek_vrid_ipv4(bytes),
         Family::V6 => wire::advert::peek_vrid_ipv6(bytes),
-    }
-    .ok_or(Dropped::socket("too_short"))?;
+    };
+    let Some(vrid) = vrid else {
+        return dropped(None, DropReason::TooShort);
+    };
     // RFC 5798 §7.1: a VRID we are not configured for is discarded.
-    let ctx = contexts.get(&vrid).ok_or(Dropped::socket("unknown_vrid"))?;
+    let Some(r) = table.find(vrid) else {
+        return dropped(None, DropReason::UnknownVrid);
+    };
     // From here on the drop is the configured instance's: an operator looks there first for
     // a peer with the wrong password or a TTL-decrementing path.
-    let for_vrid = |reason| Dropped {
-        vrid: Some(vrid),
-        reason,
-    };
-    let received = match (family, v6) {
-        (Family::V4, _) => wire::advert::parse_ipv4_advert(bytes, ctx),
+    let route = Some(Route {
+        generation: table.generation,
+        id: r.id,
+    });
+    let parsed = match (family, v6) {
+        (Family::V4, _) => wire::advert::parse_ipv4_advert(bytes, &r.ctx),
         (Family::V6, Some(m)) => {
-            wire::advert::parse_ipv6_advert(bytes, m.src, m.dst, m.hop_limit, ctx)
+            wire::advert::parse_ipv6_advert(bytes, m.src, m.dst, m.hop_limit, &r.ctx)
         }
-        (Family::V6, None) => return Err(for_vrid("missing_ipv6_metadata")),
+        (Family::V6, None) => return dropped(route, DropReason::MissingIpv6Metadata),
+    };
+    let received = match parsed {
+        Ok(received) => received,
+        Err(e) => return dropped(route, DropReason::from(&e)),
+    };
+    if received.src == r.own {
+        return dropped(route, DropReason::OwnAdvert);
     }
-    .map_err(|e| for_vrid(e.reason()))?;
-    Ok(RxAdvert {
-        src: received.src,
-        version: received.vrrp.version,
-        vrid,
-        priority: received.vrrp.priority,
-        max_advert_int: received.vrrp.max_advert_int,
-        addresses: received.vrrp.addresses.clone(),
-    })
+    // RFC 3768 §7.1: a v2 advertisement whose interval differs from ours MUST be discarded.
+    // v3 backups learn the master's interval instead (RFC 5798 §6.4.2).
+    if r.v2_interval
+        .is_some_and(|ours| ours != received.vrrp.max_advert_int)
+    {
+        return dropped(route, DropReason::IntervalMismatch);
+    }
+    Received::Advert {
+        route: Route {
+            generation: table.generation,
+            id: r.id,
+        },
+        advert: RxAdvert {
+            src: received.src,
+            priority: received.vrrp.priority,
+            max_advert_int: received.vrrp.max_advert_int,
+        },
+    }
 }
+
+/// The largest VRRP datagram: an IPv4 header with options, AH, and 255 IPv6 addresses.
+const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16;
 
 /// Reads `socket` until the channel closes, sending every packet (or its drop reason) to the
 /// core. An error from the socket itself is logged and retried: a transient ENOBUFS must not
@@ -69,10 +126,11 @@ pub fn decode(
 pub async fn receive_loop(
     socket: Arc<crate::net::VrrpSocket>,
     key: SocketKey,
-    contexts: Contexts,
-    events: mpsc::Sender<(tokio::time::Instant, Event)>,
+    mut routes: watch::Receiver<Arc<SocketRoutes>>,
+    events: mpsc::Sender<CoreInput>,
 ) {
-    let mut buf = vec![0u8; 65536];
+    let mut buf = vec![0u8; RECEIVE_BUFFER];
+    let mut table = routes.borrow_and_update().clone();
     loop {
         let meta = match socket.recv(&mut buf).await {
             Ok(meta) => meta,
@@ -82,10 +140,15 @@ pub async fn receive_loop(
                 continue;
             }
         };
-        let at = tokio::time::Instant::now();
+        if routes.has_changed().unwrap_or(false) {
+            table = routes.borrow_and_update().clone();
+        }
         let bytes = buf.get(..meta.len).unwrap_or(&[]);
-        let result = if meta.truncated {
-            Err(Dropped::socket("truncated"))
+        let received = if meta.truncated {
+            Received::Dropped {
+                route: None,
+                reason: DropReason::Truncated,
+            }
         } else {
             let v6 = match (meta.src, meta.dst, meta.hop_limit) {
                 (IpAddr::V6(src), Some(IpAddr::V6(dst)), Some(hop_limit)) => Some(V6Meta {
@@ -95,17 +158,13 @@ pub async fn receive_loop(
                 }),
                 _ => None,
             };
-            let guard = contexts.read().unwrap_or_else(|e| e.into_inner());
-            decode(key.family, bytes, v6, &guard)
+            decode(key.family, bytes, v6, &table)
         };
         if events
-            .send((
-                at,
-                Event::Packet {
-                    socket: key,
-                    result,
-                },
-            ))
+            .send(CoreInput::Packet {
+                socket: key,
+                received,
+            })
             .await
             .is_err()
         {
@@ -117,30 +176,56 @@ pub async fn receive_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Centis, Priority, Version};
+    use crate::types::{Priority, Version};
 
     fn golden(name: &str) -> Vec<u8> {
         let path = format!("{}/tests/data/golden/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn only(vrid: u8, ctx: RxContext) -> HashMap<u8, RxContext> {
-        HashMap::from([(vrid, ctx)])
+    const OWN: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 250));
+    const GENERATION: u64 = 7;
+
+    fn only(vrid: u8, ctx: RxContext) -> SocketRoutes {
+        SocketRoutes {
+            generation: GENERATION,
+            routes: vec![RxRoute {
+                vrid,
+                id: InstanceId(3),
+                ctx,
+                own: OWN,
+                v2_interval: None,
+            }],
+        }
+    }
+
+    fn route() -> Option<Route> {
+        Some(Route {
+            generation: GENERATION,
+            id: InstanceId(3),
+        })
+    }
+
+    fn reason(r: Received) -> (Option<Route>, DropReason) {
+        match r {
+            Received::Dropped { route, reason } => (route, reason),
+            other => panic!("expected a drop, got {other:?}"),
+        }
     }
 
     #[test]
-    fn keepalived_v3_ipv4_advert_decodes_for_its_vrid() {
+    fn keepalived_v3_ipv4_advert_is_routed_to_its_instance() {
         let bytes = golden("v3_ipv4.bin");
         let vrid = bytes[21];
-        let advert = decode(
+        let Received::Advert { route: r, advert } = decode(
             Family::V4,
             &bytes,
             None,
             &only(vrid, RxContext::new(Version::V3)),
-        )
-        .expect("a real keepalived advert must pass");
-        assert_eq!(advert.vrid, vrid);
-        assert_eq!(advert.version, Version::V3);
+        ) else {
+            panic!("a real keepalived advert must pass");
+        };
+        assert_eq!(Some(r), route());
         assert!(advert.priority > Priority::STOP);
         assert!(advert.max_advert_int > Centis::ZERO);
     }
@@ -150,25 +235,23 @@ mod tests {
         let bytes = golden("v3_ipv4.bin");
         let vrid = bytes[21];
         assert_eq!(
-            decode(
+            reason(decode(
                 Family::V4,
                 &bytes,
                 None,
                 &only(vrid.wrapping_add(1), RxContext::new(Version::V3))
-            ),
-            Err(Dropped::socket("unknown_vrid"))
+            )),
+            (None, DropReason::UnknownVrid)
         );
-        let err = decode(
-            Family::V4,
-            &bytes,
-            None,
-            &only(vrid, RxContext::new(Version::V2)),
-        );
-        let err = err.expect_err("a v3 packet for a v2 instance must be dropped");
+        // Counted against the configured instance.
         assert_eq!(
-            err.vrid,
-            Some(vrid),
-            "counted against the configured instance"
+            reason(decode(
+                Family::V4,
+                &bytes,
+                None,
+                &only(vrid, RxContext::new(Version::V2))
+            )),
+            (route(), DropReason::BadVersion)
         );
     }
 
@@ -182,31 +265,61 @@ mod tests {
         bytes[11] = 0;
         let sum = wire::checksum::checksum(&bytes[..20]);
         bytes[10..12].copy_from_slice(&sum.to_be_bytes());
-        let err = decode(
-            Family::V4,
-            &bytes,
-            None,
-            &only(vrid, RxContext::new(Version::V3)),
-        );
         assert_eq!(
-            err,
-            Err(Dropped {
-                vrid: Some(vrid),
-                reason: "bad_ttl"
-            })
+            reason(decode(
+                Family::V4,
+                &bytes,
+                None,
+                &only(vrid, RxContext::new(Version::V3))
+            )),
+            (route(), DropReason::BadTtl)
         );
     }
 
     #[test]
-    fn ipv6_needs_socket_metadata() {
-        let ctx = only(1, RxContext::new(Version::V3));
+    fn our_own_advert_and_a_v2_interval_mismatch_are_dropped() {
+        let bytes = golden("v3_ipv4.bin");
+        let vrid = bytes[21];
+        let src = IpAddr::V4(std::net::Ipv4Addr::new(
+            bytes[12], bytes[13], bytes[14], bytes[15],
+        ));
+        let mut table = only(vrid, RxContext::new(Version::V3));
+        table.routes[0].own = src;
         assert_eq!(
-            decode(Family::V6, &[0x31, 1, 100, 1, 0, 100, 0, 0], None, &ctx).map_err(|d| d.reason),
-            Err("missing_ipv6_metadata")
+            reason(decode(Family::V4, &bytes, None, &table)),
+            (route(), DropReason::OwnAdvert)
+        );
+
+        let bytes = golden("v2_noauth.bin");
+        let vrid = bytes[21];
+        let mut table = only(vrid, RxContext::new(Version::V2));
+        table.routes[0].v2_interval = Some(Centis::from_secs(7));
+        assert_eq!(
+            reason(decode(Family::V4, &bytes, None, &table)),
+            (route(), DropReason::IntervalMismatch)
+        );
+        table.routes[0].v2_interval = Some(Centis::from_secs(u32::from(bytes[25])));
+        assert!(matches!(
+            decode(Family::V4, &bytes, None, &table),
+            Received::Advert { .. }
+        ));
+    }
+
+    #[test]
+    fn ipv6_needs_socket_metadata() {
+        let table = only(1, RxContext::new(Version::V3));
+        assert_eq!(
+            reason(decode(
+                Family::V6,
+                &[0x31, 1, 100, 1, 0, 100, 0, 0],
+                None,
+                &table
+            )),
+            (route(), DropReason::MissingIpv6Metadata)
         );
         assert_eq!(
-            decode(Family::V6, &[0x31], None, &ctx),
-            Err(Dropped::socket("too_short"))
+            reason(decode(Family::V6, &[0x31], None, &table)),
+            (None, DropReason::TooShort)
         );
     }
 
@@ -217,11 +330,8 @@ mod tests {
         let mut ctx = RxContext::new(Version::V2);
         ctx.auth = wire::Auth::Password(wire::AuthKey::from_password(b"not-the-one"));
         assert_eq!(
-            decode(Family::V4, &bytes, None, &only(vrid, ctx)),
-            Err(Dropped {
-                vrid: Some(vrid),
-                reason: "bad_password"
-            })
+            reason(decode(Family::V4, &bytes, None, &only(vrid, ctx))),
+            (route(), DropReason::BadPassword)
         );
     }
 }

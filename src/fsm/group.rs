@@ -31,7 +31,7 @@ impl SyncGroup {
     pub(crate) fn settle(
         &self,
         now: Time,
-        instances: &mut [Instance],
+        instances: &mut (impl Members + ?Sized),
         out: &mut Vec<(InstanceId, Action)>,
         mut scan_from: usize,
     ) {
@@ -105,12 +105,18 @@ impl SyncGroup {
     }
 }
 
-fn get(instances: &[Instance], id: InstanceId) -> Option<&Instance> {
-    instances.get(id.0)
+/// Where a sync group finds its members' state machines (the node's member table).
+pub(crate) trait Members {
+    fn instance(&self, id: InstanceId) -> Option<&Instance>;
+    fn instance_mut(&mut self, id: InstanceId) -> Option<&mut Instance>;
 }
 
-fn get_mut(instances: &mut [Instance], id: InstanceId) -> Option<&mut Instance> {
-    instances.get_mut(id.0)
+fn get(instances: &(impl Members + ?Sized), id: InstanceId) -> Option<&Instance> {
+    instances.instance(id)
+}
+
+fn get_mut(instances: &mut (impl Members + ?Sized), id: InstanceId) -> Option<&mut Instance> {
+    instances.instance_mut(id)
 }
 
 fn tag(out: &mut Vec<(InstanceId, Action)>, id: InstanceId, actions: Vec<Action>) {

@@ -1,6 +1,7 @@
 //! One VRRP instance: the RFC 5798 §6.4 state machine (with RFC 9568's clarifications and
 //! keepalived's Fault state, preempt_delay and gratuitous-announcement schedule).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,8 @@ use crate::types::{Centis, Priority, Version};
 /// returns; deliver [`Input::TimerTick`] once `now >= next_deadline()`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
-    config: InstanceConfig,
+    /// Shared with the daemon's runtime plan: the configuration is held once.
+    config: Arc<InstanceConfig>,
     state: State,
     effective_priority: Priority,
     /// Master_Adver_Interval (RFC 5798 §6.1): learned from the Master in v3.
@@ -37,7 +39,8 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn new(config: InstanceConfig) -> Instance {
+    pub fn new(config: impl Into<Arc<InstanceConfig>>) -> Instance {
+        let config = config.into();
         let effective = effective_priority(config.priority, 0);
         let interval = Centis::new(config.advert_int.get().max(1));
         Instance {
@@ -139,11 +142,15 @@ impl Instance {
     /// A Master whose priority changed advertises the new value at once, so that a Backup
     /// that now outranks it preempts within one Master_Down_Interval (RFC 5798 §6.4.2)
     /// instead of waiting for the next Adver_Timer.
-    pub fn reconfigure(&mut self, now: Time, config: InstanceConfig) -> Vec<Action> {
+    pub fn reconfigure(
+        &mut self,
+        now: Time,
+        config: impl Into<Arc<InstanceConfig>>,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         let old_priority = self.effective_priority;
         let grouped = self.grouped;
-        self.config = config;
+        self.config = config.into();
         self.grouped = grouped;
         self.set_effective_priority(effective_priority(self.config.priority, self.weight_sum));
         if self.state == State::Master && self.effective_priority != old_priority {

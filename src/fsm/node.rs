@@ -28,62 +28,133 @@ pub enum NodeError {
     },
 }
 
+/// One instance in a [`Node`], with what the node keeps about it and the caller's data.
+#[derive(Debug, Clone)]
+struct Member<T> {
+    instance: Instance,
+    /// The index of its sync group.
+    group: Option<usize>,
+    /// The deadline it is filed under in `Node::timers`.
+    filed: Option<Time>,
+    data: T,
+}
+
+/// Everything one router runs: its instances, each with a payload `T` of the caller's (the
+/// daemon keeps its per-instance runtime plan, transmit state and counters there, so one
+/// vector indexed by [`InstanceId`] holds all of it), and the sync groups.
+///
 /// Not serialisable on purpose: its timer index is derived state. Record the `Input`s
 /// instead (they are) and replay them into a fresh node.
-#[derive(Debug, Clone, Default)]
-pub struct Node {
-    instances: Vec<Instance>,
+#[derive(Debug, Clone)]
+pub struct Node<T = ()> {
+    members: Vec<Member<T>>,
     groups: Vec<SyncGroup>,
-    /// For each instance, the index of its sync group.
-    group_of: Vec<Option<usize>>,
     /// Every instance's next deadline, ordered: the earliest is found in O(log n) and a tick
     /// visits only the instances that are due, so a router with thousands of instances does
     /// no per-instance work on a packet or a wake-up that concerns one of them.
     timers: BTreeSet<(Time, usize)>,
-    /// The deadline each instance is filed under in `timers`.
-    filed: Vec<Option<Time>>,
 }
 
-impl Node {
+impl<T> Default for Node<T> {
+    fn default() -> Self {
+        Self {
+            members: Vec::new(),
+            groups: Vec::new(),
+            timers: BTreeSet::new(),
+        }
+    }
+}
+
+impl Node<()> {
     pub fn new() -> Node {
         Node::default()
     }
 
     pub fn add_instance(&mut self, config: InstanceConfig) -> InstanceId {
-        self.push(Instance::new(config))
+        self.push(Instance::new(config), ())
     }
 
-    fn push(&mut self, instance: Instance) -> InstanceId {
-        self.instances.push(instance);
-        self.group_of.push(None);
-        self.filed.push(None);
-        let id = InstanceId(self.instances.len() - 1);
+    /// Adds an instance carried over from another node (a configuration reload), keeping its
+    /// state and timers. Its sync-group membership is cleared: the new node's groups are
+    /// declared afresh with `add_sync_group`.
+    pub fn add_existing(&mut self, instance: Instance) -> InstanceId {
+        self.push(instance, ())
+    }
+
+    /// Takes the node apart, handing back its instances in id order.
+    pub fn into_instances(self) -> Vec<Instance> {
+        self.members.into_iter().map(|m| m.instance).collect()
+    }
+}
+
+impl<T> Node<T> {
+    /// Adds an instance with its payload. An instance carried over from another node (a
+    /// configuration reload) keeps its state and timers; its sync-group membership is
+    /// cleared, as the new node's groups are declared afresh with `add_sync_group`.
+    pub fn push(&mut self, mut instance: Instance, data: T) -> InstanceId {
+        instance.set_grouped(false);
+        self.members.push(Member {
+            instance,
+            group: None,
+            filed: None,
+            data,
+        });
+        let id = InstanceId(self.members.len() - 1);
         self.refile(id.0);
         id
     }
 
+    /// Takes the node apart, handing back its instances and payloads in id order.
+    pub fn into_members(self) -> Vec<(Instance, T)> {
+        self.members
+            .into_iter()
+            .map(|m| (m.instance, m.data))
+            .collect()
+    }
+
+    pub fn data(&self, id: InstanceId) -> Option<&T> {
+        self.members.get(id.0).map(|m| &m.data)
+    }
+
+    pub fn data_mut(&mut self, id: InstanceId) -> Option<&mut T> {
+        self.members.get_mut(id.0).map(|m| &mut m.data)
+    }
+
+    /// An instance and its payload.
+    pub fn get(&self, id: InstanceId) -> Option<(&Instance, &T)> {
+        self.members.get(id.0).map(|m| (&m.instance, &m.data))
+    }
+
+    /// Every instance with its payload, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (InstanceId, &Instance, &T)> {
+        self.members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (InstanceId(i), &m.instance, &m.data))
+    }
+
     /// Files instance `i` under its current deadline.
     fn refile(&mut self, i: usize) {
-        let now = self.instances.get(i).and_then(Instance::next_deadline);
-        let Some(slot) = self.filed.get_mut(i) else {
+        let Some(member) = self.members.get_mut(i) else {
             return;
         };
-        if *slot == now {
+        let now = member.instance.next_deadline();
+        if member.filed == now {
             return;
         }
-        if let Some(old) = slot.take() {
+        if let Some(old) = member.filed.take() {
             self.timers.remove(&(old, i));
         }
         if let Some(at) = now {
             self.timers.insert((at, i));
         }
-        *slot = now;
+        member.filed = now;
     }
 
     /// Refiles `id` and, when it belongs to a sync group, every member (settling may have
     /// moved them all).
     fn refile_after(&mut self, id: InstanceId) {
-        match self.group_of.get(id.0).copied().flatten() {
+        match self.members.get(id.0).and_then(|m| m.group) {
             Some(g) => {
                 let members = self
                     .groups
@@ -98,29 +169,16 @@ impl Node {
         }
     }
 
-    /// Adds an instance carried over from another node (a configuration reload), keeping its
-    /// state and timers. Its sync-group membership is cleared: the new node's groups are
-    /// declared afresh with `add_sync_group`.
-    pub fn add_existing(&mut self, mut instance: Instance) -> InstanceId {
-        instance.set_grouped(false);
-        self.push(instance)
-    }
-
-    /// Takes the node apart, handing back its instances in id order.
-    pub fn into_instances(self) -> Vec<Instance> {
-        self.instances
-    }
-
     /// Declares a sync group. Call before `Startup`: membership changes the startup path.
     pub fn add_sync_group(&mut self, name: &str, members: &[InstanceId]) -> Result<(), NodeError> {
         for &member in members {
-            let Some(slot) = self.group_of.get(member.0) else {
+            let Some(m) = self.members.get(member.0) else {
                 return Err(NodeError::UnknownInstance {
                     group: name.to_owned(),
                     instance: member.0,
                 });
             };
-            if let Some(other) = slot.and_then(|g| self.groups.get(g)) {
+            if let Some(other) = m.group.and_then(|g| self.groups.get(g)) {
                 return Err(NodeError::AlreadyGrouped {
                     group: name.to_owned(),
                     instance: self.instance_name(member),
@@ -130,11 +188,9 @@ impl Node {
         }
         let index = self.groups.len();
         for &member in members {
-            if let Some(slot) = self.group_of.get_mut(member.0) {
-                *slot = Some(index);
-            }
-            if let Some(inst) = self.instances.get_mut(member.0) {
-                inst.set_grouped(true);
+            if let Some(m) = self.members.get_mut(member.0) {
+                m.group = Some(index);
+                m.instance.set_grouped(true);
             }
         }
         self.groups.push(SyncGroup {
@@ -145,21 +201,21 @@ impl Node {
     }
 
     fn instance_name(&self, id: InstanceId) -> String {
-        self.instances
+        self.members
             .get(id.0)
-            .map(|i| i.config().name.clone())
+            .map(|m| m.instance.config().name.clone())
             .unwrap_or_default()
     }
 
     pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
-        self.instances.get(id.0)
+        self.members.get(id.0).map(|m| &m.instance)
     }
 
     pub fn instances(&self) -> impl Iterator<Item = (InstanceId, &Instance)> {
-        self.instances
+        self.members
             .iter()
             .enumerate()
-            .map(|(i, inst)| (InstanceId(i), inst))
+            .map(|(i, m)| (InstanceId(i), &m.instance))
     }
 
     pub fn sync_groups(&self) -> &[SyncGroup] {
@@ -167,22 +223,28 @@ impl Node {
     }
 
     pub fn len(&self) -> usize {
-        self.instances.len()
+        self.members.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.instances.is_empty()
+        self.members.is_empty()
     }
 
     /// Feeds one input to one instance, then lets its sync group react. An unknown id yields
     /// no actions.
     pub fn handle(&mut self, now: Time, id: InstanceId, input: Input) -> Vec<(InstanceId, Action)> {
         let mut out = Vec::new();
-        let Some(inst) = self.instances.get_mut(id.0) else {
+        let Some(member) = self.members.get_mut(id.0) else {
             return out;
         };
-        out.extend(inst.handle(now, input).into_iter().map(|a| (id, a)));
-        if let Some(g) = self.group_of.get(id.0).copied().flatten() {
+        out.extend(
+            member
+                .instance
+                .handle(now, input)
+                .into_iter()
+                .map(|a| (id, a)),
+        );
+        if let Some(g) = member.group {
             self.settle(now, g, &mut out, 0);
         }
         self.refile_after(id);
@@ -192,7 +254,7 @@ impl Node {
     /// Feeds the same input to every instance in order (e.g. `Startup`, `Shutdown`).
     pub fn handle_all(&mut self, now: Time, input: Input) -> Vec<(InstanceId, Action)> {
         let mut out = Vec::new();
-        for i in 0..self.instances.len() {
+        for i in 0..self.members.len() {
             out.extend(self.handle(now, InstanceId(i), input));
         }
         out
@@ -210,10 +272,9 @@ impl Node {
         for i in due {
             // A sync-group neighbour handled earlier in this pass may have moved it.
             if self
-                .filed
+                .members
                 .get(i)
-                .copied()
-                .flatten()
+                .and_then(|m| m.filed)
                 .is_some_and(|at| at <= now)
             {
                 out.extend(self.handle(now, InstanceId(i), Input::TimerTick));
@@ -235,7 +296,17 @@ impl Node {
         scan_from: usize,
     ) {
         if let Some(g) = self.groups.get(group) {
-            g.settle(now, &mut self.instances, out, scan_from);
+            g.settle(now, self.members.as_mut_slice(), out, scan_from);
         }
+    }
+}
+
+impl<T> super::group::Members for [Member<T>] {
+    fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.get(id.0).map(|m| &m.instance)
+    }
+
+    fn instance_mut(&mut self, id: InstanceId) -> Option<&mut Instance> {
+        self.get_mut(id.0).map(|m| &mut m.instance)
     }
 }

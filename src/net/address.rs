@@ -4,12 +4,14 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+use serde::{Deserialize, Serialize};
+
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope,
 };
 
 /// Address scope (`ip addr ... scope`), as keepalived's VIP `scope` keyword names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum AddrScope {
     #[default]
     Global,
@@ -48,7 +50,7 @@ impl From<AddressScope> for AddrScope {
 }
 
 /// An address to add to (or delete from) an interface.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AddressSpec {
     pub ifindex: u32,
     pub addr: IpAddr,

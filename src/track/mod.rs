@@ -5,12 +5,13 @@
 //!
 //! - **Runners** (`spawn_all`) are tokio tasks that observe the world and send a
 //!   [`TrackerUpdate`] `{ name, kind, state }` when a checker's state changes (and once when
-//!   it is first known). Interfaces have no runner: the driver already follows links over
-//!   netlink and sends [`TrackerUpdate::interface`] for the names in [`Trackers::interfaces`].
-//! - **[`Trackers`]** is owned by the core. It is built from the `Config` and the core's
-//!   instance order, resolves each instance's trackers once ([`InstanceTrackers`]: its own
-//!   references plus its sync group's, weights resolved), keeps the last state of every
-//!   tracker, and turns one update into the [`Verdict`]s that changed, ready for
+//!   it is first known). Interfaces have no runner: the core already follows links (netlink
+//!   events) and reports the names in [`Trackers::interfaces`] as [`TrackerUpdate::interface`].
+//! - **[`InstanceTrackers`]** is resolved once per instance at planning (its own references
+//!   plus its sync group's, weights resolved) and lives in the instance's plan.
+//! - **[`Trackers`]** is owned by the core: the last state of every tracker and who watches
+//!   it. An update names the instances whose [`Verdict`] may have changed; the core compares
+//!   with the verdict it keeps in the instance's slot and feeds
 //!   `fsm::Input::TrackerChanged { weight_sum, faulted }`.
 //!
 //! # How each checker behaves (and where it follows keepalived 2.2)
@@ -23,7 +24,7 @@
 //!   trackers keep theirs. Priority clamping (1..=254, owner untouched) is the state machine's.
 //! - **Start**: a checker with no result yet adds nothing; a weight-0 one holds the instance in
 //!   FAULT with `Verdict::pending` set. keepalived instead keeps such an instance in INIT until
-//!   the first result; the driver may use `pending` to delay `Startup` and match it exactly.
+//!   the first result; the core uses `pending` to delay `Startup` and match it exactly.
 //!   `init_fail` scripts start KO.
 //! - **vrrp_script** (`script.rs`): run at once, then every `interval`; argv split with
 //!   `notify::split_command` (no shell); in its own process group, as `user` (else the global

@@ -182,8 +182,10 @@ vrrp_instance VI_1 {{
             file.display()
         );
         let config = parse(&text);
-        let mut trackers = Trackers::new(&config, &["VI_1".to_string()]);
-        assert!(trackers.initial().first().is_some_and(|(_, v)| v.pending));
+        let tracking = crate::track::InstanceTrackers::for_instance(&config, "VI_1");
+        let mut trackers = Trackers::new();
+        trackers.rewire([(0, &tracking)], &[]);
+        assert!(trackers.verdict(&tracking).pending);
         let (tx, mut rx) = mpsc::channel(16);
         let mut set = spawn_all_with(
             &config,
@@ -200,13 +202,13 @@ vrrp_instance VI_1 {{
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let mut seen = Vec::new();
-        while trackers.verdict(0) != Some(want) {
+        while trackers.verdict(&tracking) != want {
             let u = tokio::time::timeout_at(deadline, rx.recv())
                 .await
                 .unwrap_or_else(|_| panic!("no verdict {want:?} within 10 s; updates: {seen:?}"))
                 .expect("runners ended early");
             seen.push(u.clone());
-            trackers.update(u);
+            trackers.update(&u);
         }
         assert!(seen.iter().any(|u| u.state == TrackerState::Value(5)));
         set.abort_all();

@@ -113,41 +113,6 @@ pub enum Error {
     AuthOnV3,
 }
 
-impl Error {
-    /// A short stable label, for drop counters and metrics.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Error::TooShort { .. } => "too_short",
-            Error::BadIpVersion(_) => "bad_ip_version",
-            Error::BadIpHeaderLength(_) => "bad_ip_header_length",
-            Error::BadIpTotalLength { .. } => "bad_ip_total_length",
-            Error::BadIpChecksum { .. } => "bad_ip_checksum",
-            Error::Fragmented(_) => "fragmented",
-            Error::BadProtocol(_) => "bad_protocol",
-            Error::BadTtl(_) => "bad_ttl",
-            Error::BadVersion { .. } => "bad_version",
-            Error::BadType(_) => "bad_type",
-            Error::ZeroVrid => "zero_vrid",
-            Error::BadChecksum { .. } => "bad_checksum",
-            Error::AddressCountMismatch { .. } => "address_count_mismatch",
-            Error::WrongFamily(_) => "wrong_family",
-            Error::UnknownAuthType(_) => "unknown_auth_type",
-            Error::AuthTypeMismatch { .. } => "auth_type_mismatch",
-            Error::BadPassword => "bad_password",
-            Error::BadAhHeader(_) => "bad_ah_header",
-            Error::BadAhIcv => "bad_ah_icv",
-            Error::BadAhSpi { .. } => "bad_ah_spi",
-            Error::NotAnnouncement { .. } => "not_announcement",
-            Error::BadIcmpChecksum { .. } => "bad_icmp_checksum",
-            Error::BufferTooSmall { .. } => "buffer_too_small",
-            Error::TooManyAddresses(_) => "too_many_addresses",
-            Error::IntervalNotWholeSeconds(_) => "interval_not_whole_seconds",
-            Error::IntervalTooLarge(_) => "interval_too_large",
-            Error::AuthOnV3 => "auth_on_v3",
-        }
-    }
-}
-
 /// Checks that `buf` holds at least `needed` bytes.
 pub(crate) fn need(what: Layer, buf: &[u8], needed: usize) -> Result<(), Error> {
     if buf.len() < needed {

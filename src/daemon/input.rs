@@ -1,0 +1,109 @@
+//! Everything the core is told: one serialisable enum, so that `vigil run --record-events`
+//! can write the stream down and `vigil replay` can feed it to a fresh core.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::drops::DropReason;
+use super::plan::InstancePlan;
+use crate::fsm::InstanceId;
+use crate::track::{TrackerId, TrackerUpdate};
+use crate::types::{Centis, Family, Priority};
+
+/// One receive socket: an interface, an address family and an IP protocol (112, or 51 for
+/// VRRPv2 with IPsec-AH). Every instance on that interface shares it (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SocketKey {
+    pub ifindex: u32,
+    pub family: Family,
+    pub protocol: u8,
+}
+
+/// The instance a receive task routed a packet to, under the receive table of `generation`.
+/// The core takes the id as it is when the generation is its own: the VRID is looked up once,
+/// in the receive task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub generation: u64,
+    pub id: InstanceId,
+}
+
+/// An advertisement that passed every check of RFC 5798 §7.1 in the receive task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RxAdvert {
+    pub src: IpAddr,
+    pub priority: Priority,
+    pub max_advert_int: Centis,
+}
+
+/// What a receive task made of one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Received {
+    Advert {
+        route: Route,
+        advert: RxAdvert,
+    },
+    /// Dropped; `route` names the instance when the packet got as far as a configured VRID
+    /// (a wrong password is that instance's problem), otherwise the socket counts it.
+    Dropped {
+        route: Option<Route>,
+        reason: DropReason,
+    },
+}
+
+/// One interface as the kernel reported it when a configuration was prepared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkFact {
+    pub ifindex: u32,
+    pub name: String,
+    pub up: bool,
+}
+
+/// A sync group, by member names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupPlan {
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+/// A configuration ready to run: planned against the kernel's interfaces, its VMACs and
+/// sockets open (those live in the executor, keyed by name and [`SocketKey`]). The first start
+/// is the reload of an empty core.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prepared {
+    pub instances: Vec<InstancePlan>,
+    pub sync_groups: Vec<GroupPlan>,
+    /// The interfaces at preparation time; the core keeps what it has heard since.
+    pub links: Vec<LinkFact>,
+    /// Checkers with `init_fail`: down until they report otherwise.
+    pub initially_down: Vec<TrackerId>,
+}
+
+/// Everything the IO tasks tell the core.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CoreInput {
+    /// Apply a configuration (the first start, or a SIGHUP's).
+    Reload(Box<Prepared>),
+    /// Deliver every timer that is due.
+    Tick,
+    /// A packet from a receive socket, or why it was dropped.
+    Packet {
+        socket: SocketKey,
+        received: Received,
+    },
+    /// An interface's state (netlink repeats it on any attribute change; the core debounces).
+    Link {
+        ifindex: u32,
+        name: String,
+        up: bool,
+    },
+    /// An interface was deleted.
+    LinkRemoved { ifindex: u32, name: String },
+    /// An address disappeared from an interface, perhaps a VIP an operator deleted.
+    AddressRemoved { ifindex: u32, addr: IpAddr },
+    /// A checker reported.
+    Tracker(TrackerUpdate),
+    /// RFC 5798 §6.4.2/§6.4.3 Shutdown of every instance.
+    Shutdown,
+}

@@ -1,0 +1,262 @@
+//! The async half of a reload (and of the start): read and validate the file, read the
+//! kernel's interfaces, plan, create the VMACs and open the sockets the new set needs. It runs
+//! beside the driver's loop, so timers keep firing while netlink answers its dumps; the CPU
+//! work (parsing, planning) runs on a blocking thread. Nothing running is touched: on any
+//! error what this preparation made is undone and the old configuration runs on, whole.
+//!
+//! What it returns is applied by the core in one pure step (`reload.rs`).
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+
+use super::effects::{OpenSocket, OpenVmac};
+use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, SocketKey};
+use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
+use super::receive::{SocketRoutes, receive_loop};
+use crate::config::LoadOptions;
+use crate::config::model::Config;
+use crate::net::{IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket};
+use crate::track::{TrackerId, TrackerKind};
+use crate::types::Family;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("{}", .0.join("\n"))]
+    Config(Vec<String>),
+    #[error("netlink: {0}")]
+    Net(#[from] NetError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Plan(Vec<PlanError>),
+    #[error("preparation failed: {0}")]
+    Task(String),
+}
+
+/// Where the configuration comes from.
+pub enum Source {
+    /// Already loaded (the start: `main` loaded and reported it).
+    Loaded(Config),
+    /// Read from the file again (a reload).
+    File { path: PathBuf, strict: bool },
+}
+
+/// What the running daemon has that a preparation may reuse.
+pub struct Context {
+    pub netlink: Arc<Netlink>,
+    pub events: mpsc::Sender<CoreInput>,
+    pub open_sockets: Vec<SocketKey>,
+    pub open_vmacs: HashMap<String, OpenVmac>,
+}
+
+/// A prepared configuration and what was opened for it.
+pub struct Ready {
+    pub prepared: Prepared,
+    pub sockets: Vec<(SocketKey, OpenSocket)>,
+    pub vmacs: Vec<(String, OpenVmac)>,
+    /// The model, for spawning its checkers once applied; dropped after.
+    pub config: Config,
+}
+
+pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError> {
+    let config = match source {
+        Source::Loaded(config) => config,
+        Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
+    };
+    let facts = read_facts(&ctx.netlink).await?;
+    let links = facts
+        .values()
+        .map(|f| LinkFact {
+            ifindex: f.ifindex,
+            name: f.name.clone(),
+            up: f.up,
+        })
+        .collect();
+    let (config, planned) = blocking(move || {
+        let planned = plan(&config, &|name| facts.get(name).cloned());
+        (config, planned)
+    })
+    .await?;
+    let mut planned = planned.map_err(PrepareError::Plan)?;
+
+    let mut made = Made::default();
+    if let Err(e) = open(&mut planned, &ctx, &mut made).await {
+        made.undo(&ctx.netlink).await;
+        return Err(e);
+    }
+    let prepared = Prepared {
+        instances: planned,
+        sync_groups: config
+            .sync_groups
+            .iter()
+            .map(|g| GroupPlan {
+                name: g.name.clone(),
+                members: g.group.clone(),
+            })
+            .collect(),
+        links,
+        initially_down: config
+            .scripts
+            .iter()
+            .filter(|s| s.init_fail)
+            .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
+            .collect(),
+    };
+    Ok(Ready {
+        prepared,
+        sockets: made.sockets,
+        vmacs: made.vmacs,
+        config,
+    })
+}
+
+fn load(path: &std::path::Path, strict: bool) -> Result<Config, PrepareError> {
+    let options = LoadOptions {
+        strict,
+        ..Default::default()
+    };
+    match crate::config::load(path, &options) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                tracing::warn!("{w}");
+            }
+            Ok(loaded.model)
+        }
+        Err(diagnostics) => Err(PrepareError::Config(
+            diagnostics.0.iter().map(ToString::to_string).collect(),
+        )),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PrepareError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PrepareError::Task(e.to_string()))
+}
+
+/// What one preparation created, to hand over or to undo.
+#[derive(Default)]
+struct Made {
+    sockets: Vec<(SocketKey, OpenSocket)>,
+    vmacs: Vec<(String, OpenVmac)>,
+}
+
+impl Made {
+    async fn undo(self, netlink: &Netlink) {
+        for (_, s) in self.sockets {
+            s.receiver.abort();
+        }
+        for (name, v) in self.vmacs {
+            if let Err(e) = netlink.delete_vmac(v.ifindex).await {
+                tracing::warn!(interface = %name, error = %e, "cannot delete VMAC interface");
+            }
+        }
+    }
+}
+
+/// VMACs (reusing those whose plan did not change) and the sockets not open yet.
+async fn open(
+    planned: &mut [InstancePlan],
+    ctx: &Context,
+    made: &mut Made,
+) -> Result<(), PrepareError> {
+    for p in planned.iter_mut() {
+        let Some(v) = p.vmac.clone() else { continue };
+        if let Some(open) = ctx.open_vmacs.get(&v.name).filter(|o| o.plan == v) {
+            p.attach_vmac(open.ifindex);
+            continue;
+        }
+        let spec = VmacSpec {
+            name: v.name.clone(),
+            base_ifindex: v.base_ifindex,
+            vrid: p.fsm.vrid,
+            family: p.fsm.family,
+            source_v6: v.source_v6,
+        };
+        let link = ctx.netlink.create_vmac(&spec).await?;
+        made.vmacs.push((
+            v.name.clone(),
+            OpenVmac {
+                plan: v,
+                ifindex: link.ifindex,
+            },
+        ));
+        p.attach_vmac(link.ifindex);
+    }
+    let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
+    for p in planned.iter() {
+        if !open.insert(p.socket) {
+            continue;
+        }
+        let socket = Arc::new(open_socket(p)?);
+        let (routes, rx) = watch::channel(Arc::new(SocketRoutes::default()));
+        let receiver = tokio::spawn(receive_loop(
+            socket.clone(),
+            p.socket,
+            rx,
+            ctx.events.clone(),
+        ))
+        .abort_handle();
+        made.sockets.push((
+            p.socket,
+            OpenSocket {
+                socket,
+                routes,
+                receiver,
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
+    let key = p.socket;
+    Ok(match key.family {
+        Family::V4 => {
+            let proto = if key.protocol == IpProtocol::Ah.number() {
+                IpProtocol::Ah
+            } else {
+                IpProtocol::Vrrp
+            };
+            VrrpSocket::open_v4(&p.socket_ifname, key.ifindex, proto)?
+        }
+        Family::V6 => {
+            let IpAddr::V6(src) = p.tx.src else {
+                return Err(PrepareError::Plan(vec![PlanError {
+                    instance: p.name().to_owned(),
+                    message: "an IPv6 instance needs an IPv6 source address".into(),
+                }]));
+            };
+            VrrpSocket::open_v6(&p.socket_ifname, key.ifindex, src)?
+        }
+    })
+}
+
+/// What the kernel says about every interface.
+async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, NetError> {
+    let mut facts = HashMap::new();
+    for link in netlink.links().await? {
+        let primary_v4 = netlink.primary_ipv4(link.ifindex).await.unwrap_or(None);
+        let link_local_v6 = netlink.ipv6_link_local(link.ifindex).await.unwrap_or(None);
+        let forwarding =
+            std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
+                .is_ok_and(|s| s.trim() == "1");
+        facts.insert(
+            link.name.clone(),
+            IfaceFacts {
+                ifindex: link.ifindex,
+                name: link.name.clone(),
+                mac: link.mac.unwrap_or_default(),
+                up: link.is_up(),
+                primary_v4,
+                link_local_v6,
+                ipv6_forwarding: forwarding,
+            },
+        );
+    }
+    Ok(facts)
+}

@@ -1,0 +1,240 @@
+//! Applying a prepared configuration: the pure half of a reload (the async half, which reads
+//! the file and the kernel and opens what the new set needs, is `prepare.rs`). The first start
+//! is the reload of an empty core.
+//!
+//! Each new instance is matched by name with a running one. It is carried over (state, timers,
+//! counters, transmit state, installed addresses) when it is the same virtual router on the
+//! same socket ([`InstancePlan::same_router`]) in the same sync group; it then takes its new
+//! plan in place, and a Master installs or removes only the addresses that changed, computed
+//! here once. Any other running instance hands over (priority 0, addresses removed, STOP) and
+//! any other new one starts, as at start-up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::core::{Core, Effects};
+use super::input::Prepared;
+use super::plan::InstancePlan;
+use super::receive::{RxRoute, RxTable, SocketRoutes};
+use super::slot::{Phase, Slot};
+use crate::fsm::{Input, Instance, InstanceId, Node, State, Time};
+use crate::net::AddressSpec;
+use crate::types::Version;
+
+/// What a reload did, for the log and for tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub kept: usize,
+    pub started: usize,
+    pub stopped: usize,
+}
+
+impl<E: Effects> Core<E> {
+    pub(super) fn reload(&mut self, now: Time, prepared: Prepared) -> ReloadSummary {
+        let Prepared {
+            instances,
+            sync_groups,
+            links,
+            initially_down,
+        } = prepared;
+        self.learn_links(&links);
+
+        let group_of = |groups: &[(String, Vec<String>)], name: &str| {
+            groups
+                .iter()
+                .find(|(_, members)| members.iter().any(|m| m == name))
+                .map(|(g, _)| g.clone())
+        };
+        let old_groups: Vec<(String, Vec<String>)> = self
+            .node
+            .sync_groups()
+            .iter()
+            .map(|g| {
+                let names = g
+                    .members
+                    .iter()
+                    .filter_map(|&m| self.node.data(m).map(|s| s.plan.name().to_owned()))
+                    .collect();
+                (g.name.clone(), names)
+            })
+            .collect();
+        let new_groups: Vec<(String, Vec<String>)> = sync_groups
+            .iter()
+            .map(|g| (g.name.clone(), g.members.clone()))
+            .collect();
+
+        // Which running instance each new one continues, if any.
+        let by_name: BTreeMap<&str, InstanceId> = self
+            .node
+            .iter()
+            .map(|(id, _, s)| (s.plan.name(), id))
+            .collect();
+        let carried_from: Vec<Option<InstanceId>> = instances
+            .iter()
+            .map(|p| {
+                let &old = by_name.get(p.name())?;
+                let o = self.node.data(old)?;
+                (o.plan.same_router(p)
+                    && group_of(&old_groups, p.name()) == group_of(&new_groups, p.name()))
+                .then_some(old)
+            })
+            .collect();
+        let kept: BTreeSet<InstanceId> = carried_from.iter().flatten().copied().collect();
+
+        // Instances that leave (removed, or a different router now) hand over first.
+        let leaving: Vec<InstanceId> = (0..self.node.len())
+            .map(InstanceId)
+            .filter(|id| !kept.contains(id))
+            .collect();
+        for &id in &leaving {
+            if let Some(slot) = self.node.data(id) {
+                tracing::info!(instance = %slot.plan.name(), "reload: stopping instance");
+            }
+            let actions = self.node.handle(now, id, Input::Shutdown);
+            self.apply(actions);
+        }
+
+        let mut old: Vec<Option<(Instance, Slot)>> = std::mem::take(&mut self.node)
+            .into_members()
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut node: Node<Slot> = Node::default();
+        let mut reconfigured = Vec::new();
+        let mut deltas: Vec<(InstanceId, Vec<AddressSpec>, Vec<AddressSpec>)> = Vec::new();
+        let mut started = Vec::new();
+        for (plan, from) in instances.into_iter().zip(&carried_from) {
+            let plan = Arc::new(plan);
+            match from.and_then(|o| old.get_mut(o.0)?.take()) {
+                Some((mut inst, mut slot)) => {
+                    let actions = inst.reconfigure(now, plan.fsm.clone());
+                    let is_master = inst.state() == State::Master;
+                    let (install, remove) = vip_delta(&slot.plan, &plan);
+                    slot.plan = plan;
+                    let id = node.push(inst, slot);
+                    reconfigured.extend(actions.into_iter().map(|a| (id, a)));
+                    if is_master && !(install.is_empty() && remove.is_empty()) {
+                        deltas.push((id, install, remove));
+                    }
+                }
+                None => {
+                    let inst = Instance::new(plan.fsm.clone());
+                    started.push(node.push(inst, Slot::new(plan)));
+                }
+            }
+        }
+        for (name, members) in &new_groups {
+            let ids: Vec<InstanceId> = members
+                .iter()
+                .filter_map(|m| {
+                    node.iter()
+                        .find(|(_, _, s)| s.plan.name() == m)
+                        .map(|(id, _, _)| id)
+                })
+                .collect();
+            // Validation refused unknown members and double membership before planning.
+            if let Err(e) = node.add_sync_group(name, &ids) {
+                tracing::error!(error = %e, "reload: sync group not applied");
+            }
+        }
+        self.node = node;
+        self.generation += 1;
+        self.trackers.rewire(
+            self.node.iter().map(|(id, _, s)| (id.0, &s.plan.tracking)),
+            &initially_down,
+        );
+        self.report_tracked_interfaces();
+        let table = self.rx_table();
+        self.effects.bind(&table);
+
+        self.apply(reconfigured);
+        for (id, install, remove) in deltas {
+            let Some(slot) = self.node.data(id) else {
+                continue;
+            };
+            let plan = slot.plan.clone();
+            if !remove.is_empty() {
+                self.effects.remove(&plan, Some(&remove));
+            }
+            if !install.is_empty() {
+                self.effects.install(&plan, Some(&install));
+                self.effects.announce(&plan, 1);
+            }
+        }
+        // Running instances get their (possibly changed) verdict; new ones, and those still
+        // waiting for a checker, start once their verdict is known.
+        for i in 0..self.node.len() {
+            self.refresh_verdict(now, InstanceId(i));
+        }
+        let summary = ReloadSummary {
+            kept: kept.len(),
+            started: started.len(),
+            stopped: leaving.len(),
+        };
+        let waiting = self
+            .node
+            .iter()
+            .filter(|(_, _, s)| s.phase == Phase::AwaitingCheckers)
+            .count();
+        tracing::info!(
+            instances = self.node.len(),
+            kept = summary.kept,
+            started = summary.started,
+            stopped = summary.stopped,
+            waiting_for_checkers = waiting,
+            "configuration applied"
+        );
+        summary
+    }
+
+    /// The receive tables for the current instances.
+    fn rx_table(&self) -> RxTable {
+        let mut sockets: BTreeMap<_, SocketRoutes> = BTreeMap::new();
+        let mut vmacs = BTreeSet::new();
+        for (id, _, slot) in self.node.iter() {
+            let plan = &slot.plan;
+            let routes = sockets.entry(plan.socket).or_insert_with(|| SocketRoutes {
+                generation: self.generation,
+                routes: Vec::new(),
+            });
+            routes.routes.push(RxRoute {
+                vrid: plan.fsm.vrid.get(),
+                id,
+                ctx: plan.rx.clone(),
+                own: plan.tx.src,
+                v2_interval: (plan.fsm.version == Version::V2).then_some(plan.fsm.advert_int),
+            });
+            if let Some(v) = &plan.vmac {
+                vmacs.insert(v.name.clone());
+            }
+        }
+        RxTable {
+            generation: self.generation,
+            sockets: sockets
+                .into_iter()
+                .map(|(key, mut r)| {
+                    r.routes.sort_by_key(|r| r.vrid);
+                    (key, Arc::new(r))
+                })
+                .collect(),
+            vmacs,
+        }
+    }
+}
+
+/// The addresses a carried Master must add and remove when its plan changes.
+fn vip_delta(old: &InstancePlan, new: &InstancePlan) -> (Vec<AddressSpec>, Vec<AddressSpec>) {
+    let install = new
+        .vips
+        .iter()
+        .filter(|v| !old.vips.contains(v))
+        .cloned()
+        .collect();
+    let remove = old
+        .vips
+        .iter()
+        .filter(|v| !new.vips.contains(v))
+        .cloned()
+        .collect();
+    (install, remove)
+}

@@ -1,0 +1,81 @@
+//! One instance's place in the core: its run-time plan, its transmit state, its counters and
+//! where it stands in start-up. The state machine itself sits beside it in the same entry of
+//! the core's `fsm::Node<Slot>`, so one vector indexed by `InstanceId` holds everything about
+//! an instance, and a reload moves an instance by moving one entry.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::drops::DropCounts;
+use super::plan::InstancePlan;
+use crate::track::Verdict;
+
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub plan: Arc<InstancePlan>,
+    pub tx: TxState,
+    pub counters: Counters,
+    /// The tracker verdict the state machine was last given.
+    pub verdict: Verdict,
+    pub phase: Phase,
+}
+
+impl Slot {
+    pub fn new(plan: Arc<InstancePlan>) -> Self {
+        Self {
+            plan,
+            tx: TxState::default(),
+            counters: Counters::default(),
+            verdict: Verdict::default(),
+            phase: Phase::AwaitingCheckers,
+        }
+    }
+}
+
+/// Where an instance stands in start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not started: a weight-0 checker has not reported yet. keepalived keeps such an instance
+    /// in INIT (no FAULT, no notify) until it does.
+    AwaitingCheckers,
+    /// `Startup` delivered.
+    Started,
+}
+
+/// What one instance's adverts carry from one send to the next. A peer checks the AH sequence
+/// number for replay, so it moves with the instance across a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxState {
+    pub ip_id: u16,
+    pub ah_sequence: u32,
+}
+
+impl Default for TxState {
+    fn default() -> Self {
+        Self {
+            // keepalived never sends IPv4 id 0 (the kernel would pick one, breaking AH).
+            ip_id: 1,
+            ah_sequence: 0,
+        }
+    }
+}
+
+impl TxState {
+    /// The IPv4 id and AH sequence number of the next IPv4 advert.
+    pub fn next_ipv4(&mut self) -> (u16, u32) {
+        self.ip_id = self.ip_id.wrapping_add(1).max(1);
+        self.ah_sequence = self.ah_sequence.wrapping_add(1);
+        (self.ip_id, self.ah_sequence)
+    }
+}
+
+/// Per-instance counters, carried across a reload with the instance.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub transitions: u64,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub drops: DropCounts,
+    /// The source of the last advert heard with a non-zero priority.
+    pub last_master: Option<IpAddr>,
+}
