@@ -1,4 +1,4 @@
-//! Configuration: one typed model, the native YAML format and keepalived.conf, reload diffs.
+//! Configuration: one typed model, the native YAML format and keepalived.conf.
 //!
 //! [`load`] is the one entry point: the format follows the file extension (`.conf` is
 //! keepalived.conf, `.yaml`/`.yml` is vigil's YAML), both map onto [`model::Config`], and the
@@ -7,7 +7,6 @@
 
 pub mod cli;
 pub mod diagnostic;
-pub mod diff;
 pub mod keepalived;
 pub mod model;
 mod resolve;

@@ -1,1 +1,591 @@
+//! The core with `RecordingEffects` and a virtual clock: what the driver used to decide in
+//! async code (start gating on checkers, link debounce, reload carry-over) and the receive
+//! routing, drop counting and VIP restore, each through `Core::handle`.
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use super::core::Core;
+use super::drops::DropReason;
+use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, Received, Route, RxAdvert};
+use super::plan::{IfaceFacts, plan};
+use super::record::{Effect, Recorder, RecordingEffects, replay};
+use crate::config::{LoadOptions, load_keepalived_str};
+use crate::fsm::{InstanceId, Reason, State, Time};
+use crate::notify::NotifyState;
+use crate::track::{TrackerId, TrackerKind, TrackerUpdate};
+use crate::types::{Centis, Priority};
+
+const ETH0: u32 = 2;
+const ETH1: u32 = 3;
+const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+
+fn facts(name: &str) -> Option<IfaceFacts> {
+    let (ifindex, last) = match name {
+        "eth0" => (ETH0, 1),
+        "eth1" => (ETH1, 2),
+        _ => return None,
+    };
+    Some(IfaceFacts {
+        ifindex,
+        name: name.into(),
+        mac: [0x02, 0, 0, 0, 0, last],
+        up: true,
+        primary_v4: Some(Ipv4Addr::new(192, 0, last, 1)),
+        link_local_v6: None,
+        ipv6_forwarding: false,
+    })
+}
+
+fn instance(name: &str, vrid: u8, priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+         priority {priority}\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.{vrid}/24\n }}\n\
+         {extra}}}\n"
+    )
+}
+
+/// keepalived.conf text → what `prepare` would hand the core (links all up unless `down`).
+fn prepared(conf: &str, down: &[u32]) -> Prepared {
+    let loaded = load_keepalived_str(conf, Path::new("test.conf"), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
+    let config = loaded.model;
+    let instances = plan(&config, &facts).unwrap_or_else(|e| panic!("plan: {e:?}"));
+    Prepared {
+        instances,
+        sync_groups: config
+            .sync_groups
+            .iter()
+            .map(|g| GroupPlan {
+                name: g.name.clone(),
+                members: g.group.clone(),
+            })
+            .collect(),
+        links: [("eth0", ETH0), ("eth1", ETH1)]
+            .into_iter()
+            .map(|(name, ifindex)| LinkFact {
+                ifindex,
+                name: name.into(),
+                up: !down.contains(&ifindex),
+            })
+            .collect(),
+        initially_down: config
+            .scripts
+            .iter()
+            .filter(|s| s.init_fail)
+            .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
+            .collect(),
+    }
+}
+
+fn secs(s: f64) -> Time {
+    Time::from_micros((s * 1_000_000.0) as u64)
+}
+
+fn started(conf: &str) -> Core<RecordingEffects> {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared(conf, &[]))));
+    core
+}
+
+fn state(core: &Core<RecordingEffects>, name: &str) -> State {
+    core.instance(name)
+        .unwrap_or_else(|| panic!("no instance {name}"))
+        .0
+        .state()
+}
+
+fn transitions(effects: &[Effect]) -> Vec<(String, State, State)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Transition {
+                instance, from, to, ..
+            } => Some((instance.clone(), *from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn t(name: &str, from: State, to: State) -> (String, State, State) {
+    (name.into(), from, to)
+}
+
+/// Runs timers until `at`.
+fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
+    while let Some(due) = core.next_deadline().filter(|&d| d <= at) {
+        core.handle(due, CoreInput::Tick);
+    }
+}
+
+fn advert_from_peer(core: &Core<RecordingEffects>, name: &str, priority: u8) -> CoreInput {
+    let (id, generation) = route_of(core, name);
+    let (_, slot) = core.instance(name).expect("instance");
+    CoreInput::Packet {
+        socket: slot.plan.socket,
+        received: Received::Advert {
+            route: Route { generation, id },
+            advert: RxAdvert {
+                src: PEER,
+                priority: Priority::new(priority),
+                max_advert_int: Centis::from_secs(1),
+            },
+        },
+    }
+}
+
+fn route_of(core: &Core<RecordingEffects>, name: &str) -> (InstanceId, u64) {
+    let id = core
+        .node
+        .iter()
+        .find(|(_, _, s)| s.plan.name() == name)
+        .map(|(id, _, _)| id)
+        .expect("instance");
+    (id, core.generation)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start gating
+
+const WEIGHT_ZERO_CHECK: &str = "vrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight 0\n}\n";
+
+#[test]
+fn an_instance_waits_in_init_for_its_weight_zero_checker() {
+    let conf = format!(
+        "{WEIGHT_ZERO_CHECK}{}{}",
+        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n"),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = started(&conf);
+    let effects = core.effects_mut().take();
+    // VI_2 starts at once; VI_1 stays in INIT: no FAULT, no notify, no timer.
+    assert_eq!(
+        transitions(&effects),
+        vec![t("VI_2", State::Initialize, State::Backup)]
+    );
+    assert_eq!(state(&core, "VI_1"), State::Initialize);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Notify { instance, .. } if instance == "VI_1")));
+
+    core.handle(secs(0.5), CoreInput::Tracker(TrackerUpdate::script("chk", true)));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Initialize, State::Backup)]
+    );
+    // A failure afterwards is a FAULT, as for any running instance.
+    core.handle(secs(1.0), CoreInput::Tracker(TrackerUpdate::script("chk", false)));
+    assert_eq!(state(&core, "VI_1"), State::Fault);
+}
+
+#[test]
+fn a_checker_that_fails_first_starts_its_instance_in_fault() {
+    let conf = format!(
+        "{WEIGHT_ZERO_CHECK}{}",
+        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+    );
+    let mut core = started(&conf);
+    core.effects_mut().take();
+    core.handle(secs(0.5), CoreInput::Tracker(TrackerUpdate::script("chk", false)));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Initialize, State::Fault)]
+    );
+}
+
+#[test]
+fn init_fail_is_a_known_result_so_the_instance_starts_in_fault() {
+    let conf = format!(
+        "{}{}",
+        WEIGHT_ZERO_CHECK.replace("weight 0\n", "weight 0\n init_fail\n"),
+        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+    );
+    let mut core = started(&conf);
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Initialize, State::Fault)]
+    );
+}
+
+#[test]
+fn a_weighted_checker_changes_the_priority_without_holding_the_start() {
+    let conf = format!(
+        "vrrp_script chk {{\n script \"/bin/true\"\n weight 50\n}}\n{}",
+        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+    );
+    let mut core = started(&conf);
+    assert_eq!(state(&core, "VI_1"), State::Backup);
+    core.handle(secs(0.1), CoreInput::Tracker(TrackerUpdate::script("chk", true)));
+    let (inst, _) = core.instance("VI_1").expect("instance");
+    assert_eq!(inst.effective_priority().get(), 150);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Link state
+
+#[test]
+fn netlink_repeats_are_not_events_and_a_change_is() {
+    let mut core = started(&instance("VI_1", 1, 100, ""));
+    core.effects_mut().take();
+    let link = |up| CoreInput::Link {
+        ifindex: ETH0,
+        name: "eth0".into(),
+        up,
+    };
+    // Up again (netlink repeats a link message on any attribute change): nothing.
+    core.handle(secs(0.1), link(true));
+    assert!(core.effects_mut().take().is_empty());
+    core.handle(secs(0.2), link(false));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Backup, State::Fault)]
+    );
+    core.handle(secs(0.3), link(false));
+    core.handle(
+        secs(0.3),
+        CoreInput::LinkRemoved {
+            ifindex: ETH0,
+            name: "eth0".into(),
+        },
+    );
+    assert!(core.effects_mut().take().is_empty());
+    core.handle(secs(0.4), link(true));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Fault, State::Backup)]
+    );
+    // Another interface's change touches nobody here.
+    core.handle(
+        secs(0.5),
+        CoreInput::Link {
+            ifindex: ETH1,
+            name: "eth1".into(),
+            up: false,
+        },
+    );
+    assert!(transitions(&core.effects_mut().take()).is_empty());
+}
+
+#[test]
+fn an_instance_on_a_down_link_starts_in_fault() {
+    let mut core = Core::new(RecordingEffects::default());
+    let p = prepared(&instance("VI_1", 1, 100, ""), &[ETH0]);
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(p)));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Initialize, State::Fault)]
+    );
+}
+
+#[test]
+fn a_tracked_interface_is_a_checker_fed_by_link_events() {
+    let conf = instance("VI_1", 1, 100, " track_interface {\n  eth1 weight -30\n }\n");
+    let mut core = started(&conf);
+    core.handle(
+        secs(0.1),
+        CoreInput::Link {
+            ifindex: ETH1,
+            name: "eth1".into(),
+            up: false,
+        },
+    );
+    let (inst, _) = core.instance("VI_1").expect("instance");
+    assert_eq!(inst.effective_priority().get(), 70);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receive routing and drops
+
+#[test]
+fn routes_of_an_older_table_are_not_trusted() {
+    let mut core = started(&format!(
+        "{}{}",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    ));
+    let good = advert_from_peer(&core, "VI_1", 200);
+    core.handle(secs(0.1), good.clone());
+    assert_eq!(core.status("t").instances[0].adverts_received, 1);
+    assert_eq!(
+        core.status("t").instances[0].master.as_deref(),
+        Some("192.0.2.2")
+    );
+    // The same packet routed by the table before a reload: counted on the socket, not
+    // delivered to whatever instance has that index now.
+    core.handle(
+        secs(0.2),
+        CoreInput::Reload(Box::new(prepared(
+            &format!(
+                "{}{}",
+                instance("VI_2", 2, 100, ""),
+                instance("VI_1", 1, 100, "")
+            ),
+            &[],
+        ))),
+    );
+    core.handle(secs(0.3), good);
+    let status = core.status("t");
+    assert_eq!(status.socket_drops.get("stale_route"), Some(&1));
+    assert!(status.instances.iter().all(|i| i.adverts_received <= 1));
+}
+
+#[test]
+fn drops_count_on_the_routed_instance_or_on_the_socket() {
+    let mut core = started(&instance("VI_1", 1, 100, ""));
+    let (id, generation) = route_of(&core, "VI_1");
+    let socket = core.instance("VI_1").expect("instance").1.plan.socket;
+    let drop = |route, reason| CoreInput::Packet {
+        socket,
+        received: Received::Dropped { route, reason },
+    };
+    let route = Some(Route { generation, id });
+    for _ in 0..3 {
+        core.handle(secs(0.1), drop(route, DropReason::BadPassword));
+    }
+    core.handle(secs(0.1), drop(None, DropReason::UnknownVrid));
+    let status = core.status("t");
+    assert_eq!(status.instances[0].drops.get("bad_password"), Some(&3));
+    assert_eq!(status.socket_drops.get("unknown_vrid"), Some(&1));
+    assert_eq!(status.instances[0].adverts_received, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reload
+
+/// VI_1 master (priority 200, nobody else), VI_2 backup of a peer.
+fn master_and_backup() -> (Core<RecordingEffects>, String) {
+    let conf = format!(
+        "{}{}",
+        instance("VI_1", 1, 200, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = started(&conf);
+    for s in 1..=3 {
+        let advert = advert_from_peer(&core, "VI_2", 200);
+        core.handle(secs(f64::from(s)), advert);
+        run_until(&mut core, secs(f64::from(s)));
+    }
+    run_until(&mut core, secs(4.0));
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    assert_eq!(state(&core, "VI_2"), State::Backup);
+    core.effects_mut().take();
+    (core, conf)
+}
+
+#[test]
+fn an_unchanged_reload_touches_nothing() {
+    let (mut core, conf) = master_and_backup();
+    let ip_id = core.instance("VI_1").expect("VI_1").1.tx.ip_id;
+    let counters = core.status("t").instances[0].transitions;
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    assert!(
+        effects.iter().all(|e| matches!(e, Effect::Bind { .. })),
+        "an unchanged reload does only the rebinding: {effects:?}"
+    );
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    // Transmit state and counters moved with the instance.
+    assert_eq!(core.instance("VI_1").expect("VI_1").1.tx.ip_id, ip_id);
+    assert_eq!(core.status("t").instances[0].transitions, counters);
+    // And its schedule too: the next advert is due within one interval.
+    run_until(&mut core, secs(5.1));
+    assert!(core
+        .effects_mut()
+        .take()
+        .iter()
+        .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1")));
+}
+
+#[test]
+fn a_reload_moves_only_the_changed_addresses_of_a_master() {
+    let (mut core, conf) = master_and_backup();
+    let conf = conf.replace("  192.0.2.1/24\n", "  192.0.2.1/24\n  192.0.2.101/24\n");
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    let installs: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Install { .. } | Effect::Remove { .. }))
+        .collect();
+    assert_eq!(
+        installs,
+        vec![&Effect::Install {
+            instance: "VI_1".into(),
+            addresses: vec!["192.0.2.101".parse().expect("literal")],
+        }]
+    );
+    assert!(transitions(&effects).is_empty());
+    // Removing it again removes that one address only.
+    let back = conf.replace("  192.0.2.101/24\n", "");
+    core.handle(secs(4.2), CoreInput::Reload(Box::new(prepared(&back, &[]))));
+    let effects = core.effects_mut().take();
+    assert!(effects.contains(&Effect::Remove {
+        instance: "VI_1".into(),
+        addresses: vec!["192.0.2.101".parse().expect("literal")],
+    }));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Install { .. })));
+}
+
+#[test]
+fn a_priority_change_is_taken_in_place_and_advertised_at_once() {
+    let (mut core, conf) = master_and_backup();
+    let conf = conf.replace("priority 200", "priority 150");
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    assert!(transitions(&effects).is_empty());
+    assert!(effects.contains(&Effect::Advert {
+        instance: "VI_1".into(),
+        priority: 150
+    }));
+}
+
+#[test]
+fn a_new_vrid_is_another_router_it_stops_and_starts() {
+    let (mut core, conf) = master_and_backup();
+    let conf = conf.replace("virtual_router_id 1\n", "virtual_router_id 9\n");
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    assert_eq!(
+        transitions(&effects),
+        vec![
+            t("VI_1", State::Master, State::Initialize),
+            t("VI_1", State::Initialize, State::Backup)
+        ]
+    );
+    // The old router hands over at once (priority 0) and takes its addresses away.
+    let stop = effects
+        .iter()
+        .position(|e| *e == Effect::Advert { instance: "VI_1".into(), priority: 0 })
+        .expect("a priority-0 advert");
+    let remove = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Remove { instance, .. } if instance == "VI_1"))
+        .expect("its addresses removed");
+    assert!(stop < remove);
+    assert!(effects.contains(&Effect::Notify {
+        instance: "VI_1".into(),
+        state: NotifyState::Stop,
+        priority: 200
+    }) || effects.iter().any(|e| matches!(e, Effect::Notify { state: NotifyState::Stop, .. })));
+    // VI_2 was not touched.
+    assert_eq!(state(&core, "VI_2"), State::Backup);
+}
+
+#[test]
+fn removed_instances_stop_and_added_ones_start() {
+    let (mut core, _) = master_and_backup();
+    let conf = format!(
+        "{}{}",
+        instance("VI_2", 2, 100, ""),
+        instance("VI_3", 3, 100, "")
+    );
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    assert_eq!(
+        transitions(&effects),
+        vec![
+            t("VI_1", State::Master, State::Initialize),
+            t("VI_3", State::Initialize, State::Backup)
+        ]
+    );
+    assert_eq!(core.len(), 2);
+    assert!(core.instance("VI_1").is_none());
+}
+
+#[test]
+fn a_sync_group_change_restarts_its_members() {
+    let (mut core, conf) = master_and_backup();
+    let grouped = format!("vrrp_sync_group G {{\n group {{\n  VI_1\n  VI_2\n }}\n}}\n{conf}");
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&grouped, &[]))));
+    let reasons: Vec<(String, State, State)> = transitions(&core.effects_mut().take());
+    assert!(reasons.contains(&t("VI_1", State::Master, State::Initialize)));
+    assert!(reasons.contains(&t("VI_2", State::Backup, State::Initialize)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses removed by hand
+
+#[test]
+fn a_vip_removed_while_master_is_put_back_and_only_that_one() {
+    let (mut core, _) = master_and_backup();
+    core.handle(
+        secs(4.5),
+        CoreInput::AddressRemoved {
+            ifindex: ETH0,
+            addr: "192.0.2.1".parse().expect("literal"),
+        },
+    );
+    assert_eq!(
+        core.effects_mut().take(),
+        vec![Effect::Install {
+            instance: "VI_1".into(),
+            addresses: vec!["192.0.2.1".parse().expect("literal")]
+        }]
+    );
+    // A backup's address, or one on another interface, is none of its business.
+    for (ifindex, addr) in [(ETH0, "192.0.2.2"), (ETH1, "192.0.2.1")] {
+        core.handle(
+            secs(4.6),
+            CoreInput::AddressRemoved {
+                ifindex,
+                addr: addr.parse().expect("literal"),
+            },
+        );
+    }
+    assert!(core.effects_mut().take().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record and replay
+
+#[test]
+fn a_recording_replays_to_the_same_decisions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("events.jsonl");
+    let mut recorder = Recorder::create(&path).expect("recorder");
+    let conf = format!(
+        "{}{}",
+        instance("VI_1", 1, 200, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = Core::new(RecordingEffects::default());
+    let mut live = Vec::new();
+    let mut feed = |core: &mut Core<RecordingEffects>, at: Time, input: CoreInput| {
+        recorder.record(at, &input).expect("record");
+        core.handle(at, input);
+        for e in core.effects_mut().take() {
+            if matches!(e, Effect::Transition { .. }) {
+                live.push(format!("{:.6} {e}", at.since_epoch().as_secs_f64()));
+            }
+        }
+    };
+    feed(&mut core, secs(0.0), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    for s in 1..=5 {
+        while let Some(due) = core.next_deadline().filter(|&d| d <= secs(f64::from(s))) {
+            feed(&mut core, due, CoreInput::Tick);
+        }
+        let advert = advert_from_peer(&core, "VI_2", 200);
+        feed(&mut core, secs(f64::from(s)), advert);
+    }
+    feed(
+        &mut core,
+        secs(5.5),
+        CoreInput::Link {
+            ifindex: ETH0,
+            name: "eth0".into(),
+            up: false,
+        },
+    );
+    feed(&mut core, secs(6.0), CoreInput::Shutdown);
+    drop(recorder);
+    assert!(live.len() >= 4, "the scenario has transitions: {live:?}");
+    assert!(live.iter().any(|l| l.contains("VI_1 transition BACKUP -> MASTER")));
+
+    let mut out = Vec::new();
+    replay(&path, true, &mut out).expect("replay");
+    let replayed: Vec<String> = String::from_utf8(out)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(replayed, live);
+    let reason = Reason::LinkDown.to_string();
+    assert!(replayed.iter().any(|l| l.contains(&reason)));
+}

@@ -226,6 +226,7 @@ pub async fn run(
                 match result {
                     Ok(ready) => {
                         let config = feeder.install(ready);
+                        tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
                         checkers.abort_all();

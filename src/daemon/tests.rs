@@ -1,1 +1,115 @@
+//! Planning tests that cross modules (VMAC instances, plan identity). No privileges, no sockets.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use super::plan::{IfaceFacts, InstancePlan, plan};
+use crate::config::{LoadOptions, load_yaml_str};
+
+const BASE_IFINDEX: u32 = 2;
+const VMAC_IFINDEX: u32 = 9;
+
+fn facts(name: &str) -> Option<IfaceFacts> {
+    (name == "eth0").then(|| IfaceFacts {
+        ifindex: BASE_IFINDEX,
+        name: "eth0".into(),
+        mac: [0x02, 0, 0, 0, 0, 1],
+        up: true,
+        primary_v4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        link_local_v6: Some("fe80::1".parse().unwrap_or(Ipv6Addr::LOCALHOST)),
+        ipv6_forwarding: false,
+    })
+}
+
+fn planned(instance_yaml: &str) -> Vec<InstancePlan> {
+    let text = format!(
+        "instances:\n  - name: vi\n    interface: eth0\n    virtual_router_id: 51\n    \
+         priority: 100\n{instance_yaml}"
+    );
+    let loaded = load_yaml_str(&text, Path::new("test.yaml"), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{text}"));
+    plan(&loaded.model, &facts).unwrap_or_else(|e| panic!("plan failed: {e:?}"))
+}
+
+const V4_VMAC: &str = "    family: ipv4\n    use_vmac: vrrp.51\n    virtual_ipaddress:\n      \
+                       - {addr: '192.0.2.200', prefix_len: 24}\n";
+
+#[test]
+fn a_vmac_instance_sends_and_receives_on_its_vmac() {
+    let mut p = planned(V4_VMAC).remove(0);
+    assert_eq!(p.socket.ifindex, BASE_IFINDEX, "unknown before it exists");
+    p.attach_vmac(VMAC_IFINDEX);
+    assert_eq!(p.socket.ifindex, VMAC_IFINDEX);
+    assert_eq!(p.socket_ifname, "vrrp.51");
+    // The instance still follows the base interface's link state and shows its name.
+    assert_eq!(p.ifindex, BASE_IFINDEX);
+    assert_eq!(p.interface, "eth0");
+    assert!(p.vips.iter().all(|v| v.ifindex == VMAC_IFINDEX));
+    assert_eq!(p.announce.ifindex, VMAC_IFINDEX);
+    // keepalived: the IP source stays the base interface's primary address.
+    assert_eq!(p.tx.src, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+}
+
+#[test]
+fn vmac_xmit_base_keeps_adverts_on_the_base_interface() {
+    let mut p = planned(&format!("{V4_VMAC}    vmac_xmit_base: true\n")).remove(0);
+    p.attach_vmac(VMAC_IFINDEX);
+    assert_eq!(p.socket.ifindex, BASE_IFINDEX);
+    assert_eq!(p.socket_ifname, "eth0");
+    // Addresses and announcements still live on the VMAC.
+    assert!(p.vips.iter().all(|v| v.ifindex == VMAC_IFINDEX));
+    assert_eq!(p.announce.ifindex, VMAC_IFINDEX);
+}
+
+#[test]
+fn unicast_forces_vmac_xmit_base_as_keepalived_does() {
+    let mut p = planned(&format!(
+        "{V4_VMAC}    unicast_src_ip: 192.0.2.1\n    unicast_peer: ['192.0.2.2']\n"
+    ))
+    .remove(0);
+    p.attach_vmac(VMAC_IFINDEX);
+    assert_eq!(p.socket.ifindex, BASE_IFINDEX);
+}
+
+#[test]
+fn an_ipv6_vmac_carries_the_advert_source() {
+    let mut p = planned(
+        "    family: ipv6\n    use_vmac: vrrp6.51\n    virtual_ipaddress:\n      \
+         - {addr: '2001:db8::200', prefix_len: 64}\n",
+    )
+    .remove(0);
+    let vmac = p.vmac.clone().expect("a VMAC plan");
+    assert_eq!(vmac.source_v6, Some("fe80::1".parse().expect("literal")));
+    assert_eq!(p.tx.src, IpAddr::V6("fe80::1".parse().expect("literal")));
+    p.attach_vmac(VMAC_IFINDEX);
+    assert_eq!(p.socket.ifindex, VMAC_IFINDEX);
+}
+
+#[test]
+fn attach_vmac_is_a_no_op_without_use_vmac() {
+    let mut p = planned(
+        "    family: ipv4\n    virtual_ipaddress:\n      - {addr: '192.0.2.200', prefix_len: 24}\n",
+    )
+    .remove(0);
+    p.attach_vmac(VMAC_IFINDEX);
+    assert_eq!(p.socket.ifindex, BASE_IFINDEX);
+    assert!(p.vips.iter().all(|v| v.ifindex == BASE_IFINDEX));
+}
+
+#[test]
+fn same_router_ignores_what_a_running_instance_can_take_in_place() {
+    let base = "    family: ipv4\n    virtual_ipaddress:\n      - {addr: '192.0.2.200', prefix_len: 24}\n";
+    let a = planned(base).remove(0);
+    let priority = planned(&base.replace("family", "advert_int: 2\n    family")).remove(0);
+    assert!(a.same_router(&priority), "timers are taken in place");
+    let more_vips = planned(&format!("{base}      - {{addr: '192.0.2.201', prefix_len: 24}}\n"))
+        .remove(0);
+    assert!(a.same_router(&more_vips), "addresses are taken in place");
+    let unicast = planned(&format!(
+        "{base}    unicast_src_ip: 192.0.2.1\n    unicast_peer: ['192.0.2.2']\n"
+    ))
+    .remove(0);
+    assert!(!a.same_router(&unicast), "peers change the router");
+    let vmac = planned(V4_VMAC).remove(0);
+    assert!(!a.same_router(&vmac));
+}
