@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vigil::types::{Centis, Family, Priority, Version, Vrid};
 use vigil::wire::{
     self, Auth, AuthKey, GratuitousArp, Ipv4Tx, MacAddr, RxContext, UnsolicitedNa, V3Checksum,
-    VrrpRepr,
+    VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT, VrrpRepr,
 };
 
 struct Case {
@@ -74,8 +74,8 @@ fn ipv4_cases() -> Vec<Case> {
 fn tx() -> Ipv4Tx {
     Ipv4Tx {
         src: Ipv4Addr::new(192, 0, 2, 1),
-        dst: Ipv4Addr::new(224, 0, 0, 18),
-        ttl: 255,
+        dst: VRRP_GROUP_V4,
+        ttl: VRRP_HOP_LIMIT,
         id: 7,
         ah_sequence: 1,
         v3_checksum: V3Checksum::PseudoHeader,
@@ -107,10 +107,8 @@ fn adverts(c: &mut Criterion) {
         });
     }
 
-    let (src, dst): (Ipv6Addr, Ipv6Addr) = (
-        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1),
-        Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
-    );
+    let (src, dst): (Ipv6Addr, Ipv6Addr) =
+        (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1), VRRP_GROUP_V6);
     let v6 = repr(
         Version::V3,
         Auth::None,
@@ -131,7 +129,15 @@ fn adverts(c: &mut Criterion) {
         .is_ok()
     );
     group.bench_function("parse/v3_ipv6", |b| {
-        b.iter(|| wire::parse_ipv6_advert(black_box(&payload), src, dst, 255, black_box(&ctx)))
+        b.iter(|| {
+            wire::parse_ipv6_advert(
+                black_box(&payload),
+                src,
+                dst,
+                VRRP_HOP_LIMIT,
+                black_box(&ctx),
+            )
+        })
     });
     let mut out = payload.clone();
     group.bench_function("emit/v3_ipv6", |b| {

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use vigil::types::{Centis, Priority, Version, Vrid};
 use vigil::wire::{
     self, Auth, AuthKey, GratuitousArp, Ipv4Tx, Ipv6Header, MacAddr, RxContext, UnsolicitedNa,
-    V3Checksum, VrrpPacket, VrrpRepr,
+    V3Checksum, VRRP_GROUP_V4, VRRP_HOP_LIMIT, VrrpPacket, VrrpRepr,
 };
 
 fn vrid() -> impl Strategy<Value = Vrid> {
@@ -102,13 +102,13 @@ fn ipv4_case() -> impl Strategy<Value = (VrrpRepr, Ipv4Tx, RxContext)> {
             let dst = if unicast {
                 Ipv4Addr::new(192, 0, 2, 200)
             } else {
-                Ipv4Addr::new(224, 0, 0, 18)
+                VRRP_GROUP_V4
             };
             ctx.unicast = unicast;
             let tx = Ipv4Tx {
                 src: Ipv4Addr::from(src),
                 dst,
-                ttl: 255,
+                ttl: VRRP_HOP_LIMIT,
                 id,
                 ah_sequence: seq,
                 v3_checksum: mode,
@@ -156,7 +156,7 @@ proptest! {
         let (src, dst) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
         let mut buf = vec![0xa5; repr.buffer_len_for(vigil::types::Family::V6)];
         prop_assert_eq!(repr.emit(&mut buf, src.into(), dst.into(), V3Checksum::PseudoHeader), Ok(buf.len()));
-        let rx = wire::parse_ipv6_advert(&buf, src, dst, 255, &RxContext::new(Version::V3)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let rx = wire::parse_ipv6_advert(&buf, src, dst, VRRP_HOP_LIMIT, &RxContext::new(Version::V3)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(rx.vrrp, repr);
     }
 
@@ -181,7 +181,7 @@ proptest! {
                                                version in prop_oneof![Just(Version::V2), Just(Version::V3)], unicast in any::<bool>()) {
         let ctx = RxContext { version, auth, v3_checksum: V3Checksum::PseudoHeader, unicast };
         let _ = wire::parse_ipv4_advert(&data, &ctx);
-        let _ = wire::parse_ipv6_advert(&data, Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, 255, &ctx);
+        let _ = wire::parse_ipv6_advert(&data, Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, VRRP_HOP_LIMIT, &ctx);
         let _ = VrrpRepr::parse(&data, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::BROADCAST), &ctx);
         let _ = wire::peek_vrid_ipv4(&data);
         let _ = GratuitousArp::parse(&data);

@@ -215,10 +215,41 @@ impl Host {
 
     // --- observation -------------------------------------------------------------------------
 
+    /// `ip -j <args>` in this host, parsed: for what the helpers below do not extract
+    /// (address flags and labels, link details with `-d`, ...).
+    pub fn ip_json<I, S>(&self, args: I) -> Result<Value>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut full: Vec<std::ffi::OsString> = vec!["-j".into()];
+        full.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        let json = self.run("ip", &full)?;
+        serde_json::from_str(&json).with_context(|| {
+            let line: Vec<_> = full.iter().map(|a| a.to_string_lossy()).collect();
+            format!("ip {}: not JSON: {json}", line.join(" "))
+        })
+    }
+
+    /// The interface index of `ifname` in this host.
+    pub fn ifindex(&self, ifname: &str) -> Result<u32> {
+        let v = self.ip_json(["link", "show", "dev", ifname])?;
+        v[0]["ifindex"]
+            .as_u64()
+            .and_then(|i| u32::try_from(i).ok())
+            .with_context(|| format!("no ifindex for {ifname} on host {}: {v}", self.info.name))
+    }
+
+    /// The value of `/proc/sys/<key>` as this host sees it, e.g.
+    /// `net/ipv4/conf/eth0/arp_ignore` (the slash form, since interface names may hold dots).
+    pub fn sysctl(&self, key: &str) -> Result<String> {
+        let path = format!("/proc/sys/{}", key.trim_start_matches('/'));
+        Ok(self.run("cat", [&path])?.trim().to_owned())
+    }
+
     /// Every address on every interface but `lo` (VIPs included, also on VMAC interfaces).
     pub fn addresses(&self) -> Result<Vec<HostAddr>> {
-        let json = self.run("ip", ["-j", "addr", "show"])?;
-        let v: Value = serde_json::from_str(&json).context("ip -j addr: not JSON")?;
+        let v = self.ip_json(["addr", "show"])?;
         let mut addrs = Vec::new();
         for link in v.as_array().into_iter().flatten() {
             let ifname = link["ifname"].as_str().unwrap_or_default();
@@ -248,8 +279,7 @@ impl Host {
     /// The MAC this host's neighbour table maps `ip` to, if it has a usable entry (not
     /// INCOMPLETE or FAILED).
     pub fn neigh(&self, ip: IpAddr) -> Result<Option<String>> {
-        let json = self.run("ip", ["-j", "neigh", "show", &ip.to_string()])?;
-        let v: Value = serde_json::from_str(&json).context("ip -j neigh: not JSON")?;
+        let v = self.ip_json(["neigh", "show", &ip.to_string()])?;
         Ok(v.as_array()
             .into_iter()
             .flatten()

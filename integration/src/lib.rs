@@ -5,7 +5,9 @@
 //! documentation ranges. Tests run daemons in hosts ([`Host::spawn`], [`Keepalived::start`]),
 //! impair the switch with nftables ([`Lab::partition`], [`Lab::drop_vrrp`], [`Lab::heal`]),
 //! pull cables ([`Host::link_down`]) and observe the result ([`Host::addresses`],
-//! [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with bounded waits ([`wait_until`]).
+//! [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with bounded waits ([`wait_until`],
+//! [`within`]). Tests of vigil's library run its code inside a host on a thread of their own
+//! ([`Host::spawn_async`], [`Host::run_async`]).
 //!
 //! Everything a lab creates is removed when it is dropped, also when the test panics: its
 //! processes are killed by process group and its namespaces deleted. A lab whose test process
@@ -63,6 +65,7 @@
 mod capture;
 mod cmd;
 mod host;
+mod inside;
 mod keepalived;
 mod lab;
 mod process;
@@ -71,11 +74,12 @@ mod wait;
 
 pub use capture::{Capture, parse_pcap};
 pub use host::{Host, HostAddr, HostKind, Link};
+pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
 pub use process::{Child, STOP_TIMEOUT};
 pub use vigil::{Reload, Vigil};
-pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until};
+pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until, within};
 
 /// Builds a lab for a test that returns `anyhow::Result<()>`, or returns `Ok(())` from it
 /// after printing `SKIP: <name>: <reason>` where lab tests are optional (see

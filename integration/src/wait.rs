@@ -1,6 +1,8 @@
-//! Bounded polling: wait for an observable condition, fail with what was last seen.
+//! Bounded waits: poll for an observable condition and fail with what was last seen
+//! ([`wait_until`]), or await an event with a deadline ([`within`]).
 
 use std::fmt::{Debug, Display};
+use std::future::Future;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -115,6 +117,19 @@ pub fn wait_for<T: Debug>(
     }
 }
 
+/// Awaits `fut` for at most `timeout`: the async counterpart of [`wait_until`] for an event
+/// that can be awaited rather than polled (a packet, a netlink notification). On timeout the
+/// error says `timed out after 10s waiting for <what>`.
+///
+/// Needs a tokio runtime with time enabled, such as the one [`crate::Host::spawn_async`]
+/// builds.
+pub async fn within<T>(timeout: Duration, what: &str, fut: impl Future<Output = T>) -> Result<T> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(value) => Ok(value),
+        Err(_) => bail!("timed out after {timeout:?} waiting for {what}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +155,26 @@ mod tests {
         .unwrap_or_default();
         assert!(err.contains("the impossible"), "{err}");
         assert!(err.contains("seen-7"), "{err}");
+    }
+
+    #[test]
+    fn within_names_what_it_waited_for() -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let err = runtime
+            .block_on(within(
+                Duration::from_millis(20),
+                "a reply",
+                std::future::pending::<()>(),
+            ))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("a reply") && err.contains("20ms"), "{err}");
+        let ready = runtime.block_on(within(Duration::from_secs(1), "ready", async { 7 }))?;
+        assert_eq!(ready, 7);
+        Ok(())
     }
 
     #[test]

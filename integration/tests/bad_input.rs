@@ -5,7 +5,6 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
@@ -13,13 +12,14 @@ use common::{VigilInstance, vigil_yaml};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use vigil::types::{Centis, Priority, Version, Vrid};
 use vigil::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
-use vigil::wire::{Auth, AuthKey, V3Checksum, VrrpRepr};
+use vigil::wire::{
+    Auth, AuthKey, IPPROTO_VRRP, V3Checksum, VRRP_GROUP_V4, VRRP_HOP_LIMIT, VrrpRepr,
+};
 use vigil_integration::{Host, Keepalived, Lab, Vigil, VrrpState, scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const VRID: u8 = 81;
 const OTHER_VRID: u8 = 82;
-const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 const PACED: Duration = Duration::from_millis(20);
 
 fn instance_drops(v: &Vigil, reason: &str) -> u64 {
@@ -67,15 +67,13 @@ fn inject(
     };
     let src = host.ipv4();
     let ifname = host.ifname().to_owned();
-    let netns = PathBuf::from("/run/netns").join(host.netns());
     // A thread of our own enters the host's namespace; the test's threads stay where they are.
-    std::thread::spawn(move || -> Result<u32> {
-        vigil::net::netns::enter_thread_netns(&netns)
-            .with_context(|| format!("entering {netns:?}"))?;
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112)))?;
+    host.spawn_thread(move || {
+        let vrrp = Protocol::from(i32::from(IPPROTO_VRRP));
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(vrrp))?;
         socket.set_header_included_v4(true)?;
         socket.bind_device(Some(ifname.as_bytes()))?;
-        let dst = SockAddr::from(SocketAddrV4::new(GROUP, 0));
+        let dst = SockAddr::from(SocketAddrV4::new(VRRP_GROUP_V4, 0));
         let mut buf = vec![0u8; ipv4_advert_len(&repr)];
         let started = std::time::Instant::now();
         let mut sent = 0;
@@ -85,8 +83,12 @@ fn inject(
             }
             let tx = Ipv4Tx {
                 src,
-                dst: GROUP,
-                ttl: if spoil == Spoil::Ttl64 { 64 } else { 255 },
+                dst: VRRP_GROUP_V4,
+                ttl: if spoil == Spoil::Ttl64 {
+                    64
+                } else {
+                    VRRP_HOP_LIMIT
+                },
                 id: (n % 65535 + 1) as u16,
                 ah_sequence: 0,
                 v3_checksum: V3Checksum::PseudoHeader,
@@ -110,7 +112,6 @@ fn inject(
         Ok(sent)
     })
     .join()
-    .map_err(|_| anyhow!("the injector thread panicked"))?
 }
 
 /// vigil (v2, password "right") and a keepalived peer on the same VRID with the wrong

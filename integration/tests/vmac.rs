@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use common::{VigilInstance, vigil_yaml};
+use vigil::wire::IPPROTO_VRRP;
 use vigil_integration::{Capture, Host, Keepalived, Lab, Vigil, VrrpState, scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
@@ -34,7 +35,7 @@ fn parse(frame: &[u8]) -> Option<SeenAdvert> {
     let (ip_src, vrrp) = match frame.get(12..14)? {
         [0x08, 0x00] => {
             let ihl = usize::from(ip.first()? & 0x0f) * 4;
-            if *ip.get(9)? != 112 {
+            if *ip.get(9)? != IPPROTO_VRRP {
                 return None;
             }
             let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
@@ -42,7 +43,7 @@ fn parse(frame: &[u8]) -> Option<SeenAdvert> {
         }
         [0x86, 0xdd] => {
             // No extension headers on VRRP (RFC 5798 §5.1.2).
-            if *ip.get(6)? != 112 {
+            if *ip.get(6)? != IPPROTO_VRRP {
                 return None;
             }
             let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::types::{Centis, Family, Priority, Version, Vrid};
+use crate::wire::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 
 /// A whole configuration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -127,8 +128,8 @@ impl Default for Global {
         Self {
             router_id: None,
             vrrp_version: Version::V2,
-            mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
-            mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            mcast_group4: VRRP_GROUP_V4,
+            mcast_group6: VRRP_GROUP_V6,
             garp: Garp::default(),
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
@@ -262,7 +263,8 @@ pub struct Instance {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub unicast_peers: Vec<IpAddr>,
-    /// `unicast_ttl`: TTL / hop limit of unicast adverts (default 255).
+    /// `unicast_ttl`: TTL / hop limit of unicast adverts (default 255,
+    /// [`crate::wire::VRRP_HOP_LIMIT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unicast_ttl: Option<u8>,
     /// `unicast_fault_no_peer`: go to FAULT instead of multicasting when no peer is left.

@@ -26,7 +26,8 @@ pub use announce::Announcer;
 pub use error::NetError;
 pub use events::{NetEvent, NetlinkEvents};
 pub use netlink::{BATCH_WINDOW, LinkInfo, Netlink, VmacSpec, eui64_link_local, virtual_mac};
-pub use socket::{
-    IPPROTO_AH, IPPROTO_VRRP, IpProtocol, Received, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT,
-    VrrpSocket,
+pub use socket::{IpProtocol, Received, VrrpSocket};
+// Defined in `wire::constants`; re-exported because sockets are opened and joined with them.
+pub use crate::wire::constants::{
+    IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT,
 };

@@ -21,18 +21,9 @@ use tokio::io::unix::AsyncFd;
 
 use super::error::NetError;
 use crate::types::Family;
-
-/// IANA protocol number of VRRP (RFC 5798 §5.1.1.4, RFC 3768 §5.2.4).
-pub const IPPROTO_VRRP: u8 = 112;
-/// IANA protocol number of the IP Authentication Header, carried by VRRPv2 AH instances
-/// (RFC 2338 §5.3.6.3, as keepalived implements it).
-pub const IPPROTO_AH: u8 = 51;
-/// The VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
-pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// The VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
-pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-/// TTL / hop limit VRRP packets are sent with and must arrive with (RFC 5798 §5.1.1.3, §5.1.2.3).
-pub const VRRP_HOP_LIMIT: u8 = 255;
+use crate::wire::constants::{
+    IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT,
+};
 
 /// Which IP protocol an IPv4 VRRP socket carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,8 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use super::auth::{self, AH_HEADER_LEN, AUTH_AH, AhHeader, Auth, PROTO_AH};
-use super::checksum::{PROTO_VRRP, V3Checksum};
+use super::auth::{self, AH_HEADER_LEN, AUTH_AH, AhHeader, Auth};
+use super::checksum::V3Checksum;
+use super::constants::{IPPROTO_AH, IPPROTO_VRRP, VRRP_HOP_LIMIT};
 use super::error::{Error, room};
 use super::ipv4::{self, Ipv4Header};
 use super::vrrp::{RxContext, VrrpRepr};
@@ -36,7 +37,7 @@ pub struct Received {
 /// shared by every VRID, before the instance's `RxContext` is known.
 pub fn peek_vrid_ipv4(datagram: &[u8]) -> Option<u8> {
     let ihl = usize::from(datagram.first()? & 0x0f) * 4;
-    let ah = if *datagram.get(9)? == PROTO_AH {
+    let ah = if *datagram.get(9)? == IPPROTO_AH {
         AH_HEADER_LEN
     } else {
         0
@@ -52,7 +53,7 @@ pub fn peek_vrid_ipv6(payload: &[u8]) -> Option<u8> {
 /// RFC 5798 §7.1: MUST verify that the IPv4 TTL / IPv6 hop limit is 255. keepalived skips
 /// this for unicast peers, whose adverts may cross routers.
 fn check_ttl(ttl: u8, ctx: &RxContext) -> Result<(), Error> {
-    if !ctx.unicast && ttl != ipv4::VRRP_TTL {
+    if !ctx.unicast && ttl != VRRP_HOP_LIMIT {
         return Err(Error::BadTtl(ttl));
     }
     Ok(())
@@ -64,8 +65,8 @@ pub fn parse_ipv4_advert(datagram: &[u8], ctx: &RxContext) -> Result<Received, E
     let ip = Ipv4Header::parse(datagram)?;
     let header = ip.header;
     let (ah, vrrp_bytes) = match header.protocol {
-        PROTO_VRRP => (None, ip.payload),
-        PROTO_AH => {
+        IPPROTO_VRRP => (None, ip.payload),
+        IPPROTO_AH => {
             let ah = AhHeader::parse(ip.payload)?;
             (Some(ah), ip.payload.get(AH_HEADER_LEN..).unwrap_or(&[]))
         }
@@ -174,7 +175,11 @@ pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<
         Auth::Ah(key) => Some(key),
         Auth::None | Auth::Password(_) => None,
     };
-    let protocol = if key.is_some() { PROTO_AH } else { PROTO_VRRP };
+    let protocol = if key.is_some() {
+        IPPROTO_AH
+    } else {
+        IPPROTO_VRRP
+    };
     let header = Ipv4Header::for_advert(
         tx.src,
         tx.dst,
@@ -203,7 +208,7 @@ pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<
     )?;
     if let Some(key) = key {
         let mut ah = AhHeader {
-            next_header: PROTO_VRRP,
+            next_header: IPPROTO_VRRP,
             spi: u32::from(tx.src),
             sequence: tx.ah_sequence,
             icv: [0; 12],

@@ -18,6 +18,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use super::constants::IPPROTO_VRRP;
 use super::error::{Error, Layer, need};
 
 /// VRRPv2 authentication type numbers (RFC 2338 §5.3.6).
@@ -94,8 +95,6 @@ pub const ICV_LEN: usize = 12;
 pub const AH_HEADER_LEN: usize = 24;
 /// AH Payload Length for a 96-bit ICV: header length in 32-bit words minus 2 (RFC 2402 §2.2).
 pub const AH_PAYLOAD_LEN: u8 = 4;
-/// IANA protocol number of AH.
-pub const PROTO_AH: u8 = 51;
 
 const MD5_BLOCK: usize = 64;
 
@@ -167,7 +166,7 @@ impl AhHeader {
                 format!("payload length {payload_len}, HMAC-MD5-96 needs {AH_PAYLOAD_LEN}").into(),
             ));
         }
-        if next_header != super::checksum::PROTO_VRRP {
+        if next_header != IPPROTO_VRRP {
             return Err(Error::BadAhHeader(
                 format!("next header {next_header} is not VRRP (112)").into(),
             ));

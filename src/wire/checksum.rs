@@ -8,12 +8,6 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// IANA protocol number of VRRP (RFC 5798 §5.1.1.4).
-pub const PROTO_VRRP: u8 = 112;
-
-/// The IPv4 VRRP multicast group (RFC 5798 §5.1.1.2).
-pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-
 /// Adds `data` to a running one's complement sum, big-endian 16-bit words, an odd trailing
 /// byte padded with zero (RFC 1071 §4.1). The sum is kept in 32 bits and folded at the end.
 pub fn accumulate(mut sum: u32, data: &[u8]) -> u32 {
@@ -82,6 +76,7 @@ pub enum V3Checksum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::constants::IPPROTO_VRRP;
 
     #[test]
     fn rfc1071_example_sum() {
@@ -118,7 +113,7 @@ mod tests {
         let sum = pseudo_header_v4(
             Ipv4Addr::new(192, 0, 2, 1),
             Ipv4Addr::new(224, 0, 0, 18),
-            PROTO_VRRP,
+            IPPROTO_VRRP,
             12,
         );
         let words = 0xc000 + 0x0201 + 0xe000 + 0x0012 + 112 + 12;
@@ -129,7 +124,7 @@ mod tests {
     fn ipv6_pseudo_header_words() {
         let src: Ipv6Addr = "fe80::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
         let dst: Ipv6Addr = "ff02::12".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
-        let sum = pseudo_header_v6(src, dst, PROTO_VRRP, 24);
+        let sum = pseudo_header_v6(src, dst, IPPROTO_VRRP, 24);
         assert_eq!(sum, 0xfe80 + 1 + 0xff02 + 0x12 + 24 + 112);
     }
 }

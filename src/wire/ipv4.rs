@@ -12,8 +12,6 @@ use super::error::{Error, Layer, need, room};
 pub const MIN_HEADER_LEN: usize = 20;
 /// keepalived's TOS for adverts: precedence 6, "internetwork control".
 pub const TOS_NETWORK_CONTROL: u8 = 0xc0;
-/// RFC 5798 §5.1.1.3: adverts are sent, and must be received, with TTL 255.
-pub const VRRP_TTL: u8 = 255;
 
 const FLAG_MF: u16 = 0x2000;
 const FRAGMENT_OFFSET: u16 = 0x1fff;

@@ -5,6 +5,9 @@
 //! a representation with `parse` and `emit` into the caller's buffer (`VrrpRepr`,
 //! `GratuitousArp`, `UnsolicitedNa`, `Ipv4Header`, `Ipv6Header`), one `Error` enum.
 //!
+//! The protocol numbers, groups and hop limit VRRP is defined by live in [`constants`], once;
+//! `net` and `config` use them from there.
+//!
 //! What the daemon calls:
 //! - receive: `peek_vrid_ipv4` / `peek_vrid_ipv6` to find the instance on a shared socket,
 //!   then `parse_ipv4_advert(datagram, &RxContext)` or
@@ -28,6 +31,7 @@ pub mod advert;
 pub mod arp;
 pub mod auth;
 pub mod checksum;
+pub mod constants;
 pub mod error;
 pub mod ethernet;
 pub mod ipv4;
@@ -42,6 +46,7 @@ pub use advert::{
 pub use arp::GratuitousArp;
 pub use auth::{AhHeader, Auth, AuthKey};
 pub use checksum::V3Checksum;
+pub use constants::{IPPROTO_AH, IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6, VRRP_HOP_LIMIT};
 pub use error::{Error, Layer};
 pub use ethernet::MacAddr;
 pub use ipv4::Ipv4Header;

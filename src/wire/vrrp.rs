@@ -15,7 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AUTH_AH, AUTH_DATA_LEN, AUTH_NONE, AUTH_PASSWORD, Auth, AuthKey};
-use super::checksum::{self, PROTO_VRRP, V3Checksum};
+use super::checksum::{self, V3Checksum};
+use super::constants::{IPPROTO_VRRP, VRRP_GROUP_V4};
 use super::error::{Error, Layer, need, room};
 use crate::types::{Centis, Family, Priority, Version, Vrid};
 
@@ -260,16 +261,16 @@ pub fn pseudo_header_sum(
         {
             checksum::pseudo_header_v4(
                 s,
-                checksum::VRRP_GROUP_V4,
-                PROTO_VRRP,
+                VRRP_GROUP_V4,
+                IPPROTO_VRRP,
                 u16::try_from(len).unwrap_or(u16::MAX),
             )
         }
         (Version::V3, IpAddr::V4(s), IpAddr::V4(d)) => {
-            checksum::pseudo_header_v4(s, d, PROTO_VRRP, u16::try_from(len).unwrap_or(u16::MAX))
+            checksum::pseudo_header_v4(s, d, IPPROTO_VRRP, u16::try_from(len).unwrap_or(u16::MAX))
         }
         (Version::V3, IpAddr::V6(s), IpAddr::V6(d)) => {
-            checksum::pseudo_header_v6(s, d, PROTO_VRRP, u32::try_from(len).unwrap_or(u32::MAX))
+            checksum::pseudo_header_v6(s, d, IPPROTO_VRRP, u32::try_from(len).unwrap_or(u32::MAX))
         }
         _ => 0,
     }

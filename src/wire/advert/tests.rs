@@ -4,10 +4,10 @@
 use super::*;
 use crate::types::{Centis, Priority, Version, Vrid};
 use crate::wire::auth::AuthKey;
+use crate::wire::constants::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::wire::error::Layer;
 
 const SRC: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
 // IPv4 (TOS 0xc0, id 1, TTL 255, protocol 51) + AH (SPI 192.0.2.1, seq 1, ICV) + VRRPv2
 // (VRID 51, priority 100, auth type 2, 1 s, 192.0.2.100), key "secret".
@@ -45,8 +45,8 @@ fn v2_ah_repr() -> VrrpRepr {
 fn tx(id: u16, seq: u32) -> Ipv4Tx {
     Ipv4Tx {
         src: SRC,
-        dst: GROUP,
-        ttl: 255,
+        dst: VRRP_GROUP_V4,
+        ttl: VRRP_HOP_LIMIT,
         id,
         ah_sequence: seq,
         v3_checksum: V3Checksum::PseudoHeader,
@@ -86,7 +86,7 @@ fn fix_ip_checksum(d: &mut [u8]) {
 fn parse_v2_ah_datagram() {
     let rx = parse_ipv4_advert(&V2_AH, &ah_ctx()).unwrap();
     assert_eq!(rx.src, IpAddr::V4(SRC));
-    assert_eq!(rx.dst, IpAddr::V4(GROUP));
+    assert_eq!(rx.dst, IpAddr::V4(VRRP_GROUP_V4));
     assert_eq!((rx.ttl, rx.ip_id), (255, Some(1)));
     let ah = rx.ah.unwrap();
     assert_eq!((ah.spi, ah.sequence), (0xc000_0201, 1));
@@ -118,7 +118,7 @@ fn v3_ipv4_round_trip_and_layout() {
 #[test]
 fn v3_ipv6_payload() {
     let src: Ipv6Addr = "fe80::1".parse().unwrap();
-    let dst: Ipv6Addr = "ff02::12".parse().unwrap();
+    let dst = VRRP_GROUP_V6;
     let mut repr = v3_repr();
     repr.addresses = vec![
         "fe80::100".parse().unwrap(),
@@ -127,7 +127,14 @@ fn v3_ipv6_payload() {
     let bytes = repr
         .to_vec(src.into(), dst.into(), V3Checksum::PseudoHeader)
         .unwrap();
-    let rx = parse_ipv6_advert(&bytes, src, dst, 255, &RxContext::new(Version::V3)).unwrap();
+    let rx = parse_ipv6_advert(
+        &bytes,
+        src,
+        dst,
+        VRRP_HOP_LIMIT,
+        &RxContext::new(Version::V3),
+    )
+    .unwrap();
     assert_eq!(rx.vrrp, repr);
     assert_eq!((rx.ttl, rx.ip_id), (255, None));
     assert_eq!(peek_vrid_ipv6(&bytes), Some(7));

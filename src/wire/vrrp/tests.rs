@@ -2,15 +2,16 @@
 //! RFC 5798 §5.1 (checksums computed independently), and one test per error variant.
 
 use super::*;
+use crate::wire::constants::VRRP_GROUP_V6;
 
 const SRC4: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-const DST4: IpAddr = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+const DST4: IpAddr = IpAddr::V4(VRRP_GROUP_V4);
 
 fn src6() -> IpAddr {
     "fe80::1".parse().unwrap()
 }
 fn dst6() -> IpAddr {
-    "ff02::12".parse().unwrap()
+    IpAddr::V6(VRRP_GROUP_V6)
 }
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
