@@ -191,7 +191,7 @@ impl<E: Effects> Core<E> {
     fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
         self.on_tracker(now, &TrackerUpdate::interface(name.clone(), up));
         let before = self.links.insert(ifindex, LinkState { name, up });
-        if !before.is_some_and(|b| b.up != up) {
+        if before.is_none_or(|b| b.up == up) {
             return;
         }
         let input = if up { Input::LinkUp } else { Input::LinkDown };

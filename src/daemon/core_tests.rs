@@ -147,7 +147,8 @@ fn route_of(core: &Core<RecordingEffects>, name: &str) -> (InstanceId, u64) {
 // ---------------------------------------------------------------------------------------------
 // Start gating
 
-const WEIGHT_ZERO_CHECK: &str = "vrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight 0\n}\n";
+const WEIGHT_ZERO_CHECK: &str =
+    "vrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight 0\n}\n";
 
 #[test]
 fn an_instance_waits_in_init_for_its_weight_zero_checker() {
@@ -164,15 +165,25 @@ fn an_instance_waits_in_init_for_its_weight_zero_checker() {
         vec![t("VI_2", State::Initialize, State::Backup)]
     );
     assert_eq!(state(&core, "VI_1"), State::Initialize);
-    assert!(!effects.iter().any(|e| matches!(e, Effect::Notify { instance, .. } if instance == "VI_1")));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Notify { instance, .. } if instance == "VI_1"))
+    );
 
-    core.handle(secs(0.5), CoreInput::Tracker(TrackerUpdate::script("chk", true)));
+    core.handle(
+        secs(0.5),
+        CoreInput::Tracker(TrackerUpdate::script("chk", true)),
+    );
     assert_eq!(
         transitions(&core.effects_mut().take()),
         vec![t("VI_1", State::Initialize, State::Backup)]
     );
     // A failure afterwards is a FAULT, as for any running instance.
-    core.handle(secs(1.0), CoreInput::Tracker(TrackerUpdate::script("chk", false)));
+    core.handle(
+        secs(1.0),
+        CoreInput::Tracker(TrackerUpdate::script("chk", false)),
+    );
     assert_eq!(state(&core, "VI_1"), State::Fault);
 }
 
@@ -184,7 +195,10 @@ fn a_checker_that_fails_first_starts_its_instance_in_fault() {
     );
     let mut core = started(&conf);
     core.effects_mut().take();
-    core.handle(secs(0.5), CoreInput::Tracker(TrackerUpdate::script("chk", false)));
+    core.handle(
+        secs(0.5),
+        CoreInput::Tracker(TrackerUpdate::script("chk", false)),
+    );
     assert_eq!(
         transitions(&core.effects_mut().take()),
         vec![t("VI_1", State::Initialize, State::Fault)]
@@ -213,7 +227,10 @@ fn a_weighted_checker_changes_the_priority_without_holding_the_start() {
     );
     let mut core = started(&conf);
     assert_eq!(state(&core, "VI_1"), State::Backup);
-    core.handle(secs(0.1), CoreInput::Tracker(TrackerUpdate::script("chk", true)));
+    core.handle(
+        secs(0.1),
+        CoreInput::Tracker(TrackerUpdate::script("chk", true)),
+    );
     let (inst, _) = core.instance("VI_1").expect("instance");
     assert_eq!(inst.effective_priority().get(), 150);
 }
@@ -277,7 +294,12 @@ fn an_instance_on_a_down_link_starts_in_fault() {
 
 #[test]
 fn a_tracked_interface_is_a_checker_fed_by_link_events() {
-    let conf = instance("VI_1", 1, 100, " track_interface {\n  eth1 weight -30\n }\n");
+    let conf = instance(
+        "VI_1",
+        1,
+        100,
+        " track_interface {\n  eth1 weight -30\n }\n",
+    );
     let mut core = started(&conf);
     core.handle(
         secs(0.1),
@@ -387,11 +409,12 @@ fn an_unchanged_reload_touches_nothing() {
     assert_eq!(core.status("t").instances[0].transitions, counters);
     // And its schedule too: the next advert is due within one interval.
     run_until(&mut core, secs(5.1));
-    assert!(core
-        .effects_mut()
-        .take()
-        .iter()
-        .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1")));
+    assert!(
+        core.effects_mut()
+            .take()
+            .iter()
+            .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1"))
+    );
 }
 
 #[test]
@@ -452,18 +475,31 @@ fn a_new_vrid_is_another_router_it_stops_and_starts() {
     // The old router hands over at once (priority 0) and takes its addresses away.
     let stop = effects
         .iter()
-        .position(|e| *e == Effect::Advert { instance: "VI_1".into(), priority: 0 })
+        .position(|e| {
+            *e == Effect::Advert {
+                instance: "VI_1".into(),
+                priority: 0,
+            }
+        })
         .expect("a priority-0 advert");
     let remove = effects
         .iter()
         .position(|e| matches!(e, Effect::Remove { instance, .. } if instance == "VI_1"))
         .expect("its addresses removed");
     assert!(stop < remove);
-    assert!(effects.contains(&Effect::Notify {
-        instance: "VI_1".into(),
-        state: NotifyState::Stop,
-        priority: 200
-    }) || effects.iter().any(|e| matches!(e, Effect::Notify { state: NotifyState::Stop, .. })));
+    assert!(
+        effects.contains(&Effect::Notify {
+            instance: "VI_1".into(),
+            state: NotifyState::Stop,
+            priority: 200
+        }) || effects.iter().any(|e| matches!(
+            e,
+            Effect::Notify {
+                state: NotifyState::Stop,
+                ..
+            }
+        ))
+    );
     // VI_2 was not touched.
     assert_eq!(state(&core, "VI_2"), State::Backup);
 }
@@ -493,7 +529,10 @@ fn removed_instances_stop_and_added_ones_start() {
 fn a_sync_group_change_restarts_its_members() {
     let (mut core, conf) = master_and_backup();
     let grouped = format!("vrrp_sync_group G {{\n group {{\n  VI_1\n  VI_2\n }}\n}}\n{conf}");
-    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&grouped, &[]))));
+    core.handle(
+        secs(4.1),
+        CoreInput::Reload(Box::new(prepared(&grouped, &[]))),
+    );
     let reasons: Vec<(String, State, State)> = transitions(&core.effects_mut().take());
     assert!(reasons.contains(&t("VI_1", State::Master, State::Initialize)));
     assert!(reasons.contains(&t("VI_2", State::Backup, State::Initialize)));
@@ -556,7 +595,11 @@ fn a_recording_replays_to_the_same_decisions() {
             }
         }
     };
-    feed(&mut core, secs(0.0), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    feed(
+        &mut core,
+        secs(0.0),
+        CoreInput::Reload(Box::new(prepared(&conf, &[]))),
+    );
     for s in 1..=5 {
         while let Some(due) = core.next_deadline().filter(|&d| d <= secs(f64::from(s))) {
             feed(&mut core, due, CoreInput::Tick);
@@ -576,7 +619,10 @@ fn a_recording_replays_to_the_same_decisions() {
     feed(&mut core, secs(6.0), CoreInput::Shutdown);
     drop(recorder);
     assert!(live.len() >= 4, "the scenario has transitions: {live:?}");
-    assert!(live.iter().any(|l| l.contains("VI_1 transition BACKUP -> MASTER")));
+    assert!(
+        live.iter()
+            .any(|l| l.contains("VI_1 transition BACKUP -> MASTER"))
+    );
 
     let mut out = Vec::new();
     replay(&path, true, &mut out).expect("replay");

@@ -185,7 +185,11 @@ pub async fn run(
     };
     let config_name = options.config_path.display().to_string();
 
-    let ready = prepare(Source::Loaded(config), feeder.context(&netlink, &input_tx)).await?;
+    let ready = prepare(
+        Source::Loaded(Box::new(config)),
+        feeder.context(&netlink, &input_tx),
+    )
+    .await?;
     let config = feeder.install(ready);
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
     drop(config);

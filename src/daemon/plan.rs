@@ -347,7 +347,10 @@ fn plan_instance(
             src,
             destinations,
             unicast,
-            ttl: inst.unicast_ttl.filter(|_| unicast).unwrap_or(255),
+            ttl: inst
+                .unicast_ttl
+                .filter(|_| unicast)
+                .unwrap_or(wire::VRRP_HOP_LIMIT),
             repr,
             v3_checksum: V3Checksum::PseudoHeader,
         },

@@ -38,7 +38,7 @@ pub enum PrepareError {
 /// Where the configuration comes from.
 pub enum Source {
     /// Already loaded (the start: `main` loaded and reported it).
-    Loaded(Config),
+    Loaded(Box<Config>),
     /// Read from the file again (a reload).
     File { path: PathBuf, strict: bool },
 }
@@ -62,7 +62,7 @@ pub struct Ready {
 
 pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError> {
     let config = match source {
-        Source::Loaded(config) => config,
+        Source::Loaded(config) => *config,
         Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
     };
     let facts = read_facts(&ctx.netlink).await?;

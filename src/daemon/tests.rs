@@ -98,12 +98,15 @@ fn attach_vmac_is_a_no_op_without_use_vmac() {
 
 #[test]
 fn same_router_ignores_what_a_running_instance_can_take_in_place() {
-    let base = "    family: ipv4\n    virtual_ipaddress:\n      - {addr: '192.0.2.200', prefix_len: 24}\n";
+    let base =
+        "    family: ipv4\n    virtual_ipaddress:\n      - {addr: '192.0.2.200', prefix_len: 24}\n";
     let a = planned(base).remove(0);
     let priority = planned(&base.replace("family", "advert_int: 2\n    family")).remove(0);
     assert!(a.same_router(&priority), "timers are taken in place");
-    let more_vips = planned(&format!("{base}      - {{addr: '192.0.2.201', prefix_len: 24}}\n"))
-        .remove(0);
+    let more_vips = planned(&format!(
+        "{base}      - {{addr: '192.0.2.201', prefix_len: 24}}\n"
+    ))
+    .remove(0);
     assert!(a.same_router(&more_vips), "addresses are taken in place");
     let unicast = planned(&format!(
         "{base}    unicast_src_ip: 192.0.2.1\n    unicast_peer: ['192.0.2.2']\n"
