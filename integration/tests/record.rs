@@ -24,9 +24,19 @@ fn logged_transitions(log: &str, instance: &str) -> Vec<(String, String, String)
             rest.split_whitespace().next().map(str::to_owned)
         }
     };
+    // The reason is free text ("master down timer expired"), unquoted; `priority` follows it.
+    let reason = |line: &str| -> Option<String> {
+        let rest = line.split_once(" reason=")?.1;
+        Some(
+            rest.split_once(" priority=")?
+                .0
+                .trim_matches('"')
+                .to_owned(),
+        )
+    };
     log.lines()
-        .filter(|l| l.contains(" transition ") && l.contains(&format!("instance={instance} ")))
-        .filter_map(|l| Some((field(l, "from")?, field(l, "to")?, field(l, "reason")?)))
+        .filter(|l| l.contains(" transition") && l.contains(&format!("instance={instance} ")))
+        .filter_map(|l| Some((field(l, "from")?, field(l, "to")?, reason(l)?)))
         .collect()
 }
 

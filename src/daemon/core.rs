@@ -382,7 +382,7 @@ impl<E: Effects> Core<E> {
                 let state = inst.state();
                 InstanceStatus {
                     name: plan.name().to_owned(),
-                    interface: plan.interface.clone(),
+                    interface: plan.interface.to_string(),
                     vrid: plan.fsm.vrid.get(),
                     version: plan.fsm.version.number(),
                     family: match plan.fsm.family {

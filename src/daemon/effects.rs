@@ -251,7 +251,7 @@ impl Effects for SystemEffects {
             state,
             priority: priority.get(),
         };
-        self.notifier.notify(&plan.notify, &note);
+        self.notifier.notify(plan.notify_scripts(), &note);
     }
 
     fn bind(&mut self, table: &RxTable) {

@@ -53,7 +53,7 @@ pub struct TxPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnouncePlan {
     pub ifindex: u32,
-    pub ifname: String,
+    pub ifname: Arc<str>,
     /// One frame per virtual address (GARP or unsolicited NA).
     pub frames: Vec<Vec<u8>>,
 }
@@ -77,19 +77,22 @@ pub struct InstancePlan {
     /// version, family, priority, primary address, ...).
     pub fsm: Arc<fsm::InstanceConfig>,
     /// The configured interface: its link state is the instance's, its name is shown.
-    pub interface: String,
+    /// Interface names are shared by every instance on the interface.
+    pub interface: Arc<str>,
     pub ifindex: u32,
     /// The receive/send socket: the configured interface, or its VMAC once
     /// [`InstancePlan::attach_vmac`] has run (unless `vmac_xmit_base`).
     pub socket: SocketKey,
     /// The name of the socket's interface.
-    pub socket_ifname: String,
+    pub socket_ifname: Arc<str>,
     pub rx: RxContext,
     pub tx: TxPlan,
     pub vips: Vec<AddressSpec>,
     pub announce: AnnouncePlan,
-    pub notify: NotifyScripts,
-    pub vmac: Option<VmacPlan>,
+    /// Boxed, and absent when the instance has none: most have none, and an instance's plan
+    /// stays small (thousands of them on one router).
+    pub notify: Option<Box<NotifyScripts>>,
+    pub vmac: Option<Box<VmacPlan>>,
     /// The checkers the instance watches, weights resolved.
     pub tracking: InstanceTrackers,
 }
@@ -133,8 +136,20 @@ impl InstancePlan {
         self.announce.ifindex = ifindex;
         if !vmac.xmit_base {
             self.socket.ifindex = ifindex;
-            self.socket_ifname = vmac.name.clone();
+            self.socket_ifname = vmac.name.as_str().into();
         }
+    }
+
+    /// The notify scripts (none configured: an empty set; the FIFO still hears of it).
+    pub fn notify_scripts(&self) -> &NotifyScripts {
+        const NONE: NotifyScripts = NotifyScripts {
+            master: None,
+            backup: None,
+            fault: None,
+            stop: None,
+            any: None,
+        };
+        self.notify.as_deref().unwrap_or(&NONE)
     }
 
     /// The addresses as `vigil status` shows them.
@@ -159,10 +174,11 @@ pub fn plan(
     config: &Config,
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
 ) -> Result<Vec<InstancePlan>, Vec<PlanError>> {
-    let mut planned = Vec::new();
+    let mut planned = Vec::with_capacity(config.instances.len());
     let mut errors = Vec::new();
+    let mut names = Names::default();
     for inst in &config.instances {
-        match plan_instance(config, inst, facts) {
+        match plan_instance(config, inst, facts, &mut names) {
             Ok(p) => planned.push(p),
             Err(message) => errors.push(PlanError {
                 instance: inst.name.clone(),
@@ -177,10 +193,26 @@ pub fn plan(
     }
 }
 
+/// Interface names, one shared copy each.
+#[derive(Default)]
+struct Names(std::collections::HashMap<String, Arc<str>>);
+
+impl Names {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.0.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = name.into();
+        self.0.insert(name.to_owned(), n.clone());
+        n
+    }
+}
+
 fn plan_instance(
     config: &Config,
     inst: &Instance,
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
+    names: &mut Names,
 ) -> Result<InstancePlan, String> {
     let iface = facts(&inst.interface)
         .ok_or_else(|| format!("interface {:?} does not exist", inst.interface))?;
@@ -262,9 +294,14 @@ fn plan_instance(
                     IpAddr::V4(_) => None,
                 },
             };
-            (0, name.clone(), mac, Some(vmac))
+            (0, names.get(name), mac, Some(Box::new(vmac)))
         }
-        None => (iface.ifindex, iface.name.clone(), MacAddr(iface.mac), None),
+        None => (
+            iface.ifindex,
+            names.get(&iface.name),
+            MacAddr(iface.mac),
+            None,
+        ),
     };
 
     let mut vips = Vec::new();
@@ -338,10 +375,10 @@ fn plan_instance(
     };
     Ok(InstancePlan {
         fsm: Arc::new(fsm),
-        interface: inst.interface.clone(),
+        interface: names.get(&inst.interface),
         ifindex: iface.ifindex,
         socket,
-        socket_ifname: iface.name.clone(),
+        socket_ifname: names.get(&iface.name),
         rx,
         tx: TxPlan {
             src,
@@ -360,7 +397,8 @@ fn plan_instance(
             ifname: vip_ifname,
             frames,
         },
-        notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?,
+        notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?
+            .filter(|n| **n != NotifyScripts::default()),
         vmac,
         tracking: InstanceTrackers::for_instance(config, &inst.name),
     })
@@ -383,7 +421,7 @@ fn scope(s: model::Scope) -> AddrScope {
 fn notify_scripts(
     n: &model::Notify,
     default_user: Option<&model::RunAs>,
-) -> Result<NotifyScripts, String> {
+) -> Result<Option<Box<NotifyScripts>>, String> {
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
         let Some(s) = s else { return Ok(None) };
         let argv =
@@ -400,11 +438,11 @@ fn notify_scripts(
                 .or_else(|| default_user.and_then(|u| u.group.clone())),
         }))
     };
-    Ok(NotifyScripts {
+    Ok(Some(Box::new(NotifyScripts {
         master: one(&n.master)?,
         backup: one(&n.backup)?,
         fault: one(&n.fault)?,
         stop: one(&n.stop)?,
         any: one(&n.any)?,
-    })
+    })))
 }

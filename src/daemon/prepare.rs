@@ -165,7 +165,9 @@ async fn open(
     made: &mut Made,
 ) -> Result<(), PrepareError> {
     for p in planned.iter_mut() {
-        let Some(v) = p.vmac.clone() else { continue };
+        let Some(v) = p.vmac.as_deref().cloned() else {
+            continue;
+        };
         if let Some(open) = ctx.open_vmacs.get(&v.name).filter(|o| o.plan == v) {
             p.attach_vmac(open.ifindex);
             continue;

@@ -99,7 +99,7 @@ impl<E: Effects> Core<E> {
             .into_iter()
             .map(Some)
             .collect();
-        let mut node: Node<Slot> = Node::default();
+        let mut node: Node<Slot> = Node::with_capacity(instances.len());
         let mut reconfigured = Vec::new();
         let mut deltas: Vec<(InstanceId, Vec<AddressSpec>, Vec<AddressSpec>)> = Vec::new();
         let mut started = Vec::new();

@@ -40,10 +40,10 @@ fn a_vmac_instance_sends_and_receives_on_its_vmac() {
     assert_eq!(p.socket.ifindex, BASE_IFINDEX, "unknown before it exists");
     p.attach_vmac(VMAC_IFINDEX);
     assert_eq!(p.socket.ifindex, VMAC_IFINDEX);
-    assert_eq!(p.socket_ifname, "vrrp.51");
+    assert_eq!(&*p.socket_ifname, "vrrp.51");
     // The instance still follows the base interface's link state and shows its name.
     assert_eq!(p.ifindex, BASE_IFINDEX);
-    assert_eq!(p.interface, "eth0");
+    assert_eq!(&*p.interface, "eth0");
     assert!(p.vips.iter().all(|v| v.ifindex == VMAC_IFINDEX));
     assert_eq!(p.announce.ifindex, VMAC_IFINDEX);
     // keepalived: the IP source stays the base interface's primary address.
@@ -55,7 +55,7 @@ fn vmac_xmit_base_keeps_adverts_on_the_base_interface() {
     let mut p = planned(&format!("{V4_VMAC}    vmac_xmit_base: true\n")).remove(0);
     p.attach_vmac(VMAC_IFINDEX);
     assert_eq!(p.socket.ifindex, BASE_IFINDEX);
-    assert_eq!(p.socket_ifname, "eth0");
+    assert_eq!(&*p.socket_ifname, "eth0");
     // Addresses and announcements still live on the VMAC.
     assert!(p.vips.iter().all(|v| v.ifindex == VMAC_IFINDEX));
     assert_eq!(p.announce.ifindex, VMAC_IFINDEX);
@@ -78,7 +78,7 @@ fn an_ipv6_vmac_carries_the_advert_source() {
          - {addr: '2001:db8::200', prefix_len: 64}\n",
     )
     .remove(0);
-    let vmac = p.vmac.clone().expect("a VMAC plan");
+    let vmac = p.vmac.as_deref().cloned().expect("a VMAC plan");
     assert_eq!(vmac.source_v6, Some("fe80::1".parse().expect("literal")));
     assert_eq!(p.tx.src, IpAddr::V6("fe80::1".parse().expect("literal")));
     p.attach_vmac(VMAC_IFINDEX);

@@ -88,6 +88,14 @@ impl Node<()> {
 }
 
 impl<T> Node<T> {
+    /// An empty node with room for `n` instances.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            members: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
     /// Adds an instance with its payload. An instance carried over from another node (a
     /// configuration reload) keeps its state and timers; its sync-group membership is
     /// cleared, as the new node's groups are declared afresh with `add_sync_group`.
