@@ -7,13 +7,14 @@ use std::path::Path;
 
 use super::core::Core;
 use super::drops::DropReason;
-use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, Received, Route, RxAdvert};
+use super::input::{CoreInput, LinkFact, Prepared, Received, Route, RxAdvert};
 use super::plan::{IfaceFacts, plan};
+use super::prepare::assemble;
 use super::record::{Effect, Recorder, RecordingEffects, replay};
 use crate::config::{LoadOptions, load_keepalived_str};
 use crate::fsm::{InstanceId, Reason, State, Time};
 use crate::notify::NotifyState;
-use crate::track::{TrackerId, TrackerKind, TrackerUpdate};
+use crate::track::TrackerUpdate;
 use crate::types::{Centis, Priority};
 
 const ETH0: u32 = 2;
@@ -51,31 +52,15 @@ fn prepared(conf: &str, down: &[u32]) -> Prepared {
         .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
     let config = loaded.model;
     let instances = plan(&config, &facts).unwrap_or_else(|e| panic!("plan: {e:?}"));
-    Prepared {
-        instances,
-        sync_groups: config
-            .sync_groups
-            .iter()
-            .map(|g| GroupPlan {
-                name: g.name.clone(),
-                members: g.group.clone(),
-            })
-            .collect(),
-        links: [("eth0", ETH0), ("eth1", ETH1)]
-            .into_iter()
-            .map(|(name, ifindex)| LinkFact {
-                ifindex,
-                name: name.into(),
-                up: !down.contains(&ifindex),
-            })
-            .collect(),
-        initially_down: config
-            .scripts
-            .iter()
-            .filter(|s| s.init_fail)
-            .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
-            .collect(),
-    }
+    let links = [("eth0", ETH0), ("eth1", ETH1)]
+        .into_iter()
+        .map(|(name, ifindex)| LinkFact {
+            ifindex,
+            name: name.into(),
+            up: !down.contains(&ifindex),
+        })
+        .collect();
+    assemble(&config, instances, links)
 }
 
 fn secs(s: f64) -> Time {

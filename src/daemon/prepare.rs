@@ -86,8 +86,19 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         made.undo(&ctx.netlink).await;
         return Err(e);
     }
-    let prepared = Prepared {
-        instances: planned,
+    let prepared = assemble(&config, planned, links);
+    Ok(Ready {
+        prepared,
+        sockets: made.sockets,
+        vmacs: made.vmacs,
+        config,
+    })
+}
+
+/// A configuration's plans with what the core needs besides them (pure).
+pub fn assemble(config: &Config, instances: Vec<InstancePlan>, links: Vec<LinkFact>) -> Prepared {
+    Prepared {
+        instances,
         sync_groups: config
             .sync_groups
             .iter()
@@ -103,13 +114,7 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
             .filter(|s| s.init_fail)
             .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
             .collect(),
-    };
-    Ok(Ready {
-        prepared,
-        sockets: made.sockets,
-        vmacs: made.vmacs,
-        config,
-    })
+    }
 }
 
 fn load(path: &std::path::Path, strict: bool) -> Result<Config, PrepareError> {
