@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil::types::Version;
+use vigil::daemon::receive::{RxRoute, SocketRoutes, decode};
+use vigil::fsm::InstanceId;
+use vigil::types::{Centis, Family, Version};
 use vigil::wire::{self, Auth, AuthKey, RxContext, V3Checksum};
 
 fuzz_target!(|data: &[u8]| {
@@ -22,7 +24,20 @@ fuzz_target!(|data: &[u8]| {
         _ => V3Checksum::WithoutPseudoHeader,
     };
     let ctx = RxContext { version, auth, v3_checksum, unicast: selector & 0x20 != 0 };
-    let _ = wire::peek_vrid_ipv4(datagram);
+    // The daemon's own receive step: route by VRID, then every check, never a panic.
+    if let Some(vrid) = wire::peek_vrid_ipv4(datagram) {
+        let table = SocketRoutes {
+            generation: 1,
+            routes: vec![RxRoute {
+                vrid,
+                id: InstanceId(0),
+                ctx: ctx.clone(),
+                own: std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
+                v2_interval: (selector & 0x40 != 0).then(|| Centis::from_secs(1)),
+            }],
+        };
+        let _ = decode(Family::V4, datagram, None, &table);
+    }
     if let Ok(rx) = wire::parse_ipv4_advert(datagram, &ctx) {
         // Whatever we accept we must be able to send again, identically for non-AH adverts.
         let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) = (rx.src, rx.dst) else {
