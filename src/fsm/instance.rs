@@ -291,11 +291,9 @@ impl Instance {
         });
     }
 
+    /// The caller has dropped our own adverts looped back (`daemon/receive.rs` counts them as
+    /// `own_advert`): answering one would be a feedback loop.
     fn on_advert(&mut self, now: Time, advert: AdvertRx, out: &mut Vec<Action>) {
-        if advert.src == self.config.primary_addr {
-            // Our own advert looped back: answering it would be a feedback loop.
-            return;
-        }
         match self.state {
             State::Backup => self.backup_rx(now, advert),
             State::Master => self.master_rx(now, advert, out),

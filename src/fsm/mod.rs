@@ -21,7 +21,8 @@
 //! - **Lower-priority advert to a Master**: discarded (RFC 9568 §6.4.3); keepalived also answers
 //!   with an advert (unless `lower_prio_no_advert`) and a `garp_lower_prio_repeat` burst,
 //!   repeated after `garp_lower_prio_delay`.
-//! - **Own adverts looped back** (source = `primary_addr`) are ignored.
+//! - **Own adverts looped back** (source = `primary_addr`) never reach an instance: the
+//!   daemon's receive step drops and counts them, once per packet.
 //! - **Tie-break**: the primary address decides only between two Masters (RFC 5798 §6.4.3); a
 //!   Backup of equal priority does not preempt (§6.4.2 "greater than or equal").
 //! - **Sync groups**: see `group.rs`.

@@ -110,13 +110,6 @@ fn master_priority_zero_advert_sends_advert_and_resets_adver_timer() {
 }
 
 #[test]
-fn master_ignores_its_own_looped_back_advert() {
-    let (mut inst, at) = master(Version::V3, 100, 1);
-    assert!(inst.handle(at, advert(1, 100, 100)).is_empty());
-    assert_eq!(inst.state(), State::Master);
-}
-
-#[test]
 fn master_advertises_the_effective_priority() {
     let (mut inst, at) = master(Version::V3, 100, 1);
     inst.handle(
