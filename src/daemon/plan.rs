@@ -304,8 +304,9 @@ fn plan_instance(
         ),
     };
 
-    let mut vips = Vec::new();
-    let mut frames = Vec::new();
+    // Sized exactly: a pushed-to Vec keeps room for four, and there are thousands of plans.
+    let mut vips = Vec::with_capacity(inst.virtual_addresses.len());
+    let mut frames = Vec::with_capacity(inst.virtual_addresses.len());
     for v in &inst.virtual_addresses {
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
