@@ -132,6 +132,7 @@ fn route_of(core: &Core<RecordingEffects>, name: &str) -> (InstanceId, u64) {
 // ---------------------------------------------------------------------------------------------
 // Start gating
 
+const TRACKS_CHK: &str = " track_script {\n  chk\n }\n";
 const WEIGHT_ZERO_CHECK: &str =
     "vrrp_script chk {\n script \"/bin/true\"\n interval 1\n weight 0\n}\n";
 
@@ -139,7 +140,7 @@ const WEIGHT_ZERO_CHECK: &str =
 fn an_instance_waits_in_init_for_its_weight_zero_checker() {
     let conf = format!(
         "{WEIGHT_ZERO_CHECK}{}{}",
-        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n"),
+        instance("VI_1", 1, 100, TRACKS_CHK),
         instance("VI_2", 2, 100, "")
     );
     let mut core = started(&conf);
@@ -176,7 +177,7 @@ fn an_instance_waits_in_init_for_its_weight_zero_checker() {
 fn a_checker_that_fails_first_starts_its_instance_in_fault() {
     let conf = format!(
         "{WEIGHT_ZERO_CHECK}{}",
-        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+        instance("VI_1", 1, 100, TRACKS_CHK)
     );
     let mut core = started(&conf);
     core.effects_mut().take();
@@ -195,11 +196,10 @@ fn init_fail_is_a_known_result_so_the_instance_starts_in_fault() {
     let conf = format!(
         "{}{}",
         WEIGHT_ZERO_CHECK.replace("weight 0\n", "weight 0\n init_fail\n"),
-        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+        instance("VI_1", 1, 100, TRACKS_CHK)
     );
-    let mut core = started(&conf);
     assert_eq!(
-        transitions(&core.effects_mut().take()),
+        transitions(&started(&conf).effects_mut().take()),
         vec![t("VI_1", State::Initialize, State::Fault)]
     );
 }
@@ -208,7 +208,7 @@ fn init_fail_is_a_known_result_so_the_instance_starts_in_fault() {
 fn a_weighted_checker_changes_the_priority_without_holding_the_start() {
     let conf = format!(
         "vrrp_script chk {{\n script \"/bin/true\"\n weight 50\n}}\n{}",
-        instance("VI_1", 1, 100, " track_script {\n  chk\n }\n")
+        instance("VI_1", 1, 100, TRACKS_CHK)
     );
     let mut core = started(&conf);
     assert_eq!(state(&core, "VI_1"), State::Backup);
