@@ -192,7 +192,10 @@ pub async fn run(
     .await?;
     let config = feeder.install(ready);
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
-    drop(config);
+    tokio::task::spawn_blocking(move || {
+        drop(config);
+        crate::net::heap::release_free_memory();
+    });
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);
@@ -235,6 +238,12 @@ pub async fn run(
                         // are kept by the core.
                         checkers.abort_all();
                         checkers = crate::track::spawn_all(&config, tracker_tx.clone());
+                        // Freeing a large model is thousands of frees: not on the loop; then
+                        // what parsing freed goes back to the kernel.
+                        tokio::task::spawn_blocking(move || {
+                            drop(config);
+                            crate::net::heap::release_free_memory();
+                        });
                     }
                     Err(e) => {
                         tracing::error!(error = %e, config = %config_name, "reload rejected: still running the previous configuration");

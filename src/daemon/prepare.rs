@@ -19,7 +19,10 @@ use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
 use crate::config::model::Config;
-use crate::net::{IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket};
+use crate::net::{
+    AddressInfo, IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket, ipv6_link_local_of,
+    primary_ipv4_of,
+};
 use crate::track::{TrackerId, TrackerKind};
 use crate::types::Family;
 
@@ -243,12 +246,18 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
     })
 }
 
-/// What the kernel says about every interface.
+/// What the kernel says about every interface: one dump of the links and one of the
+/// addresses, whatever the number of interfaces (a router holding thousands of VIPs answers
+/// each address dump with all of them).
 async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, NetError> {
-    let mut facts = HashMap::new();
-    for link in netlink.links().await? {
-        let primary_v4 = netlink.primary_ipv4(link.ifindex).await.unwrap_or(None);
-        let link_local_v6 = netlink.ipv6_link_local(link.ifindex).await.unwrap_or(None);
+    let links = netlink.links().await?;
+    let mut by_link: HashMap<u32, Vec<AddressInfo>> = HashMap::new();
+    for a in netlink.all_addresses().await? {
+        by_link.entry(a.ifindex).or_default().push(a);
+    }
+    let mut facts = HashMap::with_capacity(links.len());
+    for link in links {
+        let addrs = by_link.get(&link.ifindex).map_or(&[][..], Vec::as_slice);
         let forwarding =
             std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
                 .is_ok_and(|s| s.trim() == "1");
@@ -259,8 +268,8 @@ async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, Ne
                 name: link.name.clone(),
                 mac: link.mac.unwrap_or_default(),
                 up: link.is_up(),
-                primary_v4,
-                link_local_v6,
+                primary_v4: primary_ipv4_of(addrs),
+                link_local_v6: ipv6_link_local_of(addrs),
                 ipv6_forwarding: forwarding,
             },
         );

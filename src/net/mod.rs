@@ -7,15 +7,18 @@
 //! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
 //! - [`netns`]: moving one thread into a network namespace (lab tests).
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
+//! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
 //!
 //! Nothing here knows VRRP fields: it moves bytes and kernel objects. The only `unsafe` of the
 //! crate lives in this module (socket options and AF_PACKET addresses that socket2 and nix do
-//! not cover, and `AsyncFd::register`), each with the reason it is sound.
+//! not cover, `AsyncFd::register`, and glibc's `malloc_trim`), each with the reason it is
+//! sound.
 
 pub mod address;
 pub mod announce;
 pub mod error;
 pub mod events;
+pub mod heap;
 pub mod netlink;
 pub mod netns;
 pub mod socket;
@@ -25,7 +28,10 @@ pub use address::{AddrScope, AddressInfo, AddressSpec};
 pub use announce::Announcer;
 pub use error::NetError;
 pub use events::{NetEvent, NetlinkEvents};
-pub use netlink::{BATCH_WINDOW, LinkInfo, Netlink, VmacSpec, eui64_link_local, virtual_mac};
+pub use netlink::{
+    BATCH_WINDOW, LinkInfo, Netlink, VmacSpec, eui64_link_local, ipv6_link_local_of,
+    primary_ipv4_of, virtual_mac,
+};
 pub use socket::{IpProtocol, Received, VrrpSocket};
 // Defined in `wire::constants`; re-exported because sockets are opened and joined with them.
 pub use crate::wire::constants::{

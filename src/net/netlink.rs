@@ -227,33 +227,30 @@ impl Netlink {
         Ok(msgs.iter().filter_map(AddressInfo::from_message).collect())
     }
 
+    /// Every address of every interface, in one dump (the kernel dumps them all even when
+    /// asked for one interface, so one dump beats one per interface).
+    pub async fn all_addresses(&self) -> Result<Vec<AddressInfo>, NetError> {
+        let msgs: Vec<AddressMessage> =
+            self.handle
+                .address()
+                .get()
+                .execute()
+                .try_collect()
+                .await
+                .map_err(|e| NetError::netlink("dump addresses", "all", e))?;
+        Ok(msgs.iter().filter_map(AddressInfo::from_message).collect())
+    }
+
     /// The interface's primary IPv4 address: the first one that is not secondary. This is the
     /// source of VRRPv2/v3 IPv4 adverts (RFC 5798 §5.1.1.1).
     pub async fn primary_ipv4(&self, ifindex: u32) -> Result<Option<Ipv4Addr>, NetError> {
-        let addrs = self.addresses(ifindex).await?;
-        Ok(addrs.iter().find_map(|a| match a.addr {
-            IpAddr::V4(v4) if !a.is_secondary() => Some(v4),
-            _ => None,
-        }))
+        Ok(primary_ipv4_of(&self.addresses(ifindex).await?))
     }
 
     /// The interface's IPv6 link-local address, the source of IPv6 adverts (RFC 5798
-    /// §5.1.2.1). One whose duplicate address detection is over is preferred; a tentative one
-    /// is returned only if there is no other (binding it fails until DAD ends).
+    /// §5.1.2.1); see [`ipv6_link_local_of`].
     pub async fn ipv6_link_local(&self, ifindex: u32) -> Result<Option<Ipv6Addr>, NetError> {
-        let addrs = self.addresses(ifindex).await?;
-        let link_locals = || {
-            addrs.iter().filter_map(|a| match a.addr {
-                IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 && !a.is_dad_failed() => {
-                    Some((v6, a))
-                }
-                _ => None,
-            })
-        };
-        let ready = link_locals()
-            .find(|(_, a)| !a.is_tentative())
-            .map(|(v6, _)| v6);
-        Ok(ready.or_else(|| link_locals().next().map(|(v6, _)| v6)))
+        Ok(ipv6_link_local_of(&self.addresses(ifindex).await?))
     }
 
     /// Adds one address.
@@ -584,6 +581,33 @@ impl AddressSpec {
         }
         Ok(msg)
     }
+}
+
+/// The primary IPv4 address among one interface's addresses (in the kernel's order): the
+/// first one that is not secondary.
+pub fn primary_ipv4_of(addrs: &[AddressInfo]) -> Option<Ipv4Addr> {
+    addrs.iter().find_map(|a| match a.addr {
+        IpAddr::V4(v4) if !a.is_secondary() => Some(v4),
+        _ => None,
+    })
+}
+
+/// The IPv6 link-local address among one interface's addresses. One whose duplicate address
+/// detection is over is preferred; a tentative one is returned only if there is no other
+/// (binding it fails until DAD ends).
+pub fn ipv6_link_local_of(addrs: &[AddressInfo]) -> Option<Ipv6Addr> {
+    let link_locals = || {
+        addrs.iter().filter_map(|a| match a.addr {
+            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 && !a.is_dad_failed() => {
+                Some((v6, a))
+            }
+            _ => None,
+        })
+    };
+    let ready = link_locals()
+        .find(|(_, a)| !a.is_tentative())
+        .map(|(v6, _)| v6);
+    ready.or_else(|| link_locals().next().map(|(v6, _)| v6))
 }
 
 #[cfg(test)]
