@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::drops::{DropCounts, DropReason};
-use super::input::{CoreInput, Received, Route, RxAdvert};
+use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
 use super::plan::InstancePlan;
 use super::receive::RxTable;
 use super::slot::{Phase, Slot, TxState};
@@ -130,7 +130,7 @@ impl<E: Effects> Core<E> {
                 let actions = self.node.tick(now);
                 self.apply(actions);
             }
-            CoreInput::Packet { received, .. } => self.on_packet(now, received),
+            CoreInput::Packet { socket, received } => self.on_packet(now, socket, received),
             CoreInput::Link { ifindex, name, up } => self.on_link(now, ifindex, name, up),
             CoreInput::LinkRemoved { ifindex, name } => self.on_link(now, ifindex, name, false),
             CoreInput::AddressRemoved { ifindex, addr } => self.on_address_removed(ifindex, addr),
@@ -144,23 +144,34 @@ impl<E: Effects> Core<E> {
         }
     }
 
-    /// The instance a route names, if it was made under the current receive table.
-    fn resolve(&self, route: Route) -> Option<InstanceId> {
-        (route.generation == self.generation && route.id.0 < self.node.len()).then_some(route.id)
+    /// The instance a route names: as it is under the current receive table; under the one a
+    /// reload replaced, looked up again by socket and VRID (a scan, for the few packets in
+    /// flight across a reload).
+    fn resolve(&self, socket: SocketKey, route: Route) -> Option<InstanceId> {
+        if route.generation == self.generation {
+            return (route.id.0 < self.node.len()).then_some(route.id);
+        }
+        self.node
+            .iter()
+            .find(|(_, _, s)| s.plan.socket == socket && s.plan.fsm.vrid.get() == route.vrid)
+            .map(|(id, _, _)| id)
     }
 
-    fn on_packet(&mut self, now: Time, received: Received) {
+    fn on_packet(&mut self, now: Time, socket: SocketKey, received: Received) {
         match received {
-            Received::Dropped { route, reason } => match route.and_then(|r| self.resolve(r)) {
-                Some(id) => {
-                    if let Some(slot) = self.node.data_mut(id) {
-                        slot.counters.drops.count(reason);
+            Received::Dropped { route, reason } => {
+                match route.and_then(|r| self.resolve(socket, r)) {
+                    Some(id) => {
+                        if let Some(slot) = self.node.data_mut(id) {
+                            slot.counters.drops.count(reason);
+                        }
                     }
+                    None => self.socket_drops.count(reason),
                 }
-                None => self.socket_drops.count(reason),
-            },
+            }
             Received::Advert { route, advert } => {
-                let Some(id) = self.resolve(route) else {
+                let Some(id) = self.resolve(socket, route) else {
+                    // Its instance is gone with the reload.
                     self.socket_drops.count(DropReason::StaleRoute);
                     return;
                 };

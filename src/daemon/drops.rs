@@ -42,7 +42,7 @@ drop_reasons! {
     MissingIpv6Metadata => "missing_ipv6_metadata",
     /// RFC 5798 §7.1: a VRID this router is not configured for on this interface.
     UnknownVrid => "unknown_vrid",
-    /// Routed to an instance by a receive table that a reload has replaced since.
+    /// Routed by a receive table that a reload has replaced since, to an instance that is gone.
     StaleRoute => "stale_route",
     BadIpVersion => "bad_ip_version",
     BadIpHeaderLength => "bad_ip_header_length",

@@ -22,11 +22,13 @@ pub struct SocketKey {
 
 /// The instance a receive task routed a packet to, under the receive table of `generation`.
 /// The core takes the id as it is when the generation is its own: the VRID is looked up once,
-/// in the receive task.
+/// in the receive task. A packet routed by the table a reload just replaced is looked up again
+/// by its VRID (rare: only the packets in flight at that moment), so a reload loses none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     pub generation: u64,
     pub id: InstanceId,
+    pub vrid: u8,
 }
 
 /// An advertisement that passed every check of RFC 5798 §7.1 in the receive task.

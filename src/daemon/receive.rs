@@ -82,6 +82,7 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
     let route = Some(Route {
         generation: table.generation,
         id: r.id,
+        vrid,
     });
     let parsed = match (family, v6) {
         (Family::V4, _) => wire::advert::parse_ipv4_advert(bytes, &r.ctx),
@@ -108,6 +109,7 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
         route: Route {
             generation: table.generation,
             id: r.id,
+            vrid,
         },
         advert: RxAdvert {
             src: received.src,
@@ -199,10 +201,11 @@ mod tests {
         }
     }
 
-    fn route() -> Option<Route> {
+    fn route(vrid: u8) -> Option<Route> {
         Some(Route {
             generation: GENERATION,
             id: InstanceId(3),
+            vrid,
         })
     }
 
@@ -225,7 +228,7 @@ mod tests {
         ) else {
             panic!("a real keepalived advert must pass");
         };
-        assert_eq!(Some(r), route());
+        assert_eq!(Some(r), route(vrid));
         assert!(advert.priority > Priority::STOP);
         assert!(advert.max_advert_int > Centis::ZERO);
     }
@@ -251,7 +254,7 @@ mod tests {
                 None,
                 &only(vrid, RxContext::new(Version::V2))
             )),
-            (route(), DropReason::BadVersion)
+            (route(vrid), DropReason::BadVersion)
         );
     }
 
@@ -272,7 +275,7 @@ mod tests {
                 None,
                 &only(vrid, RxContext::new(Version::V3))
             )),
-            (route(), DropReason::BadTtl)
+            (route(vrid), DropReason::BadTtl)
         );
     }
 
@@ -287,7 +290,7 @@ mod tests {
         table.routes[0].own = src;
         assert_eq!(
             reason(decode(Family::V4, &bytes, None, &table)),
-            (route(), DropReason::OwnAdvert)
+            (route(vrid), DropReason::OwnAdvert)
         );
 
         let bytes = golden("v2_noauth.bin");
@@ -296,7 +299,7 @@ mod tests {
         table.routes[0].v2_interval = Some(Centis::from_secs(7));
         assert_eq!(
             reason(decode(Family::V4, &bytes, None, &table)),
-            (route(), DropReason::IntervalMismatch)
+            (route(vrid), DropReason::IntervalMismatch)
         );
         table.routes[0].v2_interval = Some(Centis::from_secs(u32::from(bytes[25])));
         assert!(matches!(
@@ -315,7 +318,7 @@ mod tests {
                 None,
                 &table
             )),
-            (route(), DropReason::MissingIpv6Metadata)
+            (route(1), DropReason::MissingIpv6Metadata)
         );
         assert_eq!(
             reason(decode(Family::V6, &[0x31], None, &table)),
@@ -331,7 +334,7 @@ mod tests {
         ctx.auth = wire::Auth::Password(wire::AuthKey::from_password(b"not-the-one"));
         assert_eq!(
             reason(decode(Family::V4, &bytes, None, &only(vrid, ctx))),
-            (route(), DropReason::BadPassword)
+            (route(vrid), DropReason::BadPassword)
         );
     }
 }
