@@ -39,28 +39,21 @@ impl<E: Effects> Core<E> {
         } = prepared;
         self.learn_links(&links);
 
-        let group_of = |groups: &[(String, Vec<String>)], name: &str| {
-            groups
-                .iter()
-                .find(|(_, members)| members.iter().any(|m| m == name))
-                .map(|(g, _)| g.clone())
-        };
-        let old_groups: Vec<(String, Vec<String>)> = self
+        // Member name -> sync group name, before and after (maps: no scan per instance).
+        let old_group: BTreeMap<String, String> = self
             .node
             .sync_groups()
             .iter()
-            .map(|g| {
-                let names = g
-                    .members
-                    .iter()
-                    .filter_map(|&m| self.node.data(m).map(|s| s.plan.name().to_owned()))
-                    .collect();
-                (g.name.clone(), names)
+            .flat_map(|g| {
+                g.members.iter().filter_map(|&m| {
+                    let name = self.node.data(m)?.plan.name().to_owned();
+                    Some((name, g.name.clone()))
+                })
             })
             .collect();
-        let new_groups: Vec<(String, Vec<String>)> = sync_groups
+        let new_group: BTreeMap<&str, &str> = sync_groups
             .iter()
-            .map(|g| (g.name.clone(), g.members.clone()))
+            .flat_map(|g| g.members.iter().map(|m| (m.as_str(), g.name.as_str())))
             .collect();
 
         // Which running instance each new one continues, if any.
@@ -74,9 +67,9 @@ impl<E: Effects> Core<E> {
             .map(|p| {
                 let &old = by_name.get(p.name())?;
                 let o = self.node.data(old)?;
-                (o.plan.same_router(p)
-                    && group_of(&old_groups, p.name()) == group_of(&new_groups, p.name()))
-                .then_some(old)
+                let same_group =
+                    old_group.get(p.name()).map(String::as_str) == new_group.get(p.name()).copied();
+                (o.plan.same_router(p) && same_group).then_some(old)
             })
             .collect();
         let kept: BTreeSet<InstanceId> = carried_from.iter().flatten().copied().collect();
@@ -123,15 +116,21 @@ impl<E: Effects> Core<E> {
                 }
             }
         }
-        for (name, members) in &new_groups {
-            let ids: Vec<InstanceId> = members
-                .iter()
-                .filter_map(|m| {
-                    node.iter()
-                        .find(|(_, _, s)| s.plan.name() == m)
-                        .map(|(id, _, _)| id)
-                })
-                .collect();
+        let id_of: BTreeMap<&str, InstanceId> =
+            node.iter().map(|(id, _, s)| (s.plan.name(), id)).collect();
+        let groups: Vec<(&str, Vec<InstanceId>)> = sync_groups
+            .iter()
+            .map(|g| {
+                let ids = g
+                    .members
+                    .iter()
+                    .filter_map(|m| id_of.get(m.as_str()).copied())
+                    .collect();
+                (g.name.as_str(), ids)
+            })
+            .collect();
+        drop(id_of);
+        for (name, ids) in groups {
             // Validation refused unknown members and double membership before planning.
             if let Err(e) = node.add_sync_group(name, &ids) {
                 tracing::error!(error = %e, "reload: sync group not applied");
