@@ -267,6 +267,14 @@ pub async fn run(
     feeder.feed(CoreInput::Shutdown);
     checkers.abort_all();
     let mut effects = feeder.core.into_effects();
+    // A preparation still running may have made VMACs and sockets: wait for it (bounded) so
+    // they are removed with the others instead of left behind.
+    if preparing
+        && let Ok(Some(Ok(ready))) =
+            tokio::time::timeout(Duration::from_secs(5), ready_rx.recv()).await
+    {
+        effects.adopt(ready.sockets, ready.vmacs);
+    }
     effects.close_all();
     effects.flush().await;
     let notifier = effects.into_notifier();
