@@ -215,29 +215,26 @@ impl Netlink {
 
     /// Every address of one interface, both families, in the kernel's order.
     pub async fn addresses(&self, ifindex: u32) -> Result<Vec<AddressInfo>, NetError> {
-        let msgs: Vec<AddressMessage> = self
-            .handle
-            .address()
-            .get()
-            .set_link_index_filter(ifindex)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| NetError::netlink("dump addresses", format!("ifindex {ifindex}"), e))?;
-        Ok(msgs.iter().filter_map(AddressInfo::from_message).collect())
+        self.dump_addresses(Some(ifindex)).await
     }
 
     /// Every address of every interface, in one dump (the kernel dumps them all even when
     /// asked for one interface, so one dump beats one per interface).
     pub async fn all_addresses(&self) -> Result<Vec<AddressInfo>, NetError> {
-        let msgs: Vec<AddressMessage> =
-            self.handle
-                .address()
-                .get()
-                .execute()
-                .try_collect()
-                .await
-                .map_err(|e| NetError::netlink("dump addresses", "all", e))?;
+        self.dump_addresses(None).await
+    }
+
+    async fn dump_addresses(&self, ifindex: Option<u32>) -> Result<Vec<AddressInfo>, NetError> {
+        let mut request = self.handle.address().get();
+        if let Some(ifindex) = ifindex {
+            request = request.set_link_index_filter(ifindex);
+        }
+        let which = ifindex.map_or_else(|| "all".to_owned(), |i| format!("ifindex {i}"));
+        let msgs: Vec<AddressMessage> = request
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| NetError::netlink("dump addresses", which, e))?;
         Ok(msgs.iter().filter_map(AddressInfo::from_message).collect())
     }
 
