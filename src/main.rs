@@ -126,7 +126,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             metrics_listen,
             record_events,
         } => {
-            let model = load(&config, strict)?;
+            // Parsed on a thread of its own: glibc gives that thread its own malloc arena, so
+            // the parser's many short-lived blocks never fragment the daemon's main heap.
+            let model = std::thread::scope(|s| s.spawn(|| load(&config, strict)).join())
+                .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
             let options = vigil::daemon::RunOptions {
                 config_path: config,
                 pid_file,

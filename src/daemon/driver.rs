@@ -16,8 +16,9 @@ use tokio::time::Instant;
 
 use super::core::Core;
 use super::effects::{SystemEffects, Work, execute};
-use super::input::CoreInput;
+use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
+use super::plan::InstancePlan;
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::record::Recorder;
 use super::sdnotify;
@@ -99,7 +100,23 @@ impl Feeder {
             config,
         } = ready;
         self.core.effects_mut().adopt(sockets, vmacs);
-        self.feed(CoreInput::Reload(Box::new(prepared)));
+        let compact = Prepared {
+            instances: prepared
+                .instances
+                .iter()
+                .map(InstancePlan::compacted)
+                .collect(),
+            sync_groups: prepared.sync_groups.clone(),
+            links: prepared.links.clone(),
+            initially_down: prepared.initially_down.clone(),
+        };
+        // The originals were allocated beside the parsed model; both are freed away from the
+        // loop, then what they held goes back to the kernel.
+        tokio::task::spawn_blocking(move || {
+            drop(prepared);
+            crate::net::heap::release_free_memory();
+        });
+        self.feed(CoreInput::Reload(Box::new(compact)));
         config
     }
 

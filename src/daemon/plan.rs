@@ -152,6 +152,18 @@ impl InstancePlan {
         self.notify.as_deref().unwrap_or(&NONE)
     }
 
+    /// A copy allocated by the calling thread (the shared interface names excepted). Plans are
+    /// made on a blocking thread, whose malloc arena also held the parsed model: the running
+    /// daemon keeps copies made on its own thread, and the originals go with the model, so
+    /// that arena empties whole and is handed back instead of staying pinned by a few live
+    /// blocks per page.
+    pub fn compacted(&self) -> InstancePlan {
+        InstancePlan {
+            fsm: Arc::new((*self.fsm).clone()),
+            ..self.clone()
+        }
+    }
+
     /// The addresses as `vigil status` shows them.
     pub fn vip_display(&self) -> Vec<String> {
         self.vips
