@@ -110,12 +110,8 @@ impl Feeder {
             links: prepared.links.clone(),
             initially_down: prepared.initially_down.clone(),
         };
-        // The originals were allocated beside the parsed model; both are freed away from the
-        // loop, then what they held goes back to the kernel.
-        tokio::task::spawn_blocking(move || {
-            drop(prepared);
-            crate::net::heap::release_free_memory();
-        });
+        // The originals were allocated beside the parsed model: freed the same way.
+        free_beside_loop(prepared);
         self.feed(CoreInput::Reload(Box::new(compact)));
         config
     }
@@ -209,10 +205,7 @@ pub async fn run(
     .await?;
     let config = feeder.install(ready);
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
-    tokio::task::spawn_blocking(move || {
-        drop(config);
-        crate::net::heap::release_free_memory();
-    });
+    free_beside_loop(config);
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);
@@ -255,12 +248,7 @@ pub async fn run(
                         // are kept by the core.
                         checkers.abort_all();
                         checkers = crate::track::spawn_all(&config, tracker_tx.clone());
-                        // Freeing a large model is thousands of frees: not on the loop; then
-                        // what parsing freed goes back to the kernel.
-                        tokio::task::spawn_blocking(move || {
-                            drop(config);
-                            crate::net::heap::release_free_memory();
-                        });
+                        free_beside_loop(config);
                     }
                     Err(e) => {
                         tracing::error!(error = %e, config = %config_name, "reload rejected: still running the previous configuration");
@@ -299,6 +287,15 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(2), notifier.close()).await;
     tracing::info!("vigil stopped");
     Ok(())
+}
+
+/// Drops `value` on a blocking thread, then hands the freed heap back to the kernel: freeing a
+/// parsed model or a set of plans is thousands of frees, not work for the loop.
+fn free_beside_loop<T: Send + 'static>(value: T) {
+    tokio::task::spawn_blocking(move || {
+        drop(value);
+        crate::net::heap::release_free_memory();
+    });
 }
 
 fn spawn_prepare(
