@@ -118,17 +118,10 @@ impl SystemEffects {
         }
     }
 
-    /// Stops every receive task and queues the deletion of every VMAC (at exit).
+    /// Stops every receive task and queues the deletion of every VMAC (at exit): binding to
+    /// an empty table, which uses none of them.
     pub fn close_all(&mut self) {
-        for (_, s) in self.sockets.drain() {
-            s.receiver.abort();
-        }
-        for (name, v) in self.vmacs.drain() {
-            let _ = self.work.send(Work::DeleteVmac {
-                name,
-                ifindex: v.ifindex,
-            });
-        }
+        self.bind(&RxTable::default());
     }
 
     pub fn into_notifier(self) -> Notifier {
