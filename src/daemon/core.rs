@@ -24,7 +24,7 @@ use crate::control::{InstanceStatus, Status};
 use crate::fsm::{Action, AdvertRx, Input, InstanceId, Node, Reason, State, Time};
 use crate::net::AddressSpec;
 use crate::notify::NotifyState;
-use crate::track::{TrackerUpdate, Trackers};
+use crate::track::{TrackerUpdate, Trackers, Verdict};
 use crate::types::{Family, Priority};
 
 /// A state change, as the effects log it and notify scripts learn it.
@@ -289,7 +289,7 @@ impl<E: Effects> Core<E> {
         match slot.phase {
             Phase::AwaitingCheckers => {
                 if !verdict.pending {
-                    self.start(now, id);
+                    self.start(now, id, verdict);
                 }
             }
             Phase::Started => {
@@ -299,11 +299,7 @@ impl<E: Effects> Core<E> {
                 if let Some(slot) = self.node.data_mut(id) {
                     slot.verdict = verdict;
                 }
-                let input = Input::TrackerChanged {
-                    weight_sum: verdict.weight_sum,
-                    faulted: verdict.faulted,
-                };
-                let actions = self.node.handle(now, id, input);
+                let actions = self.node.handle(now, id, tracker_input(verdict));
                 self.apply(actions);
             }
         }
@@ -311,25 +307,19 @@ impl<E: Effects> Core<E> {
 
     /// RFC 5798 §6.4.1 Startup, once the instance's checkers allow it: first what holds it
     /// (its link, its checkers), so a down link starts it in Fault.
-    fn start(&mut self, now: Time, id: InstanceId) {
-        let Some(slot) = self.node.data(id) else {
+    fn start(&mut self, now: Time, id: InstanceId, verdict: Verdict) {
+        let Some(slot) = self.node.data_mut(id) else {
             return;
         };
-        let verdict = self.trackers.verdict(&slot.plan.tracking);
+        slot.verdict = verdict;
+        slot.phase = Phase::Started;
         let ifindex = slot.plan.ifindex;
-        if let Some(slot) = self.node.data_mut(id) {
-            slot.verdict = verdict;
-            slot.phase = Phase::Started;
-        }
         let mut inputs = Vec::with_capacity(3);
         if !self.link_up(ifindex) {
             inputs.push(Input::LinkDown);
         }
-        if verdict != Default::default() {
-            inputs.push(Input::TrackerChanged {
-                weight_sum: verdict.weight_sum,
-                faulted: verdict.faulted,
-            });
+        if verdict != Verdict::default() {
+            inputs.push(tracker_input(verdict));
         }
         inputs.push(Input::Startup);
         for input in inputs {
@@ -426,5 +416,13 @@ impl<E: Effects> Core<E> {
             instances,
             socket_drops: self.socket_drops.by_label(),
         }
+    }
+}
+
+/// A checkers' verdict as the state machine takes it.
+fn tracker_input(v: Verdict) -> Input {
+    Input::TrackerChanged {
+        weight_sum: v.weight_sum,
+        faulted: v.faulted,
     }
 }
