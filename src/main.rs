@@ -82,18 +82,25 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // VIGIL_LOG: comma-separated `level` / `target=level` directives ("info,vigil=debug");
-    // info when unset, empty or unreadable. `filter::Targets` takes EnvFilter's directive
+    // info when unset or empty; an unreadable value is warned about and means info. `filter::Targets` takes EnvFilter's directive
     // syntax except span and field filters, and leaves out its regex engine: about 0.3 MiB
     // less code, which is resident in every daemon (docs/performance.md, "Memory").
-    let filter = std::env::var("VIGIL_LOG")
+    let requested = std::env::var("VIGIL_LOG")
         .ok()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| s.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+        .filter(|s| !s.trim().is_empty());
+    let parsed = requested.as_deref().map(str::parse::<Targets>);
+    let filter = match &parsed {
+        Some(Ok(targets)) => targets.clone(),
+        _ => Targets::new().with_default(tracing::Level::INFO),
+    };
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(filter)
         .init();
+    // An unreadable value is not kept silently: say why the level is info.
+    if let (Some(value), Some(Err(e))) = (&requested, &parsed) {
+        tracing::warn!(VIGIL_LOG = %value, error = %e, "VIGIL_LOG not understood (level and target=level directives only): logging at info");
+    }
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
