@@ -10,6 +10,7 @@ pub mod exec;
 pub mod fsm;
 pub mod net;
 pub mod notify;
+pub mod script_perms;
 pub mod track;
 pub mod types;
 pub mod wire;

@@ -188,7 +188,7 @@ fn load(path: &Path, strict: bool) -> Result<vigil::config::model::Config> {
         strict,
         ..Default::default()
     };
-    match vigil::config::load(path, &options) {
+    match vigil::config::load_for_run(path, &options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("{w}");

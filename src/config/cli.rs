@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{LoadOptions, load, yaml};
+use super::{LoadOptions, load, load_for_run, yaml};
 
 /// `vigil check --config PATH [--strict]`: print every problem as `file:line:col: ...`, and
 /// return the exit code: 0 when the configuration is usable, 1 otherwise.
@@ -13,7 +13,7 @@ pub fn check(path: &Path, strict: bool, out: &mut impl Write) -> i32 {
         config_id: None,
     };
     // A failed write to the terminal must not change the verdict.
-    match load(path, &options) {
+    match load_for_run(path, &options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 let _ = writeln!(out, "{w}");

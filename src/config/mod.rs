@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod keepalived;
 pub mod model;
 mod resolve;
+pub mod script_security;
 pub mod validate;
 pub mod yaml;
 
@@ -55,6 +56,26 @@ impl Format {
 
 /// Load, map and validate a configuration file.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    load_with(path, options, Scripts::AsWritten)
+}
+
+/// [`load`], then audit every script against this system as keepalived does
+/// (`enable_script_security`, `script_user`; see [`script_security`]): scripts that must not
+/// run are removed from the model, each with a warning. What `vigil run` loads at start and
+/// at every reload, and what `vigil check` reports. (`vigil convert` translates a file and
+/// keeps every script: it uses [`load`].)
+pub fn load_for_run(path: &Path, options: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    load_with(path, options, Scripts::Audited)
+}
+
+/// Whether loading looks at the scripts on this system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scripts {
+    AsWritten,
+    Audited,
+}
+
+fn load_with(path: &Path, options: &LoadOptions, scripts: Scripts) -> Result<Loaded, Diagnostics> {
     let Some(format) = Format::of(path) else {
         return Err(Diagnostics(vec![Diagnostic::error(
             Pos::start_of(path),
@@ -65,7 +86,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Diagnostics> {
         Format::Keepalived => {
             let id = options.config_id.clone().unwrap_or_else(default_config_id);
             let (config, map, diags) = keepalived::load_file(path, &id);
-            finish(config, &map, diags, options)
+            finish(config, &map, diags, options, scripts)
         }
         Format::Yaml => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -74,7 +95,10 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, Diagnostics> {
                     format!("cannot read {}: {e}", path.display()),
                 )])
             })?;
-            load_yaml_str(&text, path, options)
+            match yaml::parse(&text, path) {
+                Ok((config, map)) => finish(config, &map, Vec::new(), options, scripts),
+                Err(diags) => Err(Diagnostics(diags)),
+            }
         }
     }
 }
@@ -86,7 +110,7 @@ pub fn load_yaml_str(
     options: &LoadOptions,
 ) -> Result<Loaded, Diagnostics> {
     match yaml::parse(text, path) {
-        Ok((config, map)) => finish(config, &map, Vec::new(), options),
+        Ok((config, map)) => finish(config, &map, Vec::new(), options, Scripts::AsWritten),
         Err(diags) => Err(Diagnostics(diags)),
     }
 }
@@ -99,18 +123,23 @@ pub fn load_keepalived_str(
 ) -> Result<Loaded, Diagnostics> {
     let id = options.config_id.clone().unwrap_or_else(default_config_id);
     let (config, map, diags) = keepalived::load_text(text, path, &id);
-    finish(config, &map, diags, options)
+    finish(config, &map, diags, options, Scripts::AsWritten)
 }
 
 fn finish(
-    config: Config,
+    mut config: Config,
     map: &diagnostic::SourceMap,
     mut diags: Vec<Diagnostic>,
     options: &LoadOptions,
+    scripts: Scripts,
 ) -> Result<Loaded, Diagnostics> {
     // Semantic checks only make sense on a model that parsed; parse errors come first.
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(validate::validate(&config, map));
+    }
+    // Scripts are looked at on a valid model only: removing one must not hide an error.
+    if scripts == Scripts::Audited && !diags.iter().any(|d| d.severity == Severity::Error) {
+        diags.extend(script_security::secure(&mut config, map));
     }
     if options.strict {
         for d in &mut diags {

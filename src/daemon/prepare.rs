@@ -125,7 +125,7 @@ fn load(path: &std::path::Path, strict: bool) -> Result<Config, PrepareError> {
         strict,
         ..Default::default()
     };
-    match crate::config::load(path, &options) {
+    match crate::config::load_for_run(path, &options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");
