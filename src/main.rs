@@ -44,6 +44,11 @@ enum Command {
         /// file, one JSON line each, for `vigil replay`. It holds authentication keys: mode 0600.
         #[arg(long)]
         record_events: Option<PathBuf>,
+        /// Keep every capability after start-up. By default the daemon keeps only
+        /// CAP_NET_ADMIN, CAP_NET_RAW, CAP_SETUID, CAP_SETGID and CAP_KILL, and scripts run as
+        /// root get only those; use this when such scripts need more (as under keepalived).
+        #[arg(long)]
+        keep_capabilities: bool,
     },
     /// Replay a `--record-events` file through a fresh core and print what it decides.
     Replay {
@@ -132,6 +137,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             strict,
             metrics_listen,
             record_events,
+            keep_capabilities,
         } => {
             // Parsed on a thread of its own: glibc gives that thread its own malloc arena, so
             // the parser's many short-lived blocks never fragment the daemon's main heap.
@@ -144,6 +150,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 strict,
                 metrics_listen,
                 record_events,
+                keep_capabilities,
             };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -20,6 +20,7 @@ use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
 use super::plan::InstancePlan;
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
+use super::privilege;
 use super::record::Recorder;
 use super::sdnotify;
 use crate::config::model::Config;
@@ -41,6 +42,9 @@ pub struct RunOptions {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Write every core input here, for `vigil replay`.
     pub record_events: Option<PathBuf>,
+    /// Keep every capability after start-up (by default all but those in
+    /// [`privilege::KEPT`] are dropped; see there).
+    pub keep_capabilities: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,8 @@ pub enum DaemonError {
     Metrics(std::io::Error),
     #[error("cannot install the SIGHUP handler: {0}")]
     Signal(std::io::Error),
+    #[error(transparent)]
+    Privilege(#[from] privilege::PrivilegeError),
     #[error("cannot record events to {path}: {source}")]
     Record {
         path: String,
@@ -206,6 +212,16 @@ pub async fn run(
     let config = feeder.install(ready);
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
     free_beside_loop(config);
+    // Everything that needs more than the kept capabilities is done: give the rest up before
+    // the first packet is read.
+    if options.keep_capabilities {
+        tracing::warn!(
+            "--keep-capabilities: the daemon and its root scripts keep every capability"
+        );
+    } else {
+        let kept = privilege::drop_all_but(&privilege::KEPT)?;
+        tracing::info!(kept = %privilege::names(&kept), "capabilities dropped");
+    }
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);

@@ -22,6 +22,7 @@ pub mod input;
 pub mod pidfile;
 pub mod plan;
 pub mod prepare;
+pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
