@@ -206,6 +206,30 @@ fn the_daemon_keeps_only_the_documented_capabilities_and_still_reloads() -> Resu
         })?;
         ensure!(r1.has_address(a)?, "the unchanged VIP was dropped");
 
+        // A reload that makes a VMAC: netlink link creation and the VMAC's sysctls under
+        // /proc/sys/net (arp_ignore, arp_filter, ...) with the kept capabilities only.
+        let c = IpAddr::V4(Lab::vip4(54));
+        let mut mac = VigilInstance::new("mac", 54, 150, c);
+        mac.extra = "    use_vmac: vrrp.54\n".into();
+        let mut gw = VigilInstance::new("gw", 51, 150, a);
+        gw.vips = vec![(a, 24), (b, 24)];
+        v.write_config(&vigil_yaml(&[gw, mac]))?;
+        ensure!(
+            v.reload()? == Reload::Applied,
+            "VMAC reload rejected:\n{}",
+            v.child().log_tail(20)
+        );
+        v.wait_state("mac", "MASTER", SETTLE)?;
+        ensure!(r1.ifindex("vrrp.54").is_ok(), "the VMAC was not created");
+        ensure!(
+            r1.sysctl("net/ipv4/conf/eth0/arp_ignore")?.trim() == "1",
+            "the base interface's arp_ignore was not set for the VMAC"
+        );
+        ensure!(
+            capabilities(pid)?[2] == KEPT_MASK,
+            "a reload changed the capabilities"
+        );
+
         // --keep-capabilities: the escape hatch keeps what the daemon started with (all of
         // the test's own, as it runs as root).
         let own = capabilities(std::process::id())?;
