@@ -738,7 +738,7 @@ fn mismatch(priority: u8) -> impl FnOnce(&mut RxAdvert) {
 }
 
 #[test]
-fn a_wrong_address_list_is_dropped_unless_the_owner_sends_it() {
+fn a_wrong_address_list_is_dropped_unless_from_the_owner_or_a_leaving_master() {
     let mut core = started(&instance("VI_1", 1, 100, ""));
     core.handle(secs(0.1), advert_with(&core, "VI_1", mismatch(200)));
     assert_eq!(received(&core, "VI_1"), 0);
@@ -747,6 +747,15 @@ fn a_wrong_address_list_is_dropped_unless_the_owner_sends_it() {
     core.handle(secs(0.2), advert_with(&core, "VI_1", mismatch(255)));
     assert_eq!(received(&core, "VI_1"), 1);
     assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 1);
+    // A master leaving (priority 0) is heard too: it only hastens the takeover.
+    core.handle(secs(0.3), advert_with(&core, "VI_1", mismatch(0)));
+    assert_eq!(received(&core, "VI_1"), 2);
+    run_until(&mut core, secs(1.5));
+    assert_eq!(
+        state(&core, "VI_1"),
+        State::Master,
+        "Skew_Time, not Master_Down_Interval"
+    );
 
     // A master checks every advert: a mismatched higher priority does not demote it.
     let mut core = started(&instance("VI_1", 1, 100, ""));

@@ -55,7 +55,11 @@ fn check_ah_sequence(slot: &mut Slot, advert: &RxAdvert) -> Result<(), DropReaso
 /// When, as keepalived decides it (vrrp.c `vrrp_state_backup` / `vrrp_state_master_rx`): a
 /// master checks every advert; a backup too, unless `skip_check_adv_addr` is set and the
 /// advert comes from the master it last heard. keepalived 2.2.7 drops a mismatch even from
-/// the owner and 2.3.3 stopped dropping it at all; vigil follows the RFC.
+/// the owner and 2.3.3 stopped dropping it at all; vigil follows the RFC, with one
+/// exception: a priority-0 advert (a master leaving, RFC 5798 §6.4.3) is taken whatever its
+/// list. All it can do is make a backup take over after Skew_Time instead of
+/// Master_Down_Interval, and a router whose addresses were just changed by a reload must
+/// still be able to hand over quickly when it stops.
 fn check_addresses(
     slot: &mut Slot,
     state: State,
@@ -70,6 +74,7 @@ fn check_addresses(
         return Ok(());
     }
     let owner = advert.priority == Priority::OWNER;
+    let leaving = advert.priority == Priority::STOP;
     let quiet = slot
         .rx_warned_at
         .is_some_and(|at| now.saturating_sub(at) < MISMATCH_LOG_INTERVAL);
@@ -81,10 +86,16 @@ fn check_addresses(
             priority = advert.priority.get(),
             configured = ?slot.plan.tx.repr.addresses,
             "advert's address list differs from the configured virtual addresses{}",
-            if owner { " (accepted: the sender is the address owner)" } else { ": dropped" }
+            if owner {
+                " (accepted: the sender is the address owner)"
+            } else if leaving {
+                " (accepted: priority 0, the master is leaving)"
+            } else {
+                ": dropped"
+            }
         );
     }
-    if owner {
+    if owner || leaving {
         Ok(())
     } else {
         Err(DropReason::AddressListMismatch)
