@@ -262,7 +262,7 @@ pub struct Instance {
         rename = "unicast_peer",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub unicast_peers: Vec<IpAddr>,
+    pub unicast_peers: Vec<UnicastPeer>,
     /// `unicast_ttl`: TTL / hop limit of unicast adverts (default 255,
     /// [`crate::wire::VRRP_HOP_LIMIT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,6 +271,7 @@ pub struct Instance {
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
     /// `check_unicast_src`: drop unicast adverts whose source is not a configured peer.
+    /// A peer with `min_ttl` or `max_ttl` turns it on too, as in keepalived.
     #[serde(default)]
     pub check_unicast_src: bool,
     /// `mcast_src_ip`: source of multicast adverts (default: the interface's primary address).
@@ -438,6 +439,86 @@ pub enum Auth {
     Pass(String),
     /// IPsec AH with keepalived's HMAC-MD5-96.
     Ah(String),
+}
+
+/// One `unicast_peer` line: an address, and with `min_ttl` / `max_ttl` the TTL (hop limit)
+/// range its adverts must arrive with. keepalived's defaults are 0 and 255; giving either
+/// turns `check_unicast_src` on for the instance (keepalived's `alloc_vrrp_unicast_peer`).
+///
+/// In YAML a peer is either a plain address (the original form, still accepted) or a map
+/// `{address, min_ttl, max_ttl}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "UnicastPeerYaml", into = "UnicastPeerYaml")]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+impl UnicastPeer {
+    /// A peer with no TTL range.
+    pub const fn new(address: IpAddr) -> Self {
+        Self {
+            address,
+            min_ttl: None,
+            max_ttl: None,
+        }
+    }
+
+    /// Whether `min_ttl` or `max_ttl` was given.
+    pub const fn has_ttl_range(&self) -> bool {
+        self.min_ttl.is_some() || self.max_ttl.is_some()
+    }
+
+    /// The accepted TTL range, keepalived's defaults filled in.
+    pub fn ttl_range(&self) -> (u8, u8) {
+        (self.min_ttl.unwrap_or(0), self.max_ttl.unwrap_or(u8::MAX))
+    }
+}
+
+/// The two YAML spellings of a unicast peer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum UnicastPeerYaml {
+    Address(IpAddr),
+    Full(UnicastPeerMap),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnicastPeerMap {
+    address: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min_ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_ttl: Option<u8>,
+}
+
+impl From<UnicastPeerYaml> for UnicastPeer {
+    fn from(y: UnicastPeerYaml) -> Self {
+        match y {
+            UnicastPeerYaml::Address(address) => Self::new(address),
+            UnicastPeerYaml::Full(m) => Self {
+                address: m.address,
+                min_ttl: m.min_ttl,
+                max_ttl: m.max_ttl,
+            },
+        }
+    }
+}
+
+impl From<UnicastPeer> for UnicastPeerYaml {
+    fn from(p: UnicastPeer) -> Self {
+        if p.has_ttl_range() {
+            Self::Full(UnicastPeerMap {
+                address: p.address,
+                min_ttl: p.min_ttl,
+                max_ttl: p.max_ttl,
+            })
+        } else {
+            Self::Address(p.address)
+        }
+    }
 }
 
 /// An address installed by an instance (or statically), with `ip address add`'s options.

@@ -35,7 +35,7 @@ fn resolve_instance(
             .virtual_addresses
             .first()
             .map(|a| family_of(a.addr))
-            .or_else(|| inst.unicast_peers.first().map(|a| family_of(*a)))
+            .or_else(|| inst.unicast_peers.first().map(|p| family_of(p.address)))
             .unwrap_or(Family::V4);
     }
     if !set("version") {

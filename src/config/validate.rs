@@ -115,10 +115,27 @@ impl Validator<'_> {
             // RFC 5798 §5.2.9: the first IPv6 address in an advert is the link-local one.
             self.warning(i, "virtual_ipaddress.0", format!("instance `{name}`: the first IPv6 virtual address {first} is not link-local (RFC 5798 §5.2.9 expects a link-local address first)"));
         }
-        for (k, peer) in inst.unicast_peers.iter().enumerate() {
-            if family_of(*peer) != inst.family {
+        for (k, p) in inst.unicast_peers.iter().enumerate() {
+            let peer = p.address;
+            if family_of(peer) != inst.family {
                 self.error(i, &format!("unicast_peer.{k}"), format!("instance `{name}`: unicast peer {peer} is not {} like the instance's addresses: list peers of the instance's family", family_name(inst.family)));
             }
+            // keepalived reports this and runs: every advert from that peer is then dropped.
+            let (min, max) = p.ttl_range();
+            if min > max {
+                self.warning(i, &format!("unicast_peer.{k}"), format!("instance `{name}`: unicast peer {peer} has min_ttl {min} > max_ttl {max}: every advert from it will be dropped"));
+            }
+            if inst.unicast_peers[..k].iter().any(|q| q.address == peer) {
+                self.warning(i, &format!("unicast_peer.{k}"), format!("instance `{name}`: unicast peer {peer} is listed twice: the first entry's TTL range applies"));
+            }
+        }
+        // keepalived checks the source only of unicast instances; a multicast instance's
+        // adverts come from anyone on the link, whatever this says.
+        if inst.check_unicast_src
+            && inst.unicast_peers.is_empty()
+            && !config.global.check_unicast_src
+        {
+            self.warning(i, "check_unicast_src", format!("instance `{name}`: check_unicast_src has no effect without unicast_peer (multicast adverts are not filtered by source)"));
         }
         for (field, addr) in [
             ("unicast_src_ip", inst.unicast_src_ip),
@@ -237,7 +254,7 @@ impl Validator<'_> {
                     && inst
                         .unicast_peers
                         .iter()
-                        .all(|p| !other.unicast_peers.contains(p));
+                        .all(|p| !other.unicast_peers.iter().any(|q| q.address == p.address));
                 if !disjoint_unicast {
                     self.error(i, "virtual_router_id", format!(
                         "instance `{}`: virtual_router_id {} is already used on {} ({}) by instance `{}`: choose another VRID",

@@ -213,6 +213,27 @@ mod tests {
     }
 
     #[test]
+    fn a_unicast_peer_is_an_address_or_a_map_with_a_ttl_range() {
+        use crate::config::model::UnicastPeer;
+        let text = "instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n    unicast_peer:\n      - '192.0.2.2'\n      - {address: '192.0.2.3', min_ttl: 250}\n      - {address: '192.0.2.4', min_ttl: 1, max_ttl: 64}\n";
+        let (c, _) = p(text).expect("valid");
+        let peers = &c.instances[0].unicast_peers;
+        let ip = |s: &str| s.parse().expect("literal");
+        assert_eq!(peers[0], UnicastPeer::new(ip("192.0.2.2")));
+        assert_eq!(
+            (peers[1].address, peers[1].ttl_range()),
+            (ip("192.0.2.3"), (250, 255))
+        );
+        assert_eq!(peers[2].ttl_range(), (1, 64));
+        // Written back, a plain peer stays plain and the others keep their range.
+        let again = to_string(&c).expect("serialises");
+        assert!(again.contains("- \"192.0.2.2\"\n"), "{again}");
+        let (back, _) = p(&again).expect("reparses");
+        assert_eq!(back.instances[0].unicast_peers, *peers);
+        assert!(p("instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n    unicast_peer:\n      - {address: '192.0.2.3', min_tll: 250}\n").is_err());
+    }
+
+    #[test]
     fn minimal_instance_gets_keepalived_defaults() {
         let (c, _) = p("instances:\n  - name: VI_1\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress:\n      - {addr: 192.0.2.1, prefix_len: 24}\n")
             .expect("valid");

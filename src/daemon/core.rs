@@ -19,6 +19,7 @@ use super::drops::{DropCounts, DropReason};
 use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
 use super::plan::InstancePlan;
 use super::receive::RxTable;
+use super::rx_checks;
 use super::slot::{Phase, Slot, TxState};
 use crate::control::{InstanceStatus, Status};
 use crate::fsm::{Action, AdvertRx, Input, InstanceId, Node, Reason, State, Time};
@@ -175,16 +176,28 @@ impl<E: Effects> Core<E> {
                     self.socket_drops.count(DropReason::StaleRoute);
                     return;
                 };
+                let state = self
+                    .node
+                    .instance(id)
+                    .map_or(State::Initialize, |i| i.state());
+                let Some(slot) = self.node.data_mut(id) else {
+                    return;
+                };
+                // The checks that need the instance's state: AH replay, the address list.
+                if let Err(reason) = rx_checks::check(slot, state, now, &advert) {
+                    slot.counters.drops.count(reason);
+                    return;
+                }
                 let RxAdvert {
                     src,
                     priority,
                     max_advert_int,
+                    ah_sequence: _,
+                    addresses_match: _,
                 } = advert;
-                if let Some(slot) = self.node.data_mut(id) {
-                    slot.counters.adverts_received += 1;
-                    if priority != Priority::STOP {
-                        slot.counters.last_master = Some(src);
-                    }
+                slot.counters.adverts_received += 1;
+                if priority != Priority::STOP {
+                    slot.counters.last_master = Some(src);
                 }
                 let rx = AdvertRx {
                     src,

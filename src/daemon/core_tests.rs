@@ -104,8 +104,25 @@ fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
 }
 
 fn advert_from_peer(core: &Core<RecordingEffects>, name: &str, priority: u8) -> CoreInput {
+    advert_with(core, name, |a| a.priority = Priority::new(priority))
+}
+
+/// An advert from `PEER` at priority 200 that passed the receive task, as `edit` changes it.
+fn advert_with(
+    core: &Core<RecordingEffects>,
+    name: &str,
+    edit: impl FnOnce(&mut RxAdvert),
+) -> CoreInput {
     let (id, generation) = route_of(core, name);
     let (_, slot) = core.instance(name).expect("instance");
+    let mut advert = RxAdvert {
+        src: PEER,
+        priority: Priority::new(200),
+        max_advert_int: Centis::from_secs(1),
+        ah_sequence: None,
+        addresses_match: true,
+    };
+    edit(&mut advert);
     CoreInput::Packet {
         socket: slot.plan.socket,
         received: Received::Advert {
@@ -114,11 +131,7 @@ fn advert_from_peer(core: &Core<RecordingEffects>, name: &str, priority: u8) -> 
                 id,
                 vrid: slot.plan.fsm.vrid.get(),
             },
-            advert: RxAdvert {
-                src: PEER,
-                priority: Priority::new(priority),
-                max_advert_int: Centis::from_secs(1),
-            },
+            advert,
         },
     }
 }
@@ -635,4 +648,145 @@ fn a_recording_replays_to_the_same_decisions() {
     assert_eq!(replayed, live);
     let reason = Reason::LinkDown.to_string();
     assert!(replayed.iter().any(|l| l.contains(&reason)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stateful receive checks: AH replay, the address list
+
+const AH: &str = " authentication {\n  auth_type AH\n  auth_pass secret\n }\n";
+const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3));
+
+fn drops(core: &Core<RecordingEffects>, name: &str, reason: DropReason) -> u64 {
+    core.instance(name)
+        .expect("instance")
+        .1
+        .counters
+        .drops
+        .get(reason)
+}
+
+fn received(core: &Core<RecordingEffects>, name: &str) -> u64 {
+    core.instance(name)
+        .expect("instance")
+        .1
+        .counters
+        .adverts_received
+}
+
+fn ah(seq: u32) -> impl FnOnce(&mut RxAdvert) {
+    move |a| a.ah_sequence = Some(seq)
+}
+
+#[test]
+fn an_ah_sequence_number_not_above_the_last_is_a_replay() {
+    let mut core = started(&instance("VI_1", 1, 100, AH));
+    core.handle(secs(0.1), advert_with(&core, "VI_1", ah(5)));
+    assert_eq!(received(&core, "VI_1"), 1);
+    for (at, seq) in [(0.2, 5), (0.3, 4), (0.4, 1)] {
+        core.handle(secs(at), advert_with(&core, "VI_1", ah(seq)));
+    }
+    assert_eq!(received(&core, "VI_1"), 1, "a replay was accepted");
+    assert_eq!(drops(&core, "VI_1", DropReason::ReplayedAh), 3);
+    core.handle(secs(0.5), advert_with(&core, "VI_1", ah(6)));
+    assert_eq!(received(&core, "VI_1"), 2);
+    // A different sender continues the same sequence (keepalived keeps one per instance).
+    core.handle(
+        secs(0.6),
+        advert_with(&core, "VI_1", |a| {
+            a.src = OTHER;
+            a.ah_sequence = Some(6);
+        }),
+    );
+    assert_eq!(drops(&core, "VI_1", DropReason::ReplayedAh), 4);
+}
+
+#[test]
+fn a_replayed_ah_advert_does_not_hold_the_backup_once_the_master_died() {
+    let mut core = started(&instance("VI_1", 1, 100, AH));
+    // The master's last advert, at 0.1 s; then an attacker replays it every 200 ms.
+    core.handle(secs(0.1), advert_with(&core, "VI_1", ah(10)));
+    // Master_Down_Interval: 3 x 1 s + (256 - 100) / 256 s = 3.61 s after the last advert.
+    let down = 0.1 + 3.0 + 156.0 / 256.0;
+    let mut at = 0.3;
+    while at < down + 2.0 {
+        run_until(&mut core, secs(at));
+        core.handle(secs(at), advert_with(&core, "VI_1", ah(10)));
+        at += 0.2;
+    }
+    let became_master = core.effects().effects.iter().any(|e| {
+        matches!(
+            e,
+            Effect::Transition {
+                to: State::Master,
+                ..
+            }
+        )
+    });
+    assert!(became_master, "the replay held the backup");
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    assert!(drops(&core, "VI_1", DropReason::ReplayedAh) >= 15);
+    // As master it continues the virtual router's sequence: the other backups accept it.
+    let (_, slot) = core.instance("VI_1").expect("instance");
+    assert!(slot.tx.ah_sequence > 10, "sequence {}", slot.tx.ah_sequence);
+}
+
+fn mismatch(priority: u8) -> impl FnOnce(&mut RxAdvert) {
+    move |a| {
+        a.priority = Priority::new(priority);
+        a.addresses_match = false;
+    }
+}
+
+#[test]
+fn a_wrong_address_list_is_dropped_unless_from_the_owner_or_a_leaving_master() {
+    let mut core = started(&instance("VI_1", 1, 100, ""));
+    core.handle(secs(0.1), advert_with(&core, "VI_1", mismatch(200)));
+    assert_eq!(received(&core, "VI_1"), 0);
+    assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 1);
+    // RFC 5798 §7.1: from the address owner it is logged and processed.
+    core.handle(secs(0.2), advert_with(&core, "VI_1", mismatch(255)));
+    assert_eq!(received(&core, "VI_1"), 1);
+    assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 1);
+    // A master leaving (priority 0) is heard too: it only hastens the takeover.
+    core.handle(secs(0.3), advert_with(&core, "VI_1", mismatch(0)));
+    assert_eq!(received(&core, "VI_1"), 2);
+    run_until(&mut core, secs(1.5));
+    assert_eq!(
+        state(&core, "VI_1"),
+        State::Master,
+        "Skew_Time, not Master_Down_Interval"
+    );
+
+    // A master checks every advert: a mismatched higher priority does not demote it.
+    let mut core = started(&instance("VI_1", 1, 100, ""));
+    run_until(&mut core, secs(5.0));
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    core.handle(secs(5.1), advert_with(&core, "VI_1", mismatch(254)));
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 1);
+    core.handle(secs(5.2), advert_from_peer(&core, "VI_1", 254));
+    assert_eq!(state(&core, "VI_1"), State::Backup, "the control advert");
+}
+
+#[test]
+fn skip_check_adv_addr_spares_only_the_current_master_while_backup() {
+    let conf = instance("VI_1", 1, 100, " skip_check_adv_addr\n");
+    let mut core = started(&conf);
+    // A new master is checked.
+    core.handle(secs(0.1), advert_with(&core, "VI_1", mismatch(200)));
+    assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 1);
+    core.handle(secs(0.2), advert_from_peer(&core, "VI_1", 200));
+    // The master it last heard is not.
+    core.handle(secs(0.3), advert_with(&core, "VI_1", mismatch(200)));
+    assert_eq!(received(&core, "VI_1"), 2);
+    // Another sender is.
+    core.handle(
+        secs(0.4),
+        advert_with(&core, "VI_1", |a| {
+            a.src = OTHER;
+            a.addresses_match = false;
+        }),
+    );
+    assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 2);
+    assert_eq!(received(&core, "VI_1"), 2);
 }

@@ -69,6 +69,18 @@ drop_reasons! {
     OwnAdvert => "own_advert",
     /// RFC 3768 §7.1: a VRRPv2 advert whose interval differs from ours.
     IntervalMismatch => "interval_mismatch",
+    /// `check_unicast_src`: a unicast advert from an address that is not a `unicast_peer`
+    /// (keepalived: "unicast source address ... not a unicast peer").
+    NotAPeer => "not_a_peer",
+    /// A unicast peer's advert whose TTL / hop limit is outside that peer's
+    /// `min_ttl`..`max_ttl` (keepalived: "TTL/HL ... not in range").
+    TtlOutOfRange => "ttl_out_of_range",
+    /// IPsec AH (RFC 2402 §3.4.3, keepalived's anti-replay): a sequence number not greater
+    /// than the last one this instance accepted or sent.
+    ReplayedAh => "replayed_ah",
+    /// RFC 3768 / RFC 5798 §7.1: the advert's address list is not the configured one, and the
+    /// sender is not the address owner (priority 255).
+    AddressListMismatch => "address_list_mismatch",
     /// A wire error that only encoding produces; parsing never returns one.
     Unexpected => "unexpected",
 }

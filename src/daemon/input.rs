@@ -37,6 +37,17 @@ pub struct RxAdvert {
     pub src: IpAddr,
     pub priority: Priority,
     pub max_advert_int: Centis,
+    /// The IPsec AH sequence number (VRRPv2 with AH), for the instance's replay check.
+    #[serde(default)]
+    pub ah_sequence: Option<u32>,
+    /// Whether the address list is the configured one (RFC 5798 §7.1); the core decides
+    /// whether that matters (`skip_check_adv_addr`, the address owner).
+    #[serde(default = "yes")]
+    pub addresses_match: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a receive task made of one packet.

@@ -7,7 +7,8 @@
 //!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
 //! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
-//! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once).
+//! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once);
+//!   [`rx_checks`]: the checks that need the instance's state (AH replay, address list).
 //! - [`effects`]: `SystemEffects` and the ordered executor (netlink, GARP/NA, notify).
 //! - [`record`]: `--record-events` and `vigil replay`, with `RecordingEffects`.
 //! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core.
@@ -26,6 +27,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::input::SocketKey;
+use super::receive::PeerFilter;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
@@ -70,6 +71,17 @@ pub struct VmacPlan {
     pub source_v6: Option<Ipv6Addr>,
 }
 
+/// The receive checks an instance's configuration asks for, beyond those every advert meets.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RxChecks {
+    /// `check_unicast_src` on a unicast instance: the only sources accepted, each with its
+    /// TTL range. `None`: any source (keepalived checks nothing without it, and nothing on a
+    /// multicast instance).
+    pub peers: Option<Arc<[PeerFilter]>>,
+    /// `skip_check_adv_addr`: a backup checks the address list only of a new master.
+    pub skip_check_adv_addr: bool,
+}
+
 /// Everything one instance needs at run time, immutable once the instance runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstancePlan {
@@ -86,6 +98,8 @@ pub struct InstancePlan {
     /// The name of the socket's interface.
     pub socket_ifname: Arc<str>,
     pub rx: RxContext,
+    /// The receive checks the configuration asks for beyond RFC 5798 §7.1.
+    pub rx_checks: RxChecks,
     pub tx: TxPlan,
     pub vips: Vec<AddressSpec>,
     pub announce: AnnouncePlan,
@@ -247,7 +261,7 @@ fn plan_instance(
         })?),
     };
     let destinations = if unicast {
-        inst.unicast_peers.clone()
+        inst.unicast_peers.iter().map(|p| p.address).collect()
     } else {
         vec![match (inst.mcast_dst_ip, family) {
             (Some(a), _) => a,
@@ -386,6 +400,27 @@ fn plan_instance(
         v3_checksum: V3Checksum::PseudoHeader,
         unicast,
     };
+    // keepalived (vrrp.c `vrrp_check_packet`): the source check applies to unicast instances
+    // with `check_unicast_src` (instance or global), which a peer's `min_ttl` / `max_ttl`
+    // also turns on (`alloc_vrrp_unicast_peer`).
+    let check_src =
+        unicast && (inst.check_unicast_src || inst.unicast_peers.iter().any(|p| p.has_ttl_range()));
+    let rx_checks = RxChecks {
+        peers: check_src.then(|| {
+            inst.unicast_peers
+                .iter()
+                .map(|p| {
+                    let (min_ttl, max_ttl) = p.ttl_range();
+                    PeerFilter {
+                        addr: p.address,
+                        min_ttl,
+                        max_ttl,
+                    }
+                })
+                .collect()
+        }),
+        skip_check_adv_addr: inst.skip_check_adv_addr,
+    };
     Ok(InstancePlan {
         fsm: Arc::new(fsm),
         interface: names.get(&inst.interface),
@@ -393,6 +428,7 @@ fn plan_instance(
         socket,
         socket_ifname: names.get(&iface.name),
         rx,
+        rx_checks,
         tx: TxPlan {
             src,
             destinations,

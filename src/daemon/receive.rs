@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use super::drops::DropReason;
@@ -28,6 +29,20 @@ pub struct RxRoute {
     pub own: IpAddr,
     /// VRRPv2: the configured interval, which RFC 3768 §7.1 requires adverts to match.
     pub v2_interval: Option<Centis>,
+    /// `check_unicast_src`: the sources accepted, with their TTL ranges (`None`: any).
+    pub peers: Option<Arc<[PeerFilter]>>,
+    /// The configured virtual addresses, which an advert's address list should repeat.
+    pub vips: Arc<[IpAddr]>,
+}
+
+/// One configured unicast peer as the source check sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerFilter {
+    pub addr: IpAddr,
+    /// The TTL / hop limit range its adverts must arrive with (keepalived: 0-255 unless
+    /// `min_ttl` / `max_ttl` narrow it).
+    pub min_ttl: u8,
+    pub max_ttl: u8,
 }
 
 /// One socket's routes, sorted by VRID.
@@ -105,6 +120,18 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
     {
         return dropped(route, DropReason::IntervalMismatch);
     }
+    // keepalived (vrrp.c `vrrp_check_packet`; since 2.3.3 whether or not the address list is
+    // checked): with `check_unicast_src`, a unicast advert must come from a configured peer,
+    // with a TTL / hop limit inside that peer's `min_ttl`..`max_ttl`. Without it, keepalived
+    // takes a unicast advert from anyone (routers may decrement its TTL, so there is no 255).
+    if let Some(peers) = &r.peers {
+        let Some(peer) = peers.iter().find(|p| p.addr == received.src) else {
+            return dropped(route, DropReason::NotAPeer);
+        };
+        if !(peer.min_ttl..=peer.max_ttl).contains(&received.ttl) {
+            return dropped(route, DropReason::TtlOutOfRange);
+        }
+    }
     Received::Advert {
         route: Route {
             generation: table.generation,
@@ -115,8 +142,18 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
             src: received.src,
             priority: received.vrrp.priority,
             max_advert_int: received.vrrp.max_advert_int,
+            ah_sequence: received.ah.map(|ah| ah.sequence),
+            addresses_match: same_addresses(&r.vips, &received.vrrp.addresses),
         },
     }
+}
+
+/// RFC 3768 / RFC 5798 §7.1 ("MAY verify that the IP address(es) associated with the VRID
+/// are valid"), as keepalived compares them: the same count, and every configured address
+/// present (in any order). Quadratic, but bounded by the configured count: a longer list
+/// fails on the count.
+fn same_addresses(configured: &[IpAddr], advertised: &[IpAddr]) -> bool {
+    configured.len() == advertised.len() && configured.iter().all(|a| advertised.contains(a))
 }
 
 /// The largest VRRP datagram: an IPv4 header with options, AH, and 255 IPv6 addresses.
@@ -197,6 +234,8 @@ mod tests {
                 ctx,
                 own: OWN,
                 v2_interval: None,
+                peers: None,
+                vips: Arc::from([]),
             }],
         }
     }
@@ -336,5 +375,97 @@ mod tests {
             reason(decode(Family::V4, &bytes, None, &only(vrid, ctx))),
             (route(vrid), DropReason::BadPassword)
         );
+    }
+
+    const GOLDEN_SRC: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
+    /// keepalived's unicast advert (v3, 192.0.2.1 to 192.0.2.2, VIP 192.0.2.41) for an
+    /// instance that expects `vips` and filters sources by `peers`; the TTL rewritten.
+    fn unicast(ttl: u8, peers: Option<&[PeerFilter]>, vips: &[IpAddr]) -> Received {
+        let mut bytes = golden("v3_unicast_ipv4.bin");
+        let vrid = bytes[21];
+        bytes[8] = ttl;
+        bytes[10..12].copy_from_slice(&[0, 0]);
+        let sum = wire::checksum::checksum(&bytes[..20]);
+        bytes[10..12].copy_from_slice(&sum.to_be_bytes());
+        let mut ctx = RxContext::new(Version::V3);
+        ctx.unicast = true;
+        let mut table = only(vrid, ctx);
+        table.routes[0].peers = peers.map(Arc::from);
+        table.routes[0].vips = vips.into();
+        decode(Family::V4, &bytes, None, &table)
+    }
+
+    fn peer(addr: IpAddr, min_ttl: u8, max_ttl: u8) -> PeerFilter {
+        PeerFilter {
+            addr,
+            min_ttl,
+            max_ttl,
+        }
+    }
+
+    const OTHER_PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 3));
+
+    #[test]
+    fn check_unicast_src_drops_an_advert_from_a_host_that_is_not_a_peer() {
+        let vrid = golden("v3_unicast_ipv4.bin")[21];
+        // Without check_unicast_src, keepalived takes a unicast advert from anyone, at any TTL.
+        assert!(matches!(unicast(64, None, &[]), Received::Advert { .. }));
+        assert_eq!(
+            reason(unicast(255, Some(&[peer(OTHER_PEER, 0, 255)]), &[])),
+            (route(vrid), DropReason::NotAPeer)
+        );
+        let peers = [peer(OTHER_PEER, 0, 255), peer(GOLDEN_SRC, 0, 255)];
+        assert!(matches!(
+            unicast(64, Some(&peers), &[]),
+            Received::Advert { .. }
+        ));
+    }
+
+    #[test]
+    fn a_peer_s_advert_outside_its_ttl_range_is_dropped() {
+        let vrid = golden("v3_unicast_ipv4.bin")[21];
+        let peers = [peer(GOLDEN_SRC, 60, 64)];
+        for ttl in [59, 65, 255] {
+            assert_eq!(
+                reason(unicast(ttl, Some(&peers), &[])),
+                (route(vrid), DropReason::TtlOutOfRange),
+                "TTL {ttl}"
+            );
+        }
+        for ttl in [60, 64] {
+            assert!(
+                matches!(unicast(ttl, Some(&peers), &[]), Received::Advert { .. }),
+                "TTL {ttl}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_address_list_is_compared_with_the_configured_one() {
+        let vip: IpAddr = "192.0.2.41".parse().expect("literal");
+        let other: IpAddr = "192.0.2.42".parse().expect("literal");
+        let matches = |vips: &[IpAddr]| match unicast(255, None, vips) {
+            Received::Advert { advert, .. } => advert.addresses_match,
+            other => panic!("expected an advert, got {other:?}"),
+        };
+        assert!(matches(&[vip]));
+        assert!(!matches(&[other]));
+        assert!(!matches(&[vip, other]));
+        assert!(!matches(&[]));
+    }
+
+    #[test]
+    fn the_ah_sequence_number_travels_to_the_core() {
+        let bytes = golden("v2_ah.bin");
+        let vrid = bytes[21 + wire::auth::AH_HEADER_LEN];
+        let mut ctx = RxContext::new(Version::V2);
+        ctx.auth = wire::Auth::Ah(wire::AuthKey::from_password(b"vigilah"));
+        let Received::Advert { advert, .. } = decode(Family::V4, &bytes, None, &only(vrid, ctx))
+        else {
+            panic!("keepalived's AH advert must pass");
+        };
+        // The manifest: the second advert captured, sequence number 2.
+        assert_eq!(advert.ah_sequence, Some(2));
     }
 }

@@ -202,6 +202,8 @@ impl<E: Effects> Core<E> {
                 ctx: plan.rx.clone(),
                 own: plan.tx.src,
                 v2_interval: (plan.fsm.version == Version::V2).then_some(plan.fsm.advert_int),
+                peers: plan.rx_checks.peers.clone(),
+                vips: plan.tx.repr.addresses.as_slice().into(),
             });
             if let Some(v) = &plan.vmac {
                 vmacs.insert(v.name.clone());

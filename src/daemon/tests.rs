@@ -116,3 +116,58 @@ fn same_router_ignores_what_a_running_instance_can_take_in_place() {
     let vmac = planned(V4_VMAC).remove(0);
     assert!(!a.same_router(&vmac));
 }
+
+fn planned_conf(conf: &str) -> InstancePlan {
+    let loaded =
+        crate::config::load_keepalived_str(conf, Path::new("k.conf"), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
+    plan(&loaded.model, &facts)
+        .unwrap_or_else(|e| panic!("plan failed: {e:?}"))
+        .remove(0)
+}
+
+fn unicast_conf(global: &str, instance: &str, peers: &str) -> String {
+    format!(
+        "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress {{\n  192.0.2.200/24\n }}\n{instance} unicast_peer {{\n{peers} }}\n}}\n"
+    )
+}
+
+#[test]
+fn the_source_check_is_planned_as_keepalived_turns_it_on() {
+    use super::receive::PeerFilter;
+    let peer = |a: [u8; 4], min_ttl, max_ttl| PeerFilter {
+        addr: IpAddr::V4(Ipv4Addr::from(a)),
+        min_ttl,
+        max_ttl,
+    };
+    let peers = |p: &InstancePlan| p.rx_checks.peers.as_deref().map(<[_]>::to_vec);
+    // Off by default: any source.
+    let p = planned_conf(&unicast_conf("", "", "  192.0.2.2\n"));
+    assert_eq!(peers(&p), None);
+    // The instance keyword, or the global one.
+    for (global, instance) in [
+        ("", " check_unicast_src\n"),
+        (" vrrp_check_unicast_src\n", ""),
+    ] {
+        let p = planned_conf(&unicast_conf(global, instance, "  192.0.2.2\n"));
+        assert_eq!(peers(&p), Some(vec![peer([192, 0, 2, 2], 0, 255)]));
+    }
+    // keepalived's alloc_vrrp_unicast_peer: a TTL range turns the check on by itself.
+    let p = planned_conf(&unicast_conf(
+        "",
+        "",
+        "  192.0.2.2\n  192.0.2.3 min_ttl 60 max_ttl 64\n",
+    ));
+    assert_eq!(
+        peers(&p),
+        Some(vec![
+            peer([192, 0, 2, 2], 0, 255),
+            peer([192, 0, 2, 3], 60, 64)
+        ])
+    );
+    // A multicast instance is not filtered by source, whatever the global says.
+    let conf = "global_defs {\n vrrp_check_unicast_src\n}\nvrrp_instance vi {\n interface eth0\n \
+                virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.200/24\n }\n}\n";
+    assert_eq!(peers(&planned_conf(conf)), None);
+}

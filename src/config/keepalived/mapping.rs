@@ -810,25 +810,34 @@ impl Mapper {
                     let k = inst.unicast_peers.len();
                     let path = format!("{}.unicast_peer.{k}", self.cur_base);
                     self.map.insert(path, first.pos.clone());
-                    if let Ok(ip) = self.ip(first, "unicast_peer") {
-                        inst.unicast_peers.push(ip);
-                    }
+                    let Ok(ip) = self.ip(first, "unicast_peer") else {
+                        continue;
+                    };
+                    let mut peer = UnicastPeer::new(ip);
                     let mut it = rest.iter();
                     while let Some(opt) = it.next() {
-                        match opt.text.as_str() {
-                            "min_ttl" | "max_ttl" => {
-                                it.next();
-                                self.warn(&opt.pos, format!("`{}` on a unicast peer is accepted but has no effect in vigil yet", opt.text));
+                        // keepalived: `<address> [min_ttl N] [max_ttl N]`, each 0-255.
+                        let slot = match opt.text.as_str() {
+                            "min_ttl" => &mut peer.min_ttl,
+                            "max_ttl" => &mut peer.max_ttl,
+                            _ => {
+                                self.err(
+                                    &opt.pos,
+                                    format!(
+                                        "unknown unicast_peer option `{}`: expected min_ttl or max_ttl",
+                                        opt.text
+                                    ),
+                                );
+                                break;
                             }
-                            _ => self.err(
-                                &opt.pos,
-                                format!(
-                                    "unknown unicast_peer option `{}`: expected min_ttl or max_ttl",
-                                    opt.text
-                                ),
-                            ),
-                        }
+                        };
+                        let Some(value) = it.next() else {
+                            self.err(&opt.pos, format!("`{}` needs a value", opt.text));
+                            break;
+                        };
+                        *slot = self.int_word(&opt.text, value, 0u8, 255).ok();
                     }
+                    inst.unicast_peers.push(peer);
                 }
                 "unicast_peer"
             }
