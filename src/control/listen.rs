@@ -129,6 +129,10 @@ where
             let conn = match listener.accept_one().await {
                 Ok(conn) => {
                     backoff.reset();
+                    // The core's loop shares this thread: yield after every accept, so a burst
+                    // of connections is interleaved with due timers instead of running up
+                    // tokio's budget (128 accepts, milliseconds in one poll) before they run.
+                    tokio::task::yield_now().await;
                     conn
                 }
                 Err(e) => {
