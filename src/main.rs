@@ -28,12 +28,18 @@ enum Command {
         /// Configuration file: .yaml/.yml (native) or .conf (keepalived.conf).
         #[arg(short, long)]
         config: PathBuf,
-        /// Write the daemon's pid here; refuses to start while it names a live process.
+        /// Pid file, locked while the daemon runs: a second daemon on the same file refuses
+        /// to start. Default: the control socket's path with the extension .pid
+        /// (/run/vigil/vigil.pid).
         #[arg(long)]
         pid_file: Option<PathBuf>,
-        /// Unix socket for `vigil status`.
+        /// Unix socket for `vigil status` (mode 0600; start-up is refused while another
+        /// daemon answers on it).
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
+        /// Let this group use the control socket (mode 0660 with this group instead of 0600).
+        #[arg(long, value_name = "GROUP")]
+        control_group: Option<String>,
         /// Refuse to start if the configuration has warnings.
         #[arg(long)]
         strict: bool,
@@ -134,6 +140,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             config,
             pid_file,
             control_socket,
+            control_group,
             strict,
             metrics_listen,
             record_events,
@@ -145,8 +152,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
             let options = vigil::daemon::RunOptions {
                 config_path: config,
-                pid_file,
+                // Always a pid file: one daemon per configuration (daemon/pidfile.rs).
+                pid_file: Some(pid_file.unwrap_or_else(|| {
+                    vigil::daemon::pidfile::default_for_socket(&control_socket)
+                })),
                 control_socket: Some(control_socket),
+                control_group,
                 strict,
                 metrics_listen,
                 record_events,

@@ -1,17 +1,22 @@
 //! The unix-socket control API (`vigil status`) and Prometheus metrics.
 //!
-//! The control socket asks the core for a [`Status`] snapshot through a [`StatusSource`];
-//! the core answers between two events, so snapshots cost nothing until requested and a slow
-//! or stuck client can never delay the state machines.
+//! Both listeners share one bounded accept loop (`listen.rs`: connection cap, deadlines,
+//! accept back-off) and ask for snapshots through a [`StatusSource`], which coalesces
+//! concurrent requests into one snapshot from the core and renders text off the core's
+//! thread (`snapshot.rs`): a flood of clients can never delay the state machines.
 
+mod http;
+mod listen;
 mod metrics;
 mod render;
+mod snapshot;
 mod socket;
 mod status;
 
+pub use http::serve_http;
+pub use listen::{Backoff, CONTROL_LIMITS, Limits, METRICS_LIMITS};
 pub use metrics::render as render_metrics;
 pub use render::render_human;
-pub use socket::{
-    ControlError, DEFAULT_SOCKET, StatusRequests, StatusSource, query, serve, serve_http,
-};
+pub use snapshot::{Form, MIN_GAP, Snapshot, StatusRequests, StatusSource};
+pub use socket::{Access, ControlError, ControlSocket, DEFAULT_SOCKET, query, serve};
 pub use status::{InstanceStatus, Status};

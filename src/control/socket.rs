@@ -1,135 +1,227 @@
 //! The control socket: a client connects, writes one command line (`status` or `metrics`),
-//! and reads the answer until the server closes the connection.
+//! and reads the answer until the server closes the connection. Bounded by
+//! [`CONTROL_LIMITS`] (connection cap, deadlines, accept back-off: see `listen.rs`).
+//!
+//! Who may connect: the socket is mode 0600 (root only), or 0660 with a group chosen by
+//! `--control-group`, whatever the umask, and it never exists at its final path with any
+//! other mode: it is bound inside a fresh 0700 directory, given its mode and group there,
+//! and renamed into place (rename is atomic and moves the inode the listening socket is
+//! bound to). A directory vigil creates for it is 0750. Setting the umask around `bind`
+//! would do the same for the socket, but the umask is process-wide and other threads (the
+//! blocking pool) may create files meanwhile.
+//!
+//! One daemon per socket: a socket that accepts a connection belongs to a running daemon, so
+//! start-up is refused, naming the socket and the other daemon's pid (`SO_PEERCRED`). At exit
+//! the socket is removed only if the path still names the socket this daemon bound.
 
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
-use super::status::Status;
+use super::listen::{CONTROL_LIMITS, spawn_accept_loop};
+use super::snapshot::{Form, StatusSource};
 
 pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 
+/// How long the in-use check waits for a daemon already listening on the path.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control socket {path}")]
+    #[error("control socket {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("control socket {path}: unknown command {command:?}")]
     Unknown { path: PathBuf, command: String },
+    #[error(
+        "control socket {path} answers: another vigil (pid {pid}) is running on it; stop it, or give this daemon its own --control-socket"
+    )]
+    InUse { path: PathBuf, pid: String },
+    #[error("control socket {path} exists and is not a socket: refusing to replace it")]
+    NotASocket { path: PathBuf },
+    #[error("control group {group:?}: no such group")]
+    NoSuchGroup { group: String },
 }
 
-/// Asks the core for a snapshot. The core answers between two events, so a snapshot costs
-/// nothing until somebody asks (no per-packet bookkeeping for thousands of instances) and is
-/// never stale; a slow client holds only its own connection.
-#[derive(Debug, Clone)]
-pub struct StatusSource(mpsc::Sender<oneshot::Sender<Status>>);
+/// Who may use the socket besides root.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Mode 0660 with this group (`--control-group`); otherwise 0600.
+    pub group: Option<String>,
+}
 
-/// The core's end of a [`StatusSource`]: answer each request with a fresh snapshot.
-pub type StatusRequests = mpsc::Receiver<oneshot::Sender<Status>>;
+/// A bound control socket, served until dropped; dropping it stops serving and removes the
+/// socket file if the path still names this socket.
+#[derive(Debug)]
+pub struct ControlSocket {
+    path: PathBuf,
+    inode: (u64, u64),
+    task: JoinHandle<()>,
+}
 
-impl StatusSource {
-    pub fn channel() -> (StatusSource, StatusRequests) {
-        let (tx, rx) = mpsc::channel(64);
-        (StatusSource(tx), rx)
-    }
-
-    /// A fresh snapshot, or `None` when the daemon is stopping.
-    pub async fn get(&self) -> Option<Status> {
-        let (tx, rx) = oneshot::channel();
-        self.0.send(tx).await.ok()?;
-        rx.await.ok()
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+        // Another daemon may have replaced the path meanwhile (it refuses to while we answer,
+        // but an operator may have moved things): remove only what we made.
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path)
+            && (meta.dev(), meta.ino()) == self.inode
+        {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
-/// Binds `path` (replacing a stale socket file) and serves until the task is dropped.
+/// Binds `path` with the mode `access` asks for (replacing a stale socket, refusing a live
+/// one) and serves until the returned guard is dropped.
 pub async fn serve(
     path: &Path,
+    access: &Access,
     status: StatusSource,
-) -> Result<tokio::task::JoinHandle<()>, ControlError> {
+) -> Result<ControlSocket, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+    let gid = match &access.group {
+        Some(name) => Some(
+            nix::unistd::Group::from_name(name)
+                .ok()
+                .flatten()
+                .ok_or_else(|| ControlError::NoSuchGroup {
+                    group: name.clone(),
+                })?
+                .gid,
+        ),
+        None => None,
+    };
+    refuse_if_answering(path).await?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        if let Some(up) = dir.parent() {
+            std::fs::create_dir_all(up).map_err(io)?;
+        }
+        std::fs::DirBuilder::new()
+            .mode(0o750)
+            .create(&dir)
+            .map_err(io)?;
+        // The umask may have taken bits away: set exactly 0750 (group members need x to
+        // reach a 0660 socket).
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o750)).map_err(io)?;
+        if let Some(gid) = gid {
+            nix::unistd::chown(&dir, None, Some(gid)).map_err(|e| io(e.into()))?;
+        }
     }
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
-    }
-    let listener = UnixListener::bind(path).map_err(io)?;
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let status = status.clone();
-            tokio::spawn(async move {
-                let _ = answer(stream, status).await;
+    let listener = bind_private(path, &dir, gid).map_err(io)?;
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    let task = spawn_accept_loop("control socket", listener, CONTROL_LIMITS, move |stream| {
+        let status = status.clone();
+        async move {
+            let _ = answer(stream, status).await;
+        }
+    });
+    Ok(ControlSocket {
+        path: path.to_path_buf(),
+        inode: (meta.dev(), meta.ino()),
+        task,
+    })
+}
+
+/// Refuses a path where a daemon answers, or that is something other than a socket.
+async fn refuse_if_answering(path: &Path) -> Result<(), ControlError> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => return Ok(()),
+        Ok(meta) if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) => {
+            return Err(ControlError::NotASocket {
+                path: path.to_path_buf(),
             });
         }
-    }))
+        Ok(_) => {}
+    }
+    let in_use = |pid: String| ControlError::InUse {
+        path: path.to_path_buf(),
+        pid,
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, UnixStream::connect(path)).await {
+        Ok(Ok(stream)) => Err(in_use(
+            stream
+                .peer_cred()
+                .ok()
+                .and_then(|c| c.pid())
+                .map_or_else(|| "unknown".into(), |p| p.to_string()),
+        )),
+        // Nobody listens: a stale socket left by a daemon that died, replaced below.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        // A listener whose backlog is full is still a running daemon.
+        Ok(Err(e)) => Err(in_use(format!("unknown: connect failed: {e}"))),
+        Err(_) => Err(in_use("unknown: connect did not complete".into())),
+    }
+}
+
+/// Binds in a fresh 0700 directory beside `path`, sets the socket's mode and group there,
+/// and renames it to `path` (see the module doc).
+fn bind_private(
+    path: &Path,
+    dir: &Path,
+    gid: Option<nix::unistd::Gid>,
+) -> std::io::Result<UnixListener> {
+    let private = dir.join(format!(
+        ".vigil-bind-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+    let result = (|| {
+        let staged = private.join("s");
+        let listener = UnixListener::bind(&staged)?;
+        let mode = if gid.is_some() { 0o660 } else { 0o600 };
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))?;
+        if let Some(gid) = gid {
+            nix::unistd::chown(&staged, None, Some(gid))?;
+        }
+        std::fs::rename(&staged, path)?;
+        Ok(listener)
+    })();
+    let _ = std::fs::remove_dir_all(&private);
+    result
 }
 
 async fn answer(stream: UnixStream, status: StatusSource) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
-    BufReader::new(read).take(256).read_line(&mut line).await?;
-    let reply = match line.trim() {
-        command @ ("status" | "metrics") => match status.get().await {
-            Some(s) if command == "status" => serde_json::to_string(&s).unwrap_or_default() + "\n",
-            Some(s) => super::metrics::render(&s),
-            None => "error: vigil is stopping\n".to_string(),
+    let mut request = BufReader::new(read).take(256);
+    let read_request = request.read_line(&mut line);
+    tokio::time::timeout(CONTROL_LIMITS.request_deadline, read_request)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    let form = match line.trim() {
+        "status" => Some(Form::Json),
+        "metrics" => Some(Form::Metrics),
+        _ => None,
+    };
+    let reply = match form {
+        Some(form) => match status.get(form).await {
+            Some(s) => write.write_all(s.text().as_bytes()).await,
+            None => write.write_all(b"error: vigil is stopping\n").await,
         },
-        other => format!("error: unknown command {other:?}\n"),
-    };
-    write.write_all(reply.as_bytes()).await?;
-    write.shutdown().await
-}
-
-/// Serves `GET /metrics` on `addr` for Prometheus. A deliberately tiny HTTP/1.0 responder:
-/// one fixed resource, read-only, the request bounded to 4 KiB.
-pub async fn serve_http(
-    addr: std::net::SocketAddr,
-    status: StatusSource,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    Ok(tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let status = status.clone();
-            tokio::spawn(async move {
-                let _ = answer_http(stream, status).await;
-            });
+        None => {
+            let other = line.trim();
+            write
+                .write_all(format!("error: unknown command {other:?}\n").as_bytes())
+                .await
         }
-    }))
-}
-
-async fn answer_http(stream: tokio::net::TcpStream, status: StatusSource) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut line = String::new();
-    BufReader::new(read).take(4096).read_line(&mut line).await?;
-    let path = line.split_whitespace().nth(1).unwrap_or("");
-    let response = if line.starts_with("GET ") && (path == "/metrics" || path == "/") {
-        let body = status
-            .get()
-            .await
-            .map(|s| super::metrics::render(&s))
-            .unwrap_or_default();
-        format!(
-            "HTTP/1.0 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-    } else {
-        "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string()
     };
-    write.write_all(response.as_bytes()).await?;
+    reply?;
     write.shutdown().await
 }
 
@@ -158,13 +250,10 @@ pub async fn query(path: &Path, command: &str) -> Result<String, ControlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::Status;
 
-    #[tokio::test]
-    async fn serves_the_latest_snapshot_and_metrics() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ctl.sock");
+    fn fake_core() -> StatusSource {
         let (source, mut requests) = StatusSource::channel();
-        // The core's side: answer every request with the current snapshot.
         tokio::spawn(async move {
             while let Some(reply) = requests.recv().await {
                 let _ = reply.send(Status {
@@ -173,7 +262,14 @@ mod tests {
                 });
             }
         });
-        let server = serve(&path, source).await.unwrap();
+        source
+    }
+
+    #[tokio::test]
+    async fn serves_the_latest_snapshot_and_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        let server = serve(&path, &Access::default(), fake_core()).await.unwrap();
         let json = query(&path, "status").await.unwrap();
         let got: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(got.pid, 7);
@@ -182,6 +278,85 @@ mod tests {
             query(&path, "bogus").await,
             Err(ControlError::Unknown { .. })
         ));
-        server.abort();
+        drop(server);
+    }
+
+    /// Mode 0600 in a new 0750 directory; no staging directory left; the socket removed at
+    /// drop. (The umask is process-wide, so a unit test running beside others does not
+    /// change it: the lab test `security_listeners` starts the daemon under umask 000.)
+    #[tokio::test]
+    async fn socket_0600_in_a_0750_directory_and_removed_at_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/vigil/ctl.sock");
+        let server = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o750);
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("ctl.sock")]);
+        drop(server);
+        assert!(!path.exists(), "the socket outlived its daemon");
+    }
+
+    #[tokio::test]
+    async fn a_group_gets_0660_and_an_unknown_group_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl/ctl.sock");
+        // Group 0 exists everywhere; its name varies ("root" on Linux).
+        let root = nix::unistd::Group::from_gid(0.into()).unwrap().unwrap();
+        let access = Access {
+            group: Some(root.name.clone()),
+        };
+        let server = serve(&path, &access, fake_core()).await.unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o660);
+        assert_eq!(meta.gid(), 0);
+        drop(server);
+        let nobody = Access {
+            group: Some("no-such-group-vigil".into()),
+        };
+        assert!(matches!(
+            serve(&path, &nobody, fake_core()).await,
+            Err(ControlError::NoSuchGroup { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_live_socket_is_refused_a_stale_one_replaced_a_foreign_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctl.sock");
+        let first = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        let err = serve(&path, &Access::default(), fake_core())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&std::process::id().to_string()) && text.contains("ctl.sock"),
+            "{text}"
+        );
+        // The refused start left the first one serving.
+        assert!(query(&path, "status").await.is_ok());
+        drop(first);
+        // A stale socket (nobody listening) is replaced.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let second = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        assert!(query(&path, "status").await.is_ok());
+        // A path now naming somebody else's socket is not removed at exit.
+        std::fs::remove_file(&path).unwrap();
+        let foreign = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        drop(second);
+        assert!(path.exists(), "removed a socket it did not make");
+        drop(foreign);
+        // A regular file at the path is not replaced.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "keep me").unwrap();
+        assert!(matches!(
+            serve(&path, &Access::default(), fake_core()).await,
+            Err(ControlError::NotASocket { .. })
+        ));
     }
 }

@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub config_path: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub control_socket: Option<PathBuf>,
+    /// Mode 0660 with this group for the control socket (0600 without).
+    pub control_group: Option<String>,
     /// Reject a configuration with warnings (at start and on reload).
     pub strict: bool,
     /// Serve Prometheus metrics over HTTP here (`GET /metrics`).
@@ -139,6 +141,10 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    match super::fdlimit::raise_nofile_limit() {
+        Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE)"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let _pid = options
         .pid_file
         .as_deref()
@@ -160,7 +166,12 @@ pub async fn run(
     // a busy socket path or port fails the start with nothing to undo.
     let (status_source, mut status_requests) = control::StatusSource::channel();
     let _control = match &options.control_socket {
-        Some(path) => Some(control::serve(path, status_source.clone()).await?),
+        Some(path) => {
+            let access = control::Access {
+                group: options.control_group.clone(),
+            };
+            Some(control::serve(path, &access, status_source.clone()).await?)
+        }
         None => None,
     };
     let _metrics = match options.metrics_listen {

@@ -19,6 +19,7 @@ mod core_tests;
 pub mod driver;
 pub mod drops;
 pub mod effects;
+pub mod fdlimit;
 pub mod input;
 pub mod pidfile;
 pub mod plan;

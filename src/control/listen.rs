@@ -1,0 +1,247 @@
+//! The accept loop both listeners share (control socket and metrics port), bounded three ways
+//! so that no client, however many connections it opens, can take the daemon's file
+//! descriptors, CPU or core time:
+//!
+//! - **A cap on concurrent connections** (a semaphore per listener). Overflow policy: a
+//!   connection beyond the cap is accepted and closed at once. Waiting instead would leave the
+//!   newcomers in the kernel's backlog behind idle connections, each taking a full read
+//!   deadline to evict, so a flood of 2,000 idle connections would keep an honest scrape
+//!   waiting for minutes; closing at once costs the daemon one descriptor for a moment and
+//!   tells the client to retry, which it can do as soon as the deadline below frees a slot.
+//! - **A deadline per request** (reading it) and **per connection** (the whole exchange,
+//!   answer included), so an idle or slow client holds its slot for seconds, not forever.
+//! - **Back-off when `accept` fails** (EMFILE/ENFILE above all): 100 ms, doubling to 1 s, and
+//!   one log line per streak. Retrying at once is what made the loop spin at 100 % CPU at the
+//!   descriptor limit: the pending connection stays in the backlog, so `accept` fails again
+//!   immediately.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How much one listener may hold, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; more are closed at once (see the module doc).
+    pub max_connections: usize,
+    /// Reading the request, from accept to its last byte.
+    pub request_deadline: Duration,
+    /// The whole exchange: request, snapshot, and writing the answer to a slow reader.
+    pub connection_deadline: Duration,
+}
+
+/// The control socket: a handful of operators and scripts.
+pub const CONTROL_LIMITS: Limits = Limits {
+    max_connections: 16,
+    request_deadline: Duration::from_secs(2),
+    connection_deadline: Duration::from_secs(10),
+};
+
+/// The metrics port: a few Prometheus servers scraping every few seconds.
+pub const METRICS_LIMITS: Limits = Limits {
+    max_connections: 32,
+    request_deadline: Duration::from_secs(2),
+    connection_deadline: Duration::from_secs(10),
+};
+
+/// The first pause after a failed `accept`, and the longest.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Connections closed for being over the cap are logged at most this often.
+const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The pause before the next `accept` after consecutive failures: exponential, capped.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: BACKOFF_FIRST,
+        }
+    }
+}
+
+impl Backoff {
+    /// The pause to take now; the following one is twice as long, up to [`BACKOFF_MAX`].
+    pub fn next_pause(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        pause
+    }
+
+    /// Whether this is the first failure of a streak (the one worth a log line).
+    pub fn is_fresh(&self) -> bool {
+        self.next == BACKOFF_FIRST
+    }
+
+    pub fn reset(&mut self) {
+        self.next = BACKOFF_FIRST;
+    }
+}
+
+/// A listener the loop can accept from (Unix or TCP).
+pub trait Accept: Send + 'static {
+    type Conn: Send + 'static;
+    fn accept_one(&self) -> impl Future<Output = std::io::Result<Self::Conn>> + Send;
+}
+
+impl Accept for UnixListener {
+    type Conn = UnixStream;
+    async fn accept_one(&self) -> std::io::Result<UnixStream> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+impl Accept for TcpListener {
+    type Conn = TcpStream;
+    async fn accept_one(&self) -> std::io::Result<TcpStream> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+/// Accepts on `listener` until the task is aborted, serving each connection with `serve`
+/// under `limits`. `what` names the listener in logs.
+pub fn spawn_accept_loop<L, S, F>(
+    what: &'static str,
+    listener: L,
+    limits: Limits,
+    serve: S,
+) -> JoinHandle<()>
+where
+    L: Accept,
+    S: Fn(L::Conn) -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let mut backoff = Backoff::default();
+        let mut overflow = 0u64;
+        let mut overflow_logged: Option<Instant> = None;
+        loop {
+            let conn = match listener.accept_one().await {
+                Ok(conn) => {
+                    backoff.reset();
+                    // The core's loop shares this thread: yield after every accept, so a burst
+                    // of connections is interleaved with due timers instead of running up
+                    // tokio's budget (128 accepts, milliseconds in one poll) before they run.
+                    tokio::task::yield_now().await;
+                    conn
+                }
+                Err(e) => {
+                    if backoff.is_fresh() {
+                        tracing::warn!(listener = what, error = %e, "accept failed: backing off (100 ms, doubling to 1 s)");
+                    }
+                    tokio::time::sleep(backoff.next_pause()).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                // Over the cap: closed at once (module doc).
+                drop(conn);
+                overflow += 1;
+                if overflow_logged.is_none_or(|t| t.elapsed() >= OVERFLOW_LOG_EVERY) {
+                    tracing::warn!(
+                        listener = what,
+                        cap = limits.max_connections,
+                        closed = overflow,
+                        "connection limit reached: closing new connections at once"
+                    );
+                    overflow_logged = Some(Instant::now());
+                    overflow = 0;
+                }
+                continue;
+            };
+            let exchange = serve(conn);
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(limits.connection_deadline, exchange).await;
+                drop(permit);
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn backoff_doubles_to_one_second_and_resets() {
+        let mut b = Backoff::default();
+        let pauses: Vec<u64> = (0..6).map(|_| b.next_pause().as_millis() as u64).collect();
+        assert_eq!(pauses, [100, 200, 400, 800, 1000, 1000]);
+        assert!(!b.is_fresh());
+        b.reset();
+        assert!(b.is_fresh());
+        assert_eq!(b.next_pause(), Duration::from_millis(100));
+    }
+
+    /// Two idle connections fill a cap of two; a third is closed at once (EOF without an
+    /// answer); once the connection deadline frees a slot, a new connection is served.
+    #[tokio::test]
+    async fn closes_over_the_cap_and_frees_slots_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let listener = UnixListener::bind(&path).unwrap();
+        let limits = Limits {
+            max_connections: 2,
+            request_deadline: Duration::from_millis(300),
+            connection_deadline: Duration::from_millis(300),
+        };
+        // Each served connection answers "hi" only after the client has written a byte,
+        // so an idle client holds its slot until the deadline.
+        let server = spawn_accept_loop("test", listener, limits, |mut s: UnixStream| async move {
+            let mut b = [0u8; 1];
+            if s.read(&mut b).await.unwrap_or(0) == 1 {
+                let _ = s.write_all(b"hi").await;
+            }
+        });
+        let idle1 = UnixStream::connect(&path).await.unwrap();
+        let idle2 = UnixStream::connect(&path).await.unwrap();
+        let mut third = UnixStream::connect(&path).await.unwrap();
+        let mut got = Vec::new();
+        let start = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut got))
+            .await
+            .expect("the connection over the cap was not closed")
+            .unwrap();
+        assert!(got.is_empty());
+        assert!(
+            start.elapsed() < Duration::from_millis(250),
+            "closed only after {:?}",
+            start.elapsed()
+        );
+        // The idle ones are closed by the deadline, which frees their slots.
+        for mut idle in [idle1, idle2] {
+            let mut rest = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut rest))
+                .await
+                .expect("an idle connection outlived its deadline")
+                .unwrap();
+        }
+        // The permit is released just after the connection closes: allow for that moment.
+        let answered = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let mut s = UnixStream::connect(&path).await.unwrap();
+                s.write_all(b"x").await.unwrap();
+                let mut got = Vec::new();
+                s.read_to_end(&mut got).await.unwrap();
+                if got == b"hi" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(answered.is_ok(), "no slot was freed after the deadline");
+        server.abort();
+    }
+}
