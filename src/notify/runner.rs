@@ -353,6 +353,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn reload_checks_the_fifo_again_and_refuses_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo.clone()),
+            ..Default::default()
+        });
+        assert!(n.fifo.is_some(), "created and opened at start");
+        // Between start and reload, the path is swapped for a symlink to a precious file.
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "x\n").unwrap();
+        std::fs::remove_file(&fifo).unwrap();
+        std::os::unix::fs::symlink(&target, &fifo).unwrap();
+        n.set_fifo(Some(&fifo));
+        assert!(n.fifo.is_none(), "refused at reload");
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+    }
+
+    #[tokio::test]
     async fn a_hanging_script_is_killed_with_its_children() {
         let config = NotifierConfig {
             script_timeout: Duration::from_millis(200),

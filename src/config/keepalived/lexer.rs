@@ -334,7 +334,7 @@ impl Lexer {
         if depth >= MAX_INCLUDE_DEPTH {
             self.report(Diagnostic::error(
                 pat_pos.clone(),
-                format!("includes nest deeper than {MAX_INCLUDE_DEPTH}: is there a cycle?"),
+                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
             ));
             return;
         }
