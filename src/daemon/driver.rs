@@ -270,6 +270,10 @@ pub async fn run(
                 match result {
                     Ok(ready) => {
                         let config = feeder.install(ready);
+                        // The FIFO is opened and checked again, as keepalived reopens it.
+                        feeder.core.effects_mut().notifier_mut().set_fifo(
+                            config.global.notify_fifo.as_ref().map(|f| std::path::Path::new(&f.path)),
+                        );
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
@@ -309,9 +313,9 @@ pub async fn run(
     }
     effects.close_all();
     effects.flush().await;
-    let notifier = effects.into_notifier();
-    // Notify scripts for STOP get a bounded moment to run; exit is not held hostage.
-    let _ = tokio::time::timeout(Duration::from_secs(2), notifier.close()).await;
+    // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
+    // neither held hostage by a busy queue nor taken before STOP has run.
+    effects.into_notifier().close().await;
     tracing::info!("vigil stopped");
     Ok(())
 }

@@ -124,6 +124,10 @@ impl SystemEffects {
         self.bind(&RxTable::default());
     }
 
+    pub fn notifier_mut(&mut self) -> &mut Notifier {
+        &mut self.notifier
+    }
+
     pub fn into_notifier(self) -> Notifier {
         self.notifier
     }

@@ -5,6 +5,7 @@
 //! which keeps each instance's notifications in order and bounds each script's run time.
 
 mod argv;
+mod backlog;
 mod fifo;
 mod plan;
 mod runner;
@@ -12,4 +13,4 @@ mod runner;
 pub use argv::{SplitError, split_command};
 pub use fifo::FifoWriter;
 pub use plan::{Notification, NotifyScripts, NotifyState, Scope, Script, commands_for};
-pub use runner::{Notifier, NotifierConfig};
+pub use runner::{Notifier, NotifierConfig, STOP_WAIT};

@@ -1,16 +1,30 @@
-//! Runs notify scripts off the core task. Each instance (or group) gets its own queue, so its
-//! scripts run in the order its transitions happened (a MASTER script never overtakes the
-//! BACKUP script before it), while different instances do not wait for each other.
+//! Runs notify scripts off the core task. Each instance (or sync group) gets its own queue
+//! and worker, so its scripts run in the order its transitions happened (a MASTER script
+//! never overtakes the BACKUP script before it), while different instances do not wait for
+//! each other. A queue is bounded: see `backlog` for the policy (one running, one waiting,
+//! the newest wins).
+//!
+//! STOP at shutdown does not wait in line: `close` kills what is running (unless it is
+//! STOP itself), drops what waits, and runs every STOP script at once, all bounded by
+//! `STOP_WAIT` (keepalived's default `child_wait_time`), so a busy queue can neither delay
+//! the exit nor keep STOP from running.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
+use tokio::task::{AbortHandle, JoinSet};
 
+use super::backlog::Backlog;
 use super::fifo::FifoWriter;
-use super::plan::{Notification, NotifyScripts, Script, commands_for};
+use super::plan::{Notification, NotifyScripts, NotifyState, Script, commands_for};
 use crate::exec::Outcome;
+
+/// How long shutdown waits for STOP scripts (and a STOP already running): keepalived waits
+/// `child_wait_time`, 5 s by default, for its children at exit. Scripts still running then
+/// are killed with their process groups.
+pub const STOP_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct NotifierConfig {
@@ -31,16 +45,38 @@ impl Default for NotifierConfig {
     }
 }
 
+/// What a queue's owner and its worker share.
+#[derive(Default)]
+struct Shared {
+    backlog: Mutex<Backlog<Vec<Script>>>,
+    wake: Notify,
+}
+
+impl Shared {
+    fn backlog(&self) -> MutexGuard<'_, Backlog<Vec<Script>>> {
+        // A worker that panicked while holding the lock left a consistent backlog (every
+        // method is a few assignments): keep using it.
+        self.backlog.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Queue {
+    shared: Arc<Shared>,
+    worker: AbortHandle,
+}
+
 pub struct Notifier {
     config: NotifierConfig,
-    queues: HashMap<String, mpsc::UnboundedSender<Vec<Script>>>,
+    queues: HashMap<String, Queue>,
     workers: JoinSet<()>,
     fifo: Option<FifoWriter>,
 }
 
 impl Notifier {
+    /// A notifier; a configured FIFO that cannot be used safely is refused here with an
+    /// error logged (see `FifoWriter::open`), and the daemon runs without it, as keepalived.
     pub fn new(config: NotifierConfig) -> Self {
-        let fifo = config.fifo.clone().map(FifoWriter::new);
+        let fifo = config.fifo.as_deref().and_then(FifoWriter::open_or_log);
         Self {
             config,
             queues: HashMap::new(),
@@ -49,7 +85,8 @@ impl Notifier {
         }
     }
 
-    /// Queues the scripts for `n`; returns at once.
+    /// Queues the scripts for `n`; returns at once. The FIFO line is written now, so the
+    /// FIFO hears of every transition, in order, whatever the scripts' queue drops.
     pub fn notify(&mut self, scripts: &NotifyScripts, n: &Notification) {
         if let Some(fifo) = &mut self.fifo {
             fifo.write_line(&n.fifo_line());
@@ -59,28 +96,115 @@ impl Notifier {
             return;
         }
         let key = format!("{}:{}", n.scope.as_keepalived(), n.name);
-        let tx = self.queues.entry(key).or_insert_with(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            self.workers.spawn(run_queue(rx, self.config.clone()));
-            tx
+        let queue = self.queues.entry(key).or_insert_with(|| {
+            let shared = Arc::new(Shared::default());
+            let worker = self
+                .workers
+                .spawn(run_queue(shared.clone(), self.config.clone()));
+            Queue { shared, worker }
         });
-        // The worker only ends when its sender is dropped, so a send cannot fail here.
-        let _ = tx.send(commands);
+        let mut backlog = queue.shared.backlog();
+        let dropped = backlog.offer(n.state, commands);
+        let total = backlog.superseded();
+        drop(backlog);
+        if let Some(dropped) = dropped {
+            tracing::info!(
+                instance = %n.name,
+                superseded = dropped.as_keepalived(),
+                by = n.state.as_keepalived(),
+                superseded_so_far = total,
+                "notify: a waiting notification was superseded by a newer state before its scripts ran"
+            );
+        }
+        queue.shared.wake.notify_one();
     }
 
-    /// Lets every queued script finish (each bounded by the script timeout), then returns.
+    /// At reload: the FIFO the new configuration names, opened and checked again (a path
+    /// replaced by a symlink since the start is refused now), or none.
+    pub fn set_fifo(&mut self, path: Option<&std::path::Path>) {
+        let old = self.fifo.take();
+        self.fifo = path.and_then(FifoWriter::open_or_log);
+        match (&mut self.fifo, old) {
+            (Some(new), Some(old)) => new.inherit(old),
+            (None, Some(old)) => old.close(),
+            (_, None) => {}
+        }
+    }
+
+    /// At shutdown: runs STOP outside the queues and returns when every STOP script has
+    /// finished or `STOP_WAIT` has passed; nothing else queued runs (see the module doc).
     pub async fn close(mut self) {
-        self.queues.clear();
-        while self.workers.join_next().await.is_some() {}
+        let stop_config = NotifierConfig {
+            script_timeout: self.config.script_timeout.min(STOP_WAIT),
+            ..self.config.clone()
+        };
+        let mut stops = JoinSet::new();
+        for (key, queue) in self.queues.drain() {
+            let (waiting, running) = {
+                let mut backlog = queue.shared.backlog();
+                (backlog.close(), backlog.running())
+            };
+            // The worker exits after what it runs now; a STOP already running is let finish.
+            queue.shared.wake.notify_one();
+            if running.is_some_and(|s| s != NotifyState::Stop) {
+                // Dropping the running script kills its process group (crate::exec).
+                queue.worker.abort();
+            }
+            match waiting {
+                Some((NotifyState::Stop, commands)) => {
+                    stops.spawn(run_all(commands, stop_config.clone()));
+                }
+                Some((state, _)) => tracing::info!(
+                    queue = %key,
+                    state = state.as_keepalived(),
+                    "notify: shutting down, a queued notification is not run"
+                ),
+                None => {}
+            }
+        }
+        let all = async {
+            while stops.join_next().await.is_some() {}
+            while self.workers.join_next().await.is_some() {}
+        };
+        if tokio::time::timeout(STOP_WAIT, all).await.is_err() {
+            tracing::warn!(
+                wait = ?STOP_WAIT,
+                "notify: STOP scripts still running at exit are killed"
+            );
+        }
+        // Dropping the sets aborts what is left, which kills the scripts' process groups.
+        if let Some(fifo) = self.fifo.take() {
+            fifo.close();
+        }
     }
 }
 
-async fn run_queue(mut rx: mpsc::UnboundedReceiver<Vec<Script>>, config: NotifierConfig) {
-    while let Some(commands) = rx.recv().await {
-        for script in commands {
-            if let Err(e) = run_script(&script, &config).await {
-                tracing::warn!(script = ?script.argv, error = %e, "notify script failed");
+async fn run_queue(shared: Arc<Shared>, config: NotifierConfig) {
+    loop {
+        let next = {
+            let mut backlog = shared.backlog();
+            if backlog.is_closed() {
+                return;
             }
+            backlog.start_next()
+        };
+        match next {
+            Some((_, commands)) => {
+                run_all(commands, config.clone()).await;
+                shared.backlog().finish();
+            }
+            // notify_one stores a permit when nobody waits, so an offer made between the
+            // check above and this wait is not missed.
+            None => shared.wake.notified().await,
+        }
+    }
+}
+
+/// Runs one notification's commands in order (the specific script, then `notify`).
+async fn run_all(commands: Vec<Script>, config: NotifierConfig) {
+    for script in commands {
+        if let Err(e) = run_script(&script, &config).await {
+            tracing::warn!(script = ?script.argv, error = %e, "notify script failed");
         }
     }
 }
@@ -125,6 +249,32 @@ mod tests {
         }
     }
 
+    fn note(state: NotifyState) -> Notification {
+        Notification {
+            scope: Scope::Instance,
+            name: "VI_1".into(),
+            state,
+            priority: 100,
+        }
+    }
+
+    /// Waits (bounded) until `log` holds `lines` lines; returns them.
+    async fn lines_of(log: &std::path::Path, lines: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let got: Vec<String> = text.lines().map(str::to_string).collect();
+            if got.len() >= lines {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{log:?} has {got:?} after 10 s, want {lines} lines"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test]
     async fn scripts_of_one_instance_run_in_transition_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -133,25 +283,93 @@ mod tests {
             // The generic script appends "$3" (the state); the master script is slow, so a
             // runner that did not keep order would log BACKUP before MASTER.
             master: Some(sh(&format!(
-                "sleep 0.2; echo master-script >> {}",
+                "echo master-start >> {0}; sleep 0.2; echo master-end >> {0}",
                 log.display()
             ))),
             any: Some(sh(&format!("echo \"$3\" >> {}", log.display()))),
             ..Default::default()
         };
         let mut n = Notifier::new(NotifierConfig::default());
-        for state in [NotifyState::Master, NotifyState::Backup] {
-            let note = Notification {
-                scope: Scope::Instance,
-                name: "VI_1".into(),
-                state,
-                priority: 100,
+        n.notify(&scripts, &note(NotifyState::Master));
+        lines_of(&log, 1).await;
+        n.notify(&scripts, &note(NotifyState::Backup));
+        assert_eq!(
+            lines_of(&log, 4).await,
+            ["master-start", "master-end", "MASTER", "BACKUP"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_storm_runs_few_scripts_and_delivers_the_last_state_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let scripts = NotifyScripts {
+            any: Some(sh(&format!("echo \"$3\" >> {}; sleep 0.3", log.display()))),
+            ..Default::default()
+        };
+        let mut n = Notifier::new(NotifierConfig::default());
+        n.notify(&scripts, &note(NotifyState::Fault));
+        lines_of(&log, 1).await;
+        for k in 0..200 {
+            let state = if k % 2 == 0 {
+                NotifyState::Backup
+            } else {
+                NotifyState::Fault
             };
-            n.notify(&scripts, &note);
+            n.notify(&scripts, &note(state));
         }
+        n.notify(&scripts, &note(NotifyState::Master));
+        // FAULT was running, MASTER waited last; the 200 between were superseded.
+        assert_eq!(lines_of(&log, 2).await, ["FAULT", "MASTER"]);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn stop_runs_at_close_even_behind_a_busy_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let scripts = NotifyScripts {
+            master: Some(sh(&format!(
+                "echo master >> {0}; sleep 30; echo never >> {0}",
+                log.display()
+            ))),
+            stop: Some(sh(&format!("echo stop >> {}", log.display()))),
+            ..Default::default()
+        };
+        let mut n = Notifier::new(NotifierConfig::default());
+        n.notify(&scripts, &note(NotifyState::Master));
+        lines_of(&log, 1).await;
+        n.notify(&scripts, &note(NotifyState::Backup));
+        n.notify(&scripts, &note(NotifyState::Stop));
+        let started = std::time::Instant::now();
         n.close().await;
-        let text = std::fs::read_to_string(&log).unwrap();
-        assert_eq!(text, "master-script\nMASTER\nBACKUP\n");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(lines_of(&log, 2).await, ["master", "stop"]);
+    }
+
+    #[tokio::test]
+    async fn reload_checks_the_fifo_again_and_refuses_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo.clone()),
+            ..Default::default()
+        });
+        assert!(n.fifo.is_some(), "created and opened at start");
+        // Between start and reload, the path is swapped for a symlink to a precious file.
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "x\n").unwrap();
+        std::fs::remove_file(&fifo).unwrap();
+        std::os::unix::fs::symlink(&target, &fifo).unwrap();
+        n.set_fifo(Some(&fifo));
+        assert!(n.fifo.is_none(), "refused at reload");
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
     }
 
     #[tokio::test]

@@ -30,15 +30,28 @@ pub struct Tok {
     pub pos: Pos,
 }
 
-/// Includes nest at most this deep (keepalived has no limit; a cycle would never end).
+/// Includes nest at most this deep. keepalived has no limit and no cycle check (a file that
+/// includes itself is read until memory or file descriptors run out); vigil refuses cycles
+/// outright (the include stack below) and bounds depth, file count and bytes besides, so a
+/// hostile or mistaken config costs bounded time and memory to reject.
 const MAX_INCLUDE_DEPTH: usize = 16;
+/// At most this many files are read for one configuration (the main file and every include,
+/// counting a file included twice twice). Real configs have tens; a diamond of includes
+/// nested 16 deep would otherwise read 2^16 files.
+pub const MAX_FILES: usize = 1_000;
+/// At most this many bytes are read for one configuration, all files together: large
+/// generated configs are a few MiB.
+pub const MAX_TOTAL_BYTES: u64 = 64 << 20;
+/// The lexer keeps at most this many diagnostics, then counts the rest, so that a broken
+/// config cannot turn into an unbounded list of errors.
+pub const MAX_DIAGNOSTICS: usize = 100;
 /// Substitutions of one line stop after this many rounds (a self-referencing variable).
 const MAX_SUBSTITUTIONS: usize = 64;
 /// A substituted line longer than this is an error rather than an out-of-memory.
 const MAX_LINE_LEN: usize = 1 << 20;
 
-/// How the lexer reads a file.
-type FileReader = dyn Fn(&Path) -> std::io::Result<String>;
+/// How the lexer reads a file: at most `limit` bytes, else an error.
+type FileReader = dyn Fn(&Path, u64) -> std::io::Result<String>;
 
 /// Reads files into tokens, collecting every problem instead of stopping at the first.
 pub struct Lexer {
@@ -46,8 +59,17 @@ pub struct Lexer {
     vars: HashMap<String, String>,
     pub tokens: Vec<Tok>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Diagnostics found after `MAX_DIAGNOSTICS` were kept: only counted.
+    pub diagnostics_dropped: usize,
     /// A reader for files, so that the fuzzer and tests can lex from memory.
     read: Box<FileReader>,
+    /// The files being read, outermost first, as canonical paths: an include that names one
+    /// of them again is a cycle.
+    stack: Vec<PathBuf>,
+    files_read: usize,
+    bytes_read: u64,
+    /// Set when a budget ran out (reported once); no further file is read.
+    exhausted: bool,
 }
 
 impl Lexer {
@@ -57,14 +79,47 @@ impl Lexer {
             vars: HashMap::new(),
             tokens: Vec::new(),
             diagnostics: Vec::new(),
-            read: Box::new(|p| std::fs::read_to_string(p)),
+            diagnostics_dropped: 0,
+            read: Box::new(read_regular_file),
+            stack: Vec::new(),
+            files_read: 0,
+            bytes_read: 0,
+            exhausted: false,
         }
+    }
+
+    /// Records a problem, keeping at most `MAX_DIAGNOSTICS`.
+    fn report(&mut self, d: Diagnostic) {
+        if self.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.diagnostics.push(d);
+        } else {
+            self.diagnostics_dropped += 1;
+        }
+    }
+
+    /// The diagnostics, with one more saying how many were left out.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        let mut out = std::mem::take(&mut self.diagnostics);
+        if self.diagnostics_dropped > 0
+            && let Some(last) = out.last()
+        {
+            let pos = last.pos.clone();
+            out.push(Diagnostic::error(
+                pos,
+                format!(
+                    "and {} more problems while reading the files (only the first {MAX_DIAGNOSTICS} are shown)",
+                    self.diagnostics_dropped
+                ),
+            ));
+            self.diagnostics_dropped = 0;
+        }
+        out
     }
 
     /// A lexer that cannot open files (for in-memory input): includes are errors.
     pub fn without_files(config_id: String) -> Self {
         let mut l = Self::new(config_id);
-        l.read = Box::new(|p| {
+        l.read = Box::new(|p, _| {
             Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("{} (includes are not read here)", p.display()),
@@ -73,20 +128,78 @@ impl Lexer {
         l
     }
 
-    /// Lex a file from disk.
+    /// Lex a file from disk; a problem reading it is reported at `included_from`, else at
+    /// the start of the file.
     pub fn lex_file(&mut self, path: &Path, included_from: Option<&Pos>) {
-        match (self.read)(path) {
-            Ok(text) => self.lex_text(&text, path, 0),
+        let at = included_from
+            .cloned()
+            .unwrap_or_else(|| Pos::start_of(path));
+        self.read_and_lex(path, &at, 0);
+    }
+
+    /// Reads `path` within the budgets and lexes it at include depth `depth`; problems are
+    /// reported at `at` (the include's pattern, or the start of the main file).
+    fn read_and_lex(&mut self, path: &Path, at: &Pos, depth: usize) {
+        if self.exhausted {
+            return;
+        }
+        // A cycle is re-entering a file still being read. The same file included twice
+        // side by side (a diamond) is not a cycle: keepalived reads it twice, and so do we.
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(k) = self.stack.iter().position(|f| *f == canonical) {
+            let cycle: Vec<String> = self.stack[k..]
+                .iter()
+                .chain(std::iter::once(&canonical))
+                .map(|f| f.display().to_string())
+                .collect();
+            self.report(Diagnostic::error(
+                at.clone(),
+                format!(
+                    "include cycle: {} (a file cannot include itself, directly or through others)",
+                    cycle.join(" -> ")
+                ),
+            ));
+            return;
+        }
+        if self.files_read >= MAX_FILES {
+            self.exhausted = true;
+            self.report(Diagnostic::error(
+                at.clone(),
+                format!(
+                    "more than {MAX_FILES} files to read: not reading {} or any further include",
+                    path.display()
+                ),
+            ));
+            return;
+        }
+        let budget = MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
+        let text = match (self.read)(path, budget) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                self.exhausted = true;
+                self.report(Diagnostic::error(
+                    at.clone(),
+                    format!(
+                        "the configuration is larger than {} MiB in all its files: not reading {} or any further include",
+                        MAX_TOTAL_BYTES >> 20,
+                        path.display()
+                    ),
+                ));
+                return;
+            }
             Err(e) => {
-                let pos = included_from
-                    .cloned()
-                    .unwrap_or_else(|| Pos::start_of(path));
-                self.diagnostics.push(Diagnostic::error(
-                    pos,
+                self.report(Diagnostic::error(
+                    at.clone(),
                     format!("cannot read {}: {e}", path.display()),
                 ));
+                return;
             }
-        }
+        };
+        self.files_read += 1;
+        self.bytes_read += text.len() as u64;
+        self.stack.push(canonical);
+        self.lex_text(&text, path, depth);
+        self.stack.pop();
     }
 
     /// Lex `text` as the content of `path`.
@@ -154,7 +267,7 @@ impl Lexer {
             return;
         }
         if line.starts_with("~SEQ") || line.starts_with("~LST") {
-            self.diagnostics.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 pos,
                 "~SEQ and ~LST blocks are not supported by vigil; write the lines out".to_string(),
             ));
@@ -163,7 +276,7 @@ impl Lexer {
         let substituted = match self.substitute(line, path) {
             Ok(s) => s,
             Err(msg) => {
-                self.diagnostics.push(Diagnostic::error(pos, msg));
+                self.report(Diagnostic::error(pos, msg));
                 return;
             }
         };
@@ -171,7 +284,7 @@ impl Lexer {
             // The value may hold line breaks (multi-line definitions), conditionals or
             // further definitions: run each resulting line through the whole process again.
             if nesting > MAX_SUBSTITUTIONS {
-                self.diagnostics.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     pos,
                     "parameter expansion nests too deeply".to_string(),
                 ));
@@ -185,7 +298,7 @@ impl Lexer {
         let words = match split_words(line, &pos) {
             Ok(w) => w,
             Err(d) => {
-                self.diagnostics.push(d);
+                self.report(d);
                 return;
             }
         };
@@ -212,16 +325,16 @@ impl Lexer {
             pos: pat_pos,
         }) = words.get(1)
         else {
-            self.diagnostics.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 kw_pos.clone(),
                 "include needs a file name or pattern".to_string(),
             ));
             return;
         };
         if depth >= MAX_INCLUDE_DEPTH {
-            self.diagnostics.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 pat_pos.clone(),
-                format!("includes nest deeper than {MAX_INCLUDE_DEPTH}: is there a cycle?"),
+                format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files"),
             ));
             return;
         }
@@ -236,7 +349,7 @@ impl Lexer {
         let mut matched: Vec<PathBuf> = match glob::glob(&full_str) {
             Ok(paths) => paths.filter_map(Result::ok).collect(),
             Err(e) => {
-                self.diagnostics.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     pat_pos.clone(),
                     format!("bad include pattern `{pattern}`: {e}"),
                 ));
@@ -248,21 +361,16 @@ impl Lexer {
             if !has_glob_chars(pattern) {
                 // A plain file name that does not exist is a mistake; a pattern that matches
                 // nothing is how optional conf.d directories work.
-                self.diagnostics.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     pat_pos.clone(),
                     format!("include: {} does not exist", full.display()),
                 ));
             }
             return;
         }
+        let pat_pos = pat_pos.clone();
         for file in matched {
-            match (self.read)(&file) {
-                Ok(text) => self.lex_text(&text, &file, depth + 1),
-                Err(e) => self.diagnostics.push(Diagnostic::error(
-                    pat_pos.clone(),
-                    format!("cannot read {}: {e}", file.display()),
-                )),
-            }
+            self.read_and_lex(&file, &pat_pos, depth + 1);
         }
     }
 
@@ -335,6 +443,38 @@ impl Lexer {
             _ => None,
         }
     }
+}
+
+/// Reads a regular file of at most `limit` bytes. Anything else is refused before it is
+/// read: a FIFO or a device would block or never end (keepalived likewise skips an include
+/// that is not a regular file).
+fn read_regular_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. It changes
+    // nothing for a regular file, and anything else is refused below before any read.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    if meta.len() > limit {
+        return Err(std::io::ErrorKind::FileTooLarge.into());
+    }
+    let mut text = String::new();
+    // The size can change between the stat and the read: the read is bounded too.
+    file.take(limit.saturating_add(1))
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::ErrorKind::FileTooLarge.into());
+    }
+    Ok(text)
 }
 
 fn is_var_name(s: &str) -> bool {

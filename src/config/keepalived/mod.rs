@@ -25,8 +25,8 @@ pub fn load_text(text: &str, path: &Path, config_id: &str) -> (Config, SourceMap
     finish(lexer, path)
 }
 
-fn finish(lexer: lexer::Lexer, path: &Path) -> (Config, SourceMap, Vec<Diagnostic>) {
-    let mut diagnostics = lexer.diagnostics;
+fn finish(mut lexer: lexer::Lexer, path: &Path) -> (Config, SourceMap, Vec<Diagnostic>) {
+    let mut diagnostics = lexer.take_diagnostics();
     let nodes = parser::parse(&lexer.tokens, &mut diagnostics);
     let mapped = mapping::map(&nodes, Pos::start_of(path));
     diagnostics.extend(mapped.diagnostics);
@@ -35,3 +35,6 @@ fn finish(lexer: lexer::Lexer, path: &Path) -> (Config, SourceMap, Vec<Diagnosti
     super::resolve::resolve(&mut config, &mapped.map);
     (config, mapped.map, diagnostics)
 }
+
+#[cfg(test)]
+mod include_tests;
