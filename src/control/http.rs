@@ -11,29 +11,24 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::listen::{METRICS_LIMITS, spawn_accept_loop};
+use super::listen::{AcceptLoop, METRICS_LIMITS, spawn_accept_loop};
 use super::snapshot::{Form, StatusSource};
 
 /// The longest request head read (request line and headers).
 const MAX_HEAD: usize = 4096;
 
-/// Serves `GET /metrics` (and `/`) on `addr` until the task is dropped.
+/// Serves `GET /metrics` (and `/`) on `addr` until the returned loop is dropped.
 pub async fn serve_http(
     addr: std::net::SocketAddr,
     status: StatusSource,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+) -> std::io::Result<AcceptLoop> {
     let listener = TcpListener::bind(addr).await?;
-    Ok(spawn_accept_loop(
-        "metrics",
-        listener,
-        METRICS_LIMITS,
-        move |stream| {
-            let status = status.clone();
-            async move {
-                let _ = answer(stream, status).await;
-            }
-        },
-    ))
+    spawn_accept_loop("metrics", listener, METRICS_LIMITS, move |stream| {
+        let status = status.clone();
+        async move {
+            let _ = answer(stream, status).await;
+        }
+    })
 }
 
 /// What the request head asks for.
@@ -147,7 +142,8 @@ mod tests {
             async move {
                 let _ = answer(s, source).await;
             }
-        });
+        })
+        .unwrap();
 
         let mut stalled = TcpStream::connect(addr).await.unwrap();
         stalled
@@ -182,6 +178,6 @@ mod tests {
         ok.read_to_string(&mut got).await.unwrap();
         assert!(got.starts_with("HTTP/1.0 200 OK"), "{got}");
         assert!(got.ends_with("# EOF\n"), "{got}");
-        server.abort();
+        drop(server);
     }
 }

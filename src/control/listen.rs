@@ -14,9 +14,15 @@
 //!   one log line per streak. Retrying at once is what made the loop spin at 100 % CPU at the
 //!   descriptor limit: the pending connection stays in the backlog, so `accept` fails again
 //!   immediately.
+//!
+//! And the loops run on **a thread of their own** (one current-thread runtime, started with
+//! the first listener), not on the core's: accepting, reading and answering thousands of
+//! connections is then the kernel scheduler's business beside the core's thread, which sleeps
+//! until its next timer and so wins the CPU when that timer fires. Only the coalesced
+//! snapshot request (at most one per `MIN_GAP`) reaches the core.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -88,15 +94,28 @@ impl Backoff {
 }
 
 /// A listener the loop can accept from (Unix or TCP).
-pub trait Accept: Send + 'static {
+pub trait Accept: Send + Sized + 'static {
     type Conn: Send + 'static;
+    /// The listening socket, detached from its runtime's reactor.
+    type Detached: Send + 'static;
     fn accept_one(&self) -> impl Future<Output = std::io::Result<Self::Conn>> + Send;
+    /// A listener is bound on the caller's runtime, detached there, and attached again on
+    /// the listeners' thread (registered with that runtime's reactor).
+    fn detach(self) -> std::io::Result<Self::Detached>;
+    fn attach(detached: Self::Detached) -> std::io::Result<Self>;
 }
 
 impl Accept for UnixListener {
     type Conn = UnixStream;
     async fn accept_one(&self) -> std::io::Result<UnixStream> {
         self.accept().await.map(|(s, _)| s)
+    }
+    type Detached = std::os::unix::net::UnixListener;
+    fn detach(self) -> std::io::Result<Self::Detached> {
+        self.into_std()
+    }
+    fn attach(detached: Self::Detached) -> std::io::Result<Self> {
+        UnixListener::from_std(detached)
     }
 }
 
@@ -105,22 +124,71 @@ impl Accept for TcpListener {
     async fn accept_one(&self) -> std::io::Result<TcpStream> {
         self.accept().await.map(|(s, _)| s)
     }
+    type Detached = std::net::TcpListener;
+    fn detach(self) -> std::io::Result<Self::Detached> {
+        self.into_std()
+    }
+    fn attach(detached: Self::Detached) -> std::io::Result<Self> {
+        TcpListener::from_std(detached)
+    }
 }
 
-/// Accepts on `listener` until the task is aborted, serving each connection with `serve`
-/// under `limits`. `what` names the listener in logs.
+/// The listeners' runtime, on its own thread for the life of the process (module doc).
+fn listeners_runtime() -> std::io::Result<&'static tokio::runtime::Handle> {
+    static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = runtime.handle().clone();
+    // Two first listeners racing: the loser's runtime is dropped unused.
+    if HANDLE.set(handle).is_ok() {
+        std::thread::Builder::new()
+            .name("vigil-listen".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+    }
+    HANDLE
+        .get()
+        .ok_or_else(|| std::io::Error::other("listeners' runtime not started"))
+}
+
+/// A running accept loop; dropping it stops accepting (connections being served finish
+/// within their deadline).
+#[derive(Debug)]
+pub struct AcceptLoop(JoinHandle<()>);
+
+impl Drop for AcceptLoop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Accepts on `listener`, on the listeners' thread, until the returned loop is dropped,
+/// serving each connection with `serve` under `limits`. `what` names the listener in logs.
 pub fn spawn_accept_loop<L, S, F>(
     what: &'static str,
     listener: L,
     limits: Limits,
     serve: S,
-) -> JoinHandle<()>
+) -> std::io::Result<AcceptLoop>
 where
     L: Accept,
     S: Fn(L::Conn) -> F + Send + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
-    tokio::spawn(async move {
+    let runtime = listeners_runtime()?;
+    // Deregistered from the caller's reactor here, registered with the listeners' there.
+    let listener = listener.detach()?;
+    Ok(AcceptLoop(runtime.spawn(async move {
+        let listener = match L::attach(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(listener = what, error = %e, "cannot serve: registering the listener failed");
+                return;
+            }
+        };
         let permits = Arc::new(Semaphore::new(limits.max_connections));
         let mut backoff = Backoff::default();
         let mut overflow = 0u64;
@@ -129,10 +197,6 @@ where
             let conn = match listener.accept_one().await {
                 Ok(conn) => {
                     backoff.reset();
-                    // The core's loop shares this thread: yield after every accept, so a burst
-                    // of connections is interleaved with due timers instead of running up
-                    // tokio's budget (128 accepts, milliseconds in one poll) before they run.
-                    tokio::task::yield_now().await;
                     conn
                 }
                 Err(e) => {
@@ -165,7 +229,7 @@ where
                 drop(permit);
             });
         }
-    })
+    })))
 }
 
 #[cfg(test)]
@@ -203,7 +267,8 @@ mod tests {
             if s.read(&mut b).await.unwrap_or(0) == 1 {
                 let _ = s.write_all(b"hi").await;
             }
-        });
+        })
+        .unwrap();
         let idle1 = UnixStream::connect(&path).await.unwrap();
         let idle2 = UnixStream::connect(&path).await.unwrap();
         let mut third = UnixStream::connect(&path).await.unwrap();
@@ -242,6 +307,6 @@ mod tests {
         })
         .await;
         assert!(answered.is_ok(), "no slot was freed after the deadline");
-        server.abort();
+        drop(server);
     }
 }

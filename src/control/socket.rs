@@ -20,9 +20,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::task::JoinHandle;
 
-use super::listen::{CONTROL_LIMITS, spawn_accept_loop};
+use super::listen::{AcceptLoop, CONTROL_LIMITS, spawn_accept_loop};
 use super::snapshot::{Form, StatusSource};
 
 pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
@@ -62,12 +61,11 @@ pub struct Access {
 pub struct ControlSocket {
     path: PathBuf,
     inode: (u64, u64),
-    task: JoinHandle<()>,
+    _accepting: AcceptLoop,
 }
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
-        self.task.abort();
         // Another daemon may have replaced the path meanwhile (it refuses to while we answer,
         // but an operator may have moved things): remove only what we made.
         if let Ok(meta) = std::fs::symlink_metadata(&self.path)
@@ -123,16 +121,17 @@ pub async fn serve(
     }
     let listener = bind_private(path, &dir, gid).map_err(io)?;
     let meta = std::fs::symlink_metadata(path).map_err(io)?;
-    let task = spawn_accept_loop("control socket", listener, CONTROL_LIMITS, move |stream| {
+    let accepting = spawn_accept_loop("control socket", listener, CONTROL_LIMITS, move |stream| {
         let status = status.clone();
         async move {
             let _ = answer(stream, status).await;
         }
-    });
+    })
+    .map_err(io)?;
     Ok(ControlSocket {
         path: path.to_path_buf(),
         inode: (meta.dev(), meta.ino()),
-        task,
+        _accepting: accepting,
     })
 }
 
