@@ -117,6 +117,7 @@ impl Feeder {
             sync_groups: prepared.sync_groups.clone(),
             links: prepared.links.clone(),
             initially_down: prepared.initially_down.clone(),
+            present_vips: prepared.present_vips.clone(),
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);

@@ -4,7 +4,8 @@
 //! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
-//!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons.
+//!   [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
+//!   previous run left, removed at start; [`drops`]: drop reasons.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
 //! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
 //! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once);
@@ -28,6 +29,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod residual;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
