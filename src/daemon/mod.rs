@@ -12,13 +12,15 @@
 //!   [`rx_checks`]: the checks that need the instance's state (AH replay, address list).
 //! - [`effects`]: `SystemEffects` and the ordered executor (netlink, GARP/NA, notify).
 //! - [`record`]: `--record-events` and `vigil replay`, with `RecordingEffects`.
-//! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core.
+//! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core;
+//!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
 pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod driver;
 pub mod drops;
+pub mod dumps;
 pub mod effects;
 pub mod fdlimit;
 pub mod input;
