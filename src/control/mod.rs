@@ -5,6 +5,7 @@
 //! concurrent requests into one snapshot from the core and renders text off the core's
 //! thread (`snapshot.rs`): a flood of clients can never delay the state machines.
 
+mod dump;
 mod http;
 mod listen;
 mod metrics;
@@ -13,6 +14,7 @@ mod snapshot;
 mod socket;
 mod status;
 
+pub use dump::{render_data, render_stats};
 pub use http::serve_http;
 pub use listen::{Backoff, CONTROL_LIMITS, Limits, METRICS_LIMITS};
 pub use metrics::render as render_metrics;

@@ -32,6 +32,10 @@ pub enum Form {
     Json,
     /// Prometheus/OpenMetrics text.
     Metrics,
+    /// The SIGUSR1 data dump (`dump.rs`).
+    Data,
+    /// The SIGUSR2 statistics dump (`dump.rs`).
+    Stats,
 }
 
 /// One round's rendering, shared by every client of the round.
@@ -39,6 +43,8 @@ pub enum Form {
 struct Rendered {
     json: Option<String>,
     metrics: Option<String>,
+    data: Option<String>,
+    stats: Option<String>,
 }
 
 /// A rendered snapshot in the form that was asked for.
@@ -53,6 +59,8 @@ impl Snapshot {
         let text = match self.form {
             Form::Json => &self.rendered.json,
             Form::Metrics => &self.rendered.metrics,
+            Form::Data => &self.rendered.data,
+            Form::Stats => &self.rendered.stats,
         };
         // The round renders every form one of its clients asked for.
         text.as_deref().unwrap_or_default()
@@ -121,12 +129,15 @@ async fn coalesce(
         }
         let Ok(status) = rx.await else { return };
         last = Some(Instant::now());
-        let json = round.iter().any(|w| w.form == Form::Json);
-        let metrics = round.iter().any(|w| w.form == Form::Metrics);
+        let wants = |form| round.iter().any(|w| w.form == form);
+        let (json, metrics) = (wants(Form::Json), wants(Form::Metrics));
+        let (data, stats) = (wants(Form::Data), wants(Form::Stats));
         // Rendering thousands of instances is real work: not on the thread the core runs on.
         let rendered = tokio::task::spawn_blocking(move || Rendered {
             json: json.then(|| serde_json::to_string(&status).unwrap_or_default() + "\n"),
             metrics: metrics.then(|| super::metrics::render(&status)),
+            data: data.then(|| super::dump::render_data(&status)),
+            stats: stats.then(|| super::dump::render_stats(&status)),
         })
         .await
         .unwrap_or_default();

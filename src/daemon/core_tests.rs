@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::core::Core;
 use super::drops::DropReason;
-use super::input::{CoreInput, LinkFact, Prepared, Received, Route, RxAdvert};
+use super::input::{CoreInput, LinkFact, Prepared, PresentAddress, Received, Route, RxAdvert};
 use super::plan::{IfaceFacts, plan};
 use super::prepare::assemble;
 use super::record::{Effect, Recorder, RecordingEffects, replay};
@@ -789,4 +789,118 @@ fn skip_check_adv_addr_spares_only_the_current_master_while_backup() {
     );
     assert_eq!(drops(&core, "VI_1", DropReason::AddressListMismatch), 2);
     assert_eq!(received(&core, "VI_1"), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Residual virtual addresses (residual.rs)
+
+/// `prepared` with these (ifindex, address) pairs found in the kernel.
+fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
+    let mut p = prepared(conf, &[]);
+    p.present_vips = present
+        .iter()
+        .map(|&(ifindex, addr)| PresentAddress {
+            ifindex,
+            addr: addr.parse().expect("literal"),
+        })
+        .collect();
+    p
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("literal")
+}
+
+#[test]
+fn a_backup_start_removes_its_residual_vips_before_anything_else() {
+    // VI_1's address is on eth0 from a killed run, VI_2's is not; 192.0.2.2 on eth1 is
+    // another interface's address, not VI_2's.
+    let conf = format!(
+        "{}{}",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        secs(0.0),
+        CoreInput::Reload(Box::new(prepared_with_present(
+            &conf,
+            &[(ETH0, "192.0.2.1"), (ETH1, "192.0.2.2")],
+        ))),
+    );
+    let effects = core.effects_mut().take();
+    let removes: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Remove { .. }))
+        .collect();
+    assert_eq!(
+        removes,
+        vec![&Effect::Remove {
+            instance: "VI_1".into(),
+            addresses: vec![ip("192.0.2.1")],
+        }]
+    );
+    // Removed before the instance starts (its first transition) and never installed.
+    let remove_at = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Remove { .. }))
+        .expect("remove");
+    let first_transition = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Transition { .. }))
+        .expect("transition");
+    assert!(remove_at < first_transition, "{effects:?}");
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Install { .. })));
+    assert_eq!(state(&core, "VI_1"), State::Backup);
+}
+
+#[test]
+fn the_address_owner_keeps_its_addresses_at_start() {
+    let conf = instance("VI_1", 1, 255, "");
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        secs(0.0),
+        CoreInput::Reload(Box::new(prepared_with_present(
+            &conf,
+            &[(ETH0, "192.0.2.1")],
+        ))),
+    );
+    let effects = core.effects_mut().take();
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Remove { .. })),
+        "the owner starts as master and keeps its VIPs: {effects:?}"
+    );
+    assert_eq!(state(&core, "VI_1"), State::Master);
+}
+
+#[test]
+fn a_reload_never_removes_a_carried_instances_vips_only_a_new_ones() {
+    let (mut core, conf) = master_and_backup();
+    // VI_1 is master and holds 192.0.2.1; VI_3 is new and lists 192.0.2.3 (left over) and
+    // 192.0.2.1 (VI_1's, which must stay).
+    let conf = format!(
+        "{conf}{}",
+        instance("VI_3", 3, 100, "")
+            .replace("  192.0.2.3/24\n", "  192.0.2.3/24\n  192.0.2.1/24\n")
+    );
+    core.handle(
+        secs(4.1),
+        CoreInput::Reload(Box::new(prepared_with_present(
+            &conf,
+            &[(ETH0, "192.0.2.1"), (ETH0, "192.0.2.3")],
+        ))),
+    );
+    let effects = core.effects_mut().take();
+    let removes: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Remove { .. }))
+        .collect();
+    assert_eq!(
+        removes,
+        vec![&Effect::Remove {
+            instance: "VI_3".into(),
+            addresses: vec![ip("192.0.2.3")],
+        }]
+    );
+    assert_eq!(state(&core, "VI_1"), State::Master);
 }

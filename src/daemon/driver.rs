@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::core::Core;
+use super::dumps::{DumpSignals, Dumper};
 use super::effects::{SystemEffects, Work, execute};
 use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
@@ -61,7 +62,7 @@ pub enum DaemonError {
     Control(#[from] control::ControlError),
     #[error("cannot serve metrics: {0}")]
     Metrics(std::io::Error),
-    #[error("cannot install the SIGHUP handler: {0}")]
+    #[error("cannot install a signal handler: {0}")]
     Signal(std::io::Error),
     #[error(transparent)]
     Privilege(#[from] privilege::PrivilegeError),
@@ -117,6 +118,7 @@ impl Feeder {
             sync_groups: prepared.sync_groups.clone(),
             links: prepared.links.clone(),
             initially_down: prepared.initially_down.clone(),
+            present_vips: prepared.present_vips.clone(),
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);
@@ -152,6 +154,8 @@ pub async fn run(
         .transpose()?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(DaemonError::Signal)?;
+    // From here on keepalived's dump signals write files instead of killing the daemon.
+    let mut dump_signals = DumpSignals::install().map_err(DaemonError::Signal)?;
     let netlink = Arc::new(Netlink::connect()?);
     // Subscribe before reading state so no change between the two is missed.
     let mut net_events = NetlinkEvents::subscribe()?;
@@ -174,6 +178,7 @@ pub async fn run(
         }
         None => None,
     };
+    let dumper = Dumper::spawn(options.pid_file.clone(), status_source.clone());
     let _metrics = match options.metrics_listen {
         Some(addr) => Some(
             control::serve_http(addr, status_source)
@@ -293,6 +298,7 @@ pub async fn run(
                     sdnotify::ready(&format!("{} instances running", feeder.core.len()));
                 }
             }
+            Some(kind) = dump_signals.recv() => dumper.request(kind),
             Some(reply) = status_requests.recv() => {
                 let _ = reply.send(feeder.core.status(&config_name));
             }

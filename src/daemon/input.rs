@@ -91,6 +91,18 @@ pub struct Prepared {
     pub links: Vec<LinkFact>,
     /// Checkers with `init_fail`: down until they report otherwise.
     pub initially_down: Vec<TrackerId>,
+    /// Addresses the kernel held when the configuration was prepared that one of its
+    /// instances lists as a virtual address: what a starting instance compares against to
+    /// remove the ones a previous run left behind (`residual.rs`).
+    #[serde(default)]
+    pub present_vips: Vec<PresentAddress>,
+}
+
+/// An address found on an interface, by the interface's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PresentAddress {
+    pub ifindex: u32,
+    pub addr: IpAddr,
 }
 
 /// Everything the IO tasks tell the core.

@@ -4,20 +4,23 @@
 //! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
-//!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons.
+//!   [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
+//!   previous run left, removed at start; [`drops`]: drop reasons.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
 //! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
 //! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once);
 //!   [`rx_checks`]: the checks that need the instance's state (AH replay, address list).
 //! - [`effects`]: `SystemEffects` and the ordered executor (netlink, GARP/NA, notify).
 //! - [`record`]: `--record-events` and `vigil replay`, with `RecordingEffects`.
-//! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core.
+//! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core;
+//!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
 pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod driver;
 pub mod drops;
+pub mod dumps;
 pub mod effects;
 pub mod fdlimit;
 pub mod input;
@@ -28,6 +31,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod residual;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;

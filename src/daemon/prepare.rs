@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::effects::{OpenSocket, OpenVmac};
-use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, SocketKey};
+use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, PresentAddress, SocketKey};
 use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
@@ -68,7 +68,7 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         Source::Loaded(config) => *config,
         Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
     };
-    let facts = read_facts(&ctx.netlink).await?;
+    let (facts, present) = read_facts(&ctx.netlink).await?;
     let links = facts
         .values()
         .map(|f| LinkFact {
@@ -89,7 +89,10 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         made.undo(&ctx.netlink).await;
         return Err(e);
     }
-    let prepared = assemble(&config, planned, links);
+    // After `open`: a VMAC's addresses are compared on its ifindex.
+    let present_vips = present_vips(&planned, &present);
+    let mut prepared = assemble(&config, planned, links);
+    prepared.present_vips = present_vips;
     Ok(Ready {
         prepared,
         sockets: made.sockets,
@@ -117,7 +120,27 @@ pub fn assemble(config: &Config, instances: Vec<InstancePlan>, links: Vec<LinkFa
             .filter(|s| s.init_fail)
             .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
             .collect(),
+        present_vips: Vec::new(),
     }
+}
+
+/// The addresses in the kernel's dump that a planned instance lists as a virtual address.
+fn present_vips(
+    planned: &[InstancePlan],
+    present: &HashSet<PresentAddress>,
+) -> Vec<PresentAddress> {
+    let mut found: Vec<PresentAddress> = planned
+        .iter()
+        .flat_map(|p| &p.vips)
+        .map(|v| PresentAddress {
+            ifindex: v.ifindex,
+            addr: v.addr,
+        })
+        .filter(|a| present.contains(a))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 fn load(path: &std::path::Path, strict: bool) -> Result<Config, PrepareError> {
@@ -248,11 +271,19 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
 
 /// What the kernel says about every interface: one dump of the links and one of the
 /// addresses, whatever the number of interfaces (a router holding thousands of VIPs answers
-/// each address dump with all of them).
-async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, NetError> {
+/// each address dump with all of them). Also every address by interface, for the residual
+/// virtual addresses a start removes.
+async fn read_facts(
+    netlink: &Netlink,
+) -> Result<(HashMap<String, IfaceFacts>, HashSet<PresentAddress>), NetError> {
     let links = netlink.links().await?;
     let mut by_link: HashMap<u32, Vec<AddressInfo>> = HashMap::new();
+    let mut present = HashSet::new();
     for a in netlink.all_addresses().await? {
+        present.insert(PresentAddress {
+            ifindex: a.ifindex,
+            addr: a.addr,
+        });
         by_link.entry(a.ifindex).or_default().push(a);
     }
     let mut facts = HashMap::with_capacity(links.len());
@@ -274,5 +305,5 @@ async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, Ne
             },
         );
     }
-    Ok(facts)
+    Ok((facts, present))
 }

@@ -36,6 +36,7 @@ impl<E: Effects> Core<E> {
             sync_groups,
             links,
             initially_down,
+            present_vips,
         } = prepared;
         self.learn_links(&links);
 
@@ -145,6 +146,8 @@ impl<E: Effects> Core<E> {
         self.report_tracked_interfaces();
         let table = self.rx_table();
         self.effects.bind(&table);
+        // Before any of them starts: what a previous run left goes first (`residual.rs`).
+        self.remove_residual(&started, &present_vips);
 
         self.apply(reconfigured);
         for (id, install, remove) in deltas {
