@@ -182,7 +182,7 @@ fn examples_in_etc_pass_check() {
     let etc = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc");
     for name in ["vigil.yaml", "keepalived.conf"] {
         let mut out = Vec::new();
-        let code = cli::check(&etc.join(name), false, &mut out);
+        let code = cli::check(&etc.join(name), &LoadOptions::default(), &mut out);
         let text = String::from_utf8_lossy(&out);
         assert_eq!(code, 0, "{name}:\n{text}");
         assert!(text.contains(": ok ("), "{text}");
@@ -193,14 +193,14 @@ fn examples_in_etc_pass_check() {
 fn convert_prints_yaml_that_checks() {
     let etc = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/keepalived.conf");
     let mut out = Vec::new();
-    cli::convert(&etc, &mut out).expect("converts");
+    cli::convert(&etc, &LoadOptions::default(), &mut out).expect("converts");
     let text = String::from_utf8(out).expect("utf-8");
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml_path = dir.path().join("converted.yaml");
     std::fs::write(&yaml_path, &text).expect("write");
     let mut report = Vec::new();
     assert_eq!(
-        cli::check(&yaml_path, false, &mut report),
+        cli::check(&yaml_path, &LoadOptions::default(), &mut report),
         0,
         "{}",
         String::from_utf8_lossy(&report)

@@ -1006,6 +1006,12 @@ impl Mapper {
                 inst.promote_secondaries = true;
                 "promote_secondaries"
             }
+            "lvs_sync_daemon_interface" => {
+                // keepalived still reads it (deprecated for global_defs' lvs_sync_daemon)
+                // and hands the interface to IPVS; vigil has no LVS side.
+                self.warn(&n.pos, "`lvs_sync_daemon_interface` is deprecated in keepalived (use global_defs' `lvs_sync_daemon`), and LVS has no effect in vigil: ignored");
+                return None;
+            }
             k if INSTANCE_ACCEPTED.contains(&k) => {
                 self.no_effect(n, "vrrp_instance");
                 return None;
@@ -1208,13 +1214,16 @@ impl Mapper {
             }
         }
         if !has_script {
-            self.err(
+            // keepalived drops such a script and runs ("No script set for vrrp_script X -
+            // removing"); its track_script references are then ignored (see fixup.rs).
+            self.warn(
                 &node.pos,
                 format!(
-                    "vrrp_script `{}` has no `script`: add `script \"/path/to/check\"`",
+                    "No script set for vrrp_script `{}` - removing (keepalived's fix-up): add `script \"/path/to/check\"`, or run with --strict to refuse",
                     s.name
                 ),
             );
+            return;
         }
         self.config.scripts.push(s);
     }
@@ -1552,9 +1561,21 @@ impl Mapper {
             onlink: false,
             no_track: false,
             track_group: None,
+            nexthops: Vec::new(),
         };
         let mut it = words.iter().skip(i + 1);
         while let Some(opt) = it.next() {
+            if opt.text == "nexthop" {
+                // keepalived: `nexthop ...` runs to the end of the line.
+                let rest: Vec<&Arg> = std::iter::once(opt).chain(it).collect();
+                if !r.nexthops.is_empty() {
+                    self.err(&opt.pos, "a route takes either `or` or `nexthop`, not both: write every next hop as `nexthop via IP`");
+                    return Err(());
+                }
+                r.nexthops = self.nexthops(&rest)?;
+                self.multipath_warning(line);
+                break;
+            }
             let mut value = |m: &mut Self| -> R<&Arg> {
                 it.next()
                     .ok_or_else(|| m.err(&opt.pos, format!("`{}` needs a value", opt.text)))
@@ -1601,6 +1622,32 @@ impl Mapper {
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
                 "track_group" => r.track_group = Some(value(self)?.text.clone()),
+                "or" => {
+                    let v = value(self)?;
+                    let alternative = self.ip(v, "or")?;
+                    if !r.nexthops.is_empty() {
+                        self.warn(&opt.pos, "\"or\" route already specified - ignoring subsequent (keepalived's fix-up): list every next hop as `nexthop via IP`");
+                        continue;
+                    }
+                    // keepalived: the `via` address becomes the first next hop, the `or`
+                    // address the second.
+                    self.warn(&opt.pos, "\"or\" for routes is deprecated. Please use \"nexthop\" (read as two next hops: `nexthop via A nexthop via B`)");
+                    r.nexthops = vec![
+                        NextHop {
+                            via: r.via.take(),
+                            dev: None,
+                            weight: None,
+                            onlink: false,
+                        },
+                        NextHop {
+                            via: Some(alternative),
+                            dev: None,
+                            weight: None,
+                            onlink: false,
+                        },
+                    ];
+                    self.multipath_warning(line);
+                }
                 "onlink" => r.onlink = true,
                 "no_track" => r.no_track = true,
                 "inet" | "inet6" => {}
@@ -1611,6 +1658,64 @@ impl Mapper {
             }
         }
         Ok(r)
+    }
+
+    /// `nexthop [via IP] [dev IF] [weight N] [onlink]`, repeated to the end of the line.
+    fn nexthops(&mut self, words: &[&Arg]) -> R<Vec<NextHop>> {
+        let mut hops = Vec::new();
+        let mut it = words.iter().peekable();
+        while let Some(word) = it.next() {
+            if word.text != "nexthop" {
+                self.err(
+                    &word.pos,
+                    format!(
+                        "`{}` after the next hops: a next hop takes via, dev, weight and onlink",
+                        word.text
+                    ),
+                );
+                return Err(());
+            }
+            let mut hop = NextHop {
+                via: None,
+                dev: None,
+                weight: None,
+                onlink: false,
+            };
+            while let Some(opt) = it.next_if(|w| w.text != "nexthop") {
+                let mut value = |m: &mut Self| -> R<&Arg> {
+                    it.next().copied().ok_or_else(|| {
+                        m.err(&opt.pos, format!("nexthop `{}` needs a value", opt.text))
+                    })
+                };
+                match opt.text.as_str() {
+                    "via" => {
+                        let mut v = value(self)?;
+                        if matches!(v.text.as_str(), "inet" | "inet6") {
+                            v = value(self)?;
+                        }
+                        hop.via = Some(self.ip(v, "nexthop via")?);
+                    }
+                    "dev" => hop.dev = Some(value(self)?.text.clone()),
+                    // keepalived: 1 to 256, as `ip route`.
+                    "weight" => {
+                        let v = value(self)?;
+                        hop.weight = Some(self.int_word("weight", v, 1u16, 256)?);
+                    }
+                    "onlink" => hop.onlink = true,
+                    other => {
+                        self.err(&opt.pos, format!("nexthop option `{other}` is not supported by vigil: supported are via, dev, weight, onlink"));
+                        return Err(());
+                    }
+                }
+            }
+            hops.push(hop);
+        }
+        Ok(hops)
+    }
+
+    /// Multipath routes are read into the model, and not installed.
+    fn multipath_warning(&mut self, line: &Node) {
+        self.warn(&line.pos, "a route with several next hops (`nexthop` / `or`) is read, but vigil does not install multipath routes yet: the route has no effect");
     }
 
     /// `[from P] [to P] [table N] [priority N] [fwmark N] [iif IF] [oif IF] [no_track] [inet6]`
