@@ -24,6 +24,7 @@ fn lab1() -> LoadOptions {
     LoadOptions {
         strict: false,
         config_id: Some("lab1".into()),
+        ..Default::default()
     }
 }
 
@@ -131,6 +132,7 @@ fn unimplemented_keywords_warn_with_file_and_line() {
     let strict = LoadOptions {
         strict: true,
         config_id: Some("lab1".into()),
+        ..Default::default()
     };
     let err = load(&f, &strict).expect_err("strict turns warnings into errors");
     assert!(err.0.iter().any(|d| {
@@ -171,6 +173,7 @@ fn includes_parameters_and_conditionals_apply() {
     let other = LoadOptions {
         strict: false,
         config_id: Some("other".into()),
+        ..Default::default()
     };
     let m = load(&f, &other).expect("loads").model;
     assert_eq!(m.global.router_id.as_deref(), Some("other_router"));

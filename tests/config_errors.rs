@@ -7,9 +7,15 @@ use proptest::prelude::*;
 use vigil::config::{LoadOptions, load_keepalived_str, load_yaml_str};
 
 fn conf_errors(text: &str) -> Vec<String> {
+    conf_errors_with(text, false)
+}
+
+/// Under `--strict`: keepalived's fix-ups (warnings otherwise) are errors too.
+fn conf_errors_with(text: &str, strict: bool) -> Vec<String> {
     let opts = LoadOptions {
-        strict: false,
+        strict,
         config_id: Some("lab".into()),
+        ..Default::default()
     };
     match load_keepalived_str(text, Path::new("k.conf"), &opts) {
         Ok(l) => panic!("expected errors, got a model; warnings: {:?}", l.warnings),
@@ -28,7 +34,12 @@ fn inst(body: &str) -> String {
 
 #[track_caller]
 fn expect(text: &str, wanted: &str) {
-    let errs = conf_errors(text);
+    expect_with(text, wanted, false);
+}
+
+#[track_caller]
+fn expect_with(text: &str, wanted: &str, strict: bool) {
+    let errs = conf_errors_with(text, strict);
     assert!(
         errs.iter().any(|e| e == wanted),
         "wanted:\n{wanted}\ngot:\n{}",
@@ -99,13 +110,15 @@ fn unicast_peer_of_the_wrong_family() {
     );
 }
 
+/// keepalived ignores the block with a warning and runs (fixup.rs); --strict refuses.
 #[test]
 fn authentication_with_v3() {
-    expect(
+    expect_with(
         &inst(
             "    version 3\n    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n    virtual_ipaddress {\n        192.0.2.1\n    }\n",
         ),
-        "k.conf:5:5: error: instance `A`: VRRPv3 has no authentication (RFC 5798 §9): remove the authentication block or use `version 2`",
+        "k.conf:5:5: error: instance `A`: VRRP version 3 does not support authentication. Ignoring. (keepalived's fix-up): adverts are sent and accepted WITHOUT authentication; remove the authentication block, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -129,9 +142,11 @@ fn track_script_naming_an_unknown_script() {
             "    virtual_ipaddress {\n        192.0.2.1\n    }\n    track_script {\n        chk_wbe\n    }\n"
         )
     );
-    expect(
+    // keepalived ignores the reference with a warning and runs (fixup.rs); --strict refuses.
+    expect_with(
         &text,
-        "k.conf:11:9: error: instance `A`: track_script `chk_wbe` names no vrrp_script (did you mean `chk_web`?): define `vrrp_script chk_wbe { script ... }`",
+        "k.conf:11:9: error: instance `A`: track script `chk_wbe` not found, ignoring (keepalived's fix-up) (did you mean `chk_web`?): define `vrrp_script chk_wbe { script ... }`, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -187,6 +202,7 @@ fn unknown_top_level_keyword_is_a_warning_unless_strict() {
     let strict = LoadOptions {
         strict: true,
         config_id: None,
+        ..Default::default()
     };
     let err = load_keepalived_str(&text, Path::new("k.conf"), &strict).expect_err("strict");
     assert!(

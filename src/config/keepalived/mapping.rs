@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use crate::config::diagnostic::{Diagnostic, Pos, SourceMap, did_you_mean};
+use crate::config::diagnostic::{Diagnostic, Pos, Severity, SourceMap, did_you_mean};
 use crate::config::model::*;
 use crate::types::{Centis, Family, Priority, Version, Vrid};
 
@@ -55,6 +55,28 @@ impl Mapper {
         self.diags.push(Diagnostic::warning(pos.clone(), msg));
     }
 
+    /// Runs `parse` on one line of a route or rule list; if it fails, keepalived skips that
+    /// line and goes on ("Invalid rule to address ...", "unknown route keyword ..."), so its
+    /// errors become warnings that say the line is skipped (`--strict` refuses them again).
+    fn skip_bad_line<T>(&mut self, what: &str, parse: impl FnOnce(&mut Self) -> R<T>) -> Option<T> {
+        let before = self.diags.len();
+        match parse(self) {
+            Ok(v) => Some(v),
+            Err(()) => {
+                for d in &mut self.diags[before..] {
+                    if d.severity == Severity::Error {
+                        d.severity = Severity::Warning;
+                        d.message = format!(
+                            "{}; the {what} is skipped (keepalived's fix-up: it skips an invalid {what} and goes on), or run with --strict to refuse",
+                            d.message
+                        );
+                    }
+                }
+                None
+            }
+        }
+    }
+
     fn no_effect(&mut self, node: &Node, block: &str) {
         self.warn(
             &node.pos,
@@ -100,7 +122,7 @@ impl Mapper {
             "static_routes" => {
                 for n in self.children(node) {
                     let i = self.config.static_routes.len();
-                    if let Ok(r) = self.route(&n) {
+                    if let Some(r) = self.skip_bad_line("route", |m| m.route(&n)) {
                         self.map.insert(format!("static_routes.{i}"), n.pos.clone());
                         self.config.static_routes.push(r);
                     }
@@ -735,7 +757,7 @@ impl Mapper {
             }
             "virtual_routes" => {
                 for line in self.children(n) {
-                    if let Ok(r) = self.route(&line) {
+                    if let Some(r) = self.skip_bad_line("route", |m| m.route(&line)) {
                         inst.virtual_routes.push(r);
                     }
                 }
@@ -743,7 +765,7 @@ impl Mapper {
             }
             "virtual_rules" => {
                 for line in self.children(n) {
-                    if let Ok(r) = self.rule(&line) {
+                    if let Some(r) = self.skip_bad_line("rule", |m| m.rule(&line)) {
                         inst.virtual_rules.push(r);
                     }
                 }
