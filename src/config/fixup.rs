@@ -215,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn state_master_without_priority_is_the_owner() {
+        let l = load(&instance(" state MASTER\n"));
+        assert_eq!(l.model.instances[0].priority, crate::types::Priority::OWNER);
+        let l = load(&instance(" state MASTER\n priority 100\n"));
+        assert_eq!(l.model.instances[0].priority.get(), 100);
+        let l = load(&instance(" state BACKUP\n"));
+        assert_eq!(l.model.instances[0].priority.get(), 100);
+    }
+
+    #[test]
     fn version_3_ignores_authentication() {
         let l = load(&instance(
             " version 3\n authentication {\n  auth_type AH\n  auth_pass k\n }\n",

@@ -385,6 +385,15 @@ impl Mapper {
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
                 if let Ok(a) = self.arg(node) {
                     match parse_micros(&a.text) {
+                        // keepalived's range starts at one microsecond: it reports 0 as
+                        // invalid and keeps its default, no delay (which 0 asks for anyway).
+                        Some(0) => self.warn(
+                            &a.pos,
+                            format!(
+                                "{} '0' is invalid (keepalived takes 0.000001 to 4294.967295 seconds) - ignored (keepalived's fix-up): the default applies, no delay; remove the line, or run with --strict to refuse",
+                                node.keyword
+                            ),
+                        ),
                         Some(us) => {
                             let d = std::time::Duration::from_micros(us);
                             if node.keyword == "vrrp_garp_interval" {
