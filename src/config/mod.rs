@@ -68,8 +68,12 @@ pub const DEFAULT_KEEPALIVED_PATH: &str = "/etc/keepalived/keepalived.conf";
 /// The configuration file to read when none is named: vigil's YAML if present, else
 /// keepalived's, so that vigil started in keepalived's place reads keepalived's file.
 pub fn default_path() -> std::path::PathBuf {
+    default_path_with(|p| p.exists())
+}
+
+fn default_path_with(exists: impl Fn(&Path) -> bool) -> std::path::PathBuf {
     let yaml = Path::new(DEFAULT_YAML_PATH);
-    if yaml.exists() {
+    if exists(yaml) {
         yaml.to_path_buf()
     } else {
         std::path::PathBuf::from(DEFAULT_KEEPALIVED_PATH)
@@ -188,3 +192,6 @@ pub fn default_config_id() -> String {
         .map(|h| h.trim().split('.').next().unwrap_or_default().to_string())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod format_tests;

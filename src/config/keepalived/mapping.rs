@@ -1615,6 +1615,13 @@ impl Mapper {
                 "via" | "gw" => {
                     let v = value(self)?;
                     r.via = Some(self.ip(v, "via")?);
+                    if opt.text == "gw" {
+                        // keepalived reads it as `via`, with this warning.
+                        self.warn(
+                            &opt.pos,
+                            "\"gw\" for routes is deprecated. Please use \"via\" (read as `via`)",
+                        );
+                    }
                 }
                 "src" => {
                     let v = value(self)?;
