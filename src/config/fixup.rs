@@ -12,7 +12,10 @@
 
 use std::collections::HashSet;
 
-use crate::types::{Family, Priority, Version};
+use crate::types::{Centis, Family, Priority, Version};
+
+/// RFC 5798 §6.1: Master_Down_Interval is three advertisement intervals (plus skew).
+const DOWN_TIMER_ADVERTS: u8 = 3;
 
 use super::diagnostic::{Diagnostic, SourceMap};
 use super::model::{Auth, Config, InitialState, Instance};
@@ -57,14 +60,219 @@ pub fn fix_up(config: &mut Config, map: &SourceMap) -> Vec<Diagnostic> {
         });
     }
     for (i, inst) in config.instances.iter_mut().enumerate() {
-        fix_instance(inst, &mut |field: &str, msg: String| {
+        let set = |field: &str| map.contains(&format!("instances.{i}.{field}"));
+        let mut warn = |field: &str, msg: String| {
             out.push(Diagnostic::warning(
                 map.locate(&format!("instances.{i}.{field}")),
                 msg,
             ));
-        });
+        };
+        fix_version(inst, &set, &mut warn);
+        fix_instance(inst, &mut warn);
+        fix_preemption(inst, &mut warn);
+        fix_strict_defaults(inst, &set, &mut warn);
+        fix_advert_int(inst, &mut warn);
     }
     out
+}
+
+/// The instance's name, for messages.
+fn who(inst: &Instance) -> String {
+    format!("instance `{}`", inst.name)
+}
+
+/// keepalived: in strict mode an IPv6 instance written `version 2` becomes version 3.
+fn fix_version(
+    inst: &mut Instance,
+    set: &dyn Fn(&str) -> bool,
+    warn: &mut dyn FnMut(&str, String),
+) {
+    if inst.strict_mode
+        && inst.family == Family::V6
+        && inst.version == Version::V2
+        && set("version")
+    {
+        inst.version = Version::V3;
+        warn(
+            "version",
+            format!(
+                "{}: cannot use IPv6 with VRRP version 2; setting version 3 (keepalived's strict-mode fix-up, RFC 5798 §1); write `version 3`, or run with --strict to refuse",
+                who(inst)
+            ),
+        );
+    }
+}
+
+/// keepalived's preemption fix-ups: the owner always preempts, an initial MASTER neither
+/// waits nor defers, and a preempt delay needs preemption (and is not RFC behaviour).
+fn fix_preemption(inst: &mut Instance, warn: &mut dyn FnMut(&str, String)) {
+    let name = who(inst);
+    if inst.priority == Priority::OWNER && !inst.preempt {
+        inst.preempt = true;
+        warn(
+            "preempt",
+            format!(
+                "{name}: nopreempt is incompatible with priority 255. resetting nopreempt (keepalived's fix-up): the address owner always takes over; remove `nopreempt`, or run with --strict to refuse"
+            ),
+        );
+    }
+    if inst.initial_state == InitialState::Master {
+        if !inst.preempt {
+            inst.preempt = true;
+            warn(
+                "preempt",
+                format!(
+                    "{name}: nopreempt will not work with initial state MASTER - clearing (keepalived's fix-up); use `state BACKUP` with `nopreempt`, or run with --strict to refuse"
+                ),
+            );
+        }
+        if inst.preempt_delay != Centis::ZERO {
+            inst.preempt_delay = Centis::ZERO;
+            warn(
+                "preempt_delay",
+                format!(
+                    "{name}: preempt delay will not work with initial state MASTER - clearing (keepalived's fix-up); use `state BACKUP` with `preempt_delay`, or run with --strict to refuse"
+                ),
+            );
+        }
+    }
+    if inst.preempt_delay != Centis::ZERO && (inst.strict_mode || !inst.preempt) {
+        let why = if inst.strict_mode {
+            "strict mode"
+        } else {
+            "nopreempt mode"
+        };
+        inst.preempt_delay = Centis::ZERO;
+        warn(
+            "preempt_delay",
+            format!(
+                "{name}: preempt_delay is incompatible with {why} - resetting (keepalived's fix-up); remove `preempt_delay`, or run with --strict to refuse"
+            ),
+        );
+    }
+}
+
+/// keepalived's strict mode (RFC 5798 to the letter): what the RFC does not have is reset
+/// with a warning when written, and defaults to the RFC's behaviour when not.
+fn fix_strict_defaults(
+    inst: &mut Instance,
+    set: &dyn Fn(&str) -> bool,
+    warn: &mut dyn FnMut(&str, String),
+) {
+    let name = who(inst);
+    // RFC 5798 §6.4.3: only one multicast group; unicast adverts have no group to set.
+    if !inst.unicast_peers.is_empty() && inst.mcast_dst_ip.is_some() {
+        inst.mcast_dst_ip = None;
+        warn(
+            "mcast_dst_ip",
+            format!(
+                "{name}: multicast destination specified with unicast - ignoring (keepalived's fix-up); remove `mcast_dst_ip`, or run with --strict to refuse"
+            ),
+        );
+    }
+    if !inst.strict_mode {
+        return;
+    }
+    if inst.down_timer_adverts != DOWN_TIMER_ADVERTS {
+        inst.down_timer_adverts = DOWN_TIMER_ADVERTS;
+        warn(
+            "down_timer_adverts",
+            format!(
+                "{name}: down_timer_adverts is incompatible with strict mode - resetting to 3 (keepalived's fix-up, RFC 5798 §6.1); remove it, or run with --strict to refuse"
+            ),
+        );
+    }
+    // RFC 3768 has no Accept Mode: a v2 backup that becomes master must not accept packets
+    // for addresses it does not own.
+    if inst.accept && inst.priority != Priority::OWNER && inst.version == Version::V2 {
+        inst.accept = false;
+        warn(
+            "accept",
+            format!(
+                "{name}: accept mode for VRRP version 2 does not comply with RFC3768 - resetting (keepalived's strict-mode fix-up); remove `accept`, or run with --strict to refuse"
+            ),
+        );
+    }
+    let garp = &mut inst.garp;
+    if garp.lower_prio_repeat != 0 {
+        garp.lower_prio_repeat = 0;
+        if set("garp.lower_prio_repeat") {
+            warn(
+                "garp.lower_prio_repeat",
+                format!(
+                    "{name}: Strict mode requires no repeat garps. resetting (keepalived's fix-up); remove `garp_lower_prio_repeat`, or run with --strict to refuse"
+                ),
+            );
+        }
+    }
+    if garp.lower_prio_delay != Centis::ZERO {
+        garp.lower_prio_delay = Centis::ZERO;
+        if set("garp.lower_prio_delay") {
+            warn(
+                "garp.lower_prio_delay",
+                format!(
+                    "{name}: Strict mode requires no repeat garp delay. resetting (keepalived's fix-up); remove `garp_lower_prio_delay`, or run with --strict to refuse"
+                ),
+            );
+        }
+    }
+    if !inst.lower_prio_no_advert {
+        inst.lower_prio_no_advert = true;
+        if set("lower_prio_no_advert") {
+            warn(
+                "lower_prio_no_advert",
+                format!(
+                    "{name}: Strict mode requires no lower priority advert. resetting (keepalived's fix-up, RFC 5798 §6.4.3)"
+                ),
+            );
+        }
+    }
+    if inst.higher_prio_send_advert {
+        inst.higher_prio_send_advert = false;
+        if set("higher_prio_send_advert") {
+            warn(
+                "higher_prio_send_advert",
+                format!(
+                    "{name}: strict mode requires higher_prio_send_advert to be clear. resetting (keepalived's fix-up)"
+                ),
+            );
+        }
+    }
+}
+
+/// keepalived clamps and rounds an advertisement interval the version cannot carry:
+/// RFC 3768 §5.3.7 (v2) has whole seconds up to 255, RFC 5798 §5.2.7 (v3) centiseconds up
+/// to 40.95 s.
+fn fix_advert_int(inst: &mut Instance, warn: &mut dyn FnMut(&str, String)) {
+    let name = who(inst);
+    let c = inst.advert_int.get();
+    let fixed = match inst.version {
+        Version::V2 if c >= 256 * 100 => Some((
+            25_500,
+            "is out of range. Must be less than 256s. Setting to 255s",
+        )),
+        Version::V2 if c % 100 != 0 => Some((
+            ((c + 50) / 100 * 100).max(100),
+            "must be an integer. rounding",
+        )),
+        Version::V3 if c >= 4096 => Some((
+            4095,
+            "is out of range. Must be less than 40.96s. Setting to 40.95s",
+        )),
+        _ => None,
+    };
+    if let Some((now, what)) = fixed {
+        let v = if inst.version == Version::V2 { 2 } else { 3 };
+        let was = inst.advert_int;
+        inst.advert_int = Centis::new(now);
+        warn(
+            "advert_int",
+            format!(
+                "{name}: VRRPv{v} advertisement interval {was} {what} (keepalived's fix-up): {} is used; write it, or run with --strict to refuse",
+                inst.advert_int
+            ),
+        );
+    }
 }
 
 fn fix_instance(inst: &mut Instance, warn: &mut dyn FnMut(&str, String)) {
@@ -222,6 +430,130 @@ mod tests {
         assert_eq!(l.model.instances[0].priority.get(), 100);
         let l = load(&instance(" state BACKUP\n"));
         assert_eq!(l.model.instances[0].priority.get(), 100);
+    }
+
+    /// Each of keepalived's remaining `vrrp_complete_instance` fix-ups: the warning at the
+    /// keyword's line, and the model as keepalived runs it.
+    #[test]
+    fn preemption_strict_and_interval_fix_ups() {
+        type Check = fn(&crate::config::model::Instance) -> bool;
+        let strict = "global_defs {\n vrrp_strict\n}\n";
+        let cases: &[(&str, &str, u32, &str, Check)] = &[
+            (
+                "",
+                " priority 255\n nopreempt\n",
+                8,
+                "nopreempt is incompatible with priority 255",
+                |i| i.preempt,
+            ),
+            (
+                "",
+                " state MASTER\n priority 100\n nopreempt\n",
+                9,
+                "nopreempt will not work with initial state MASTER",
+                |i| i.preempt,
+            ),
+            (
+                "",
+                " state MASTER\n priority 100\n preempt_delay 5\n",
+                9,
+                "preempt delay will not work with initial state MASTER",
+                |i| i.preempt_delay.get() == 0,
+            ),
+            (
+                "",
+                " nopreempt\n preempt_delay 5\n",
+                8,
+                "preempt_delay is incompatible with nopreempt mode",
+                |i| i.preempt_delay.get() == 0,
+            ),
+            (
+                "",
+                " unicast_peer {\n  10.0.0.2\n }\n mcast_dst_ip 224.0.0.19\n",
+                10,
+                "multicast destination specified with unicast - ignoring",
+                |i| i.mcast_dst_ip.is_none(),
+            ),
+            (
+                "",
+                " advert_int 2.4\n",
+                7,
+                "VRRPv2 advertisement interval 2.40s must be an integer. rounding",
+                |i| i.advert_int.get() == 200,
+            ),
+            ("", " advert_int 300\n", 7, "Setting to 255s", |i| {
+                i.advert_int.get() == 25_500
+            }),
+            (
+                "",
+                " version 3\n advert_int 50\n",
+                8,
+                "Setting to 40.95s",
+                |i| i.advert_int.get() == 4095,
+            ),
+            (
+                strict,
+                " preempt_delay 5\n",
+                10,
+                "preempt_delay is incompatible with strict mode",
+                |i| i.preempt_delay.get() == 0,
+            ),
+            (
+                strict,
+                " down_timer_adverts 5\n",
+                10,
+                "down_timer_adverts is incompatible with strict mode",
+                |i| i.down_timer_adverts == 3,
+            ),
+            (
+                strict,
+                " accept\n",
+                10,
+                "accept mode for VRRP version 2 does not comply with RFC3768",
+                |i| !i.accept,
+            ),
+            (
+                strict,
+                " garp_lower_prio_repeat 2\n",
+                10,
+                "Strict mode requires no repeat garps",
+                |i| i.garp.lower_prio_repeat == 0,
+            ),
+            (
+                strict,
+                " higher_prio_send_advert\n",
+                10,
+                "higher_prio_send_advert to be clear",
+                |i| !i.higher_prio_send_advert,
+            ),
+        ];
+        for (global, extra, line, message, check) in cases {
+            let text = format!("{global}{}", instance(extra));
+            let l = load(&text);
+            assert!(
+                l.warnings
+                    .iter()
+                    .any(|w| w.pos.line == *line && w.message.contains(message)),
+                "`{message}` at line {line}; got {:?}",
+                l.warnings
+            );
+            assert!(
+                check(&l.model.instances[0]),
+                "{message}: model not fixed up"
+            );
+        }
+    }
+
+    #[test]
+    fn strict_ipv6_version_2_becomes_version_3() {
+        let text = "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 255\n version 2\n virtual_ipaddress {\n  fe80::1\n }\n}\n";
+        let l = load(text);
+        assert_eq!(l.model.instances[0].version, crate::types::Version::V3);
+        assert!(l.warnings.iter().any(|w| {
+            w.pos.line == 8
+                && w.message
+                    .contains("cannot use IPv6 with VRRP version 2; setting version 3")
+        }));
     }
 
     #[test]

@@ -717,7 +717,9 @@ impl Mapper {
                 "priority"
             }
             "advert_int" => {
-                inst.advert_int = self.secs(n, 40).ok()?;
+                // keepalived reads larger values and clamps them to what the version can
+                // carry, with a warning (fixup.rs); beyond this bound it is a typo.
+                inst.advert_int = self.secs(n, 655).ok()?;
                 "advert_int"
             }
             "nopreempt" => {
