@@ -166,16 +166,21 @@ fn missing_interface_and_vrid() {
 
 #[test]
 fn bad_values_are_all_reported_at_once() {
-    let errs = conf_errors(&inst(
-        "    advert_int fast\n    state LEADER\n    virtual_ipaddress {\n        192.0.2.300/24\n        192.0.2.1/33\n        192.0.2.2 dve eth0\n    }\n",
-    ));
+    // Under --strict, keepalived's fix-ups (a bad address skipped, a long prefix shortened)
+    // are errors among the others.
+    let errs = conf_errors_with(
+        &inst(
+            "    advert_int fast\n    state LEADER\n    virtual_ipaddress {\n        192.0.2.300/24\n        192.0.2.1/33\n        192.0.2.2 dve eth0\n    }\n",
+        ),
+        true,
+    );
     assert_eq!(
         errs,
         [
             "k.conf:4:16: error: `advert_int` must be a number of seconds with at most 2 decimals (e.g. 1 or 0.25), not `fast`",
             "k.conf:5:11: error: `state` is MASTER or BACKUP, not `LEADER`",
-            "k.conf:7:9: error: virtual address must be an IP address with an optional /prefix length, not `192.0.2.300/24`",
-            "k.conf:8:9: error: prefix length of `192.0.2.1/33` must be from 0 to 32",
+            "k.conf:7:9: error: VRRP parsed invalid IP 192.0.2.300/24. skipping IP... (keepalived's fix-up): the address is not used; write an IP address with an optional /prefix length, or run with --strict to refuse",
+            "k.conf:8:9: error: Invalid address prefix len 33 for address 192.0.2.1/33 - using 32 (keepalived's fix-up); write /32 or less, or run with --strict to refuse",
             "k.conf:9:19: error: unknown address option `dve` (did you mean `dev`?)",
         ]
     );

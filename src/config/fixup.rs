@@ -545,6 +545,39 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_address_is_skipped_and_a_long_prefix_shortened() {
+        let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n  10.0.0.300/24\n  10.0.0.5/40\n }\n}\nstatic_ipaddress {\n 10.1.0.999\n 10.1.0.1/24 dev eth0\n}\n";
+        let l = load(text);
+        let vips: Vec<String> = l.model.instances[0]
+            .virtual_addresses
+            .iter()
+            .map(|a| format!("{}/{}", a.addr, a.prefix_len))
+            .collect();
+        assert_eq!(vips, ["10.0.0.1/32", "10.0.0.5/32"]);
+        assert_eq!(l.model.static_addresses.len(), 1);
+        let at = |line: u32, text: &str| {
+            l.warnings
+                .iter()
+                .any(|w| w.pos.line == line && w.message.contains(text))
+        };
+        assert!(
+            at(6, "VRRP parsed invalid IP 10.0.0.300/24. skipping IP..."),
+            "{:?}",
+            l.warnings
+        );
+        assert!(at(
+            7,
+            "Invalid address prefix len 40 for address 10.0.0.5/40 - using 32"
+        ));
+        assert!(at(11, "VRRP parsed invalid IP 10.1.0.999. skipping IP..."));
+        let strict = LoadOptions {
+            strict: true,
+            ..Default::default()
+        };
+        assert!(load_keepalived_str(text, Path::new("f.conf"), &strict).is_err());
+    }
+
+    #[test]
     fn strict_ipv6_version_2_becomes_version_3() {
         let text = "global_defs {\n vrrp_strict\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 255\n version 2\n virtual_ipaddress {\n  fe80::1\n }\n}\n";
         let l = load(text);

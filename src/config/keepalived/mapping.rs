@@ -112,6 +112,9 @@ impl Mapper {
             "static_ipaddress" => {
                 for n in self.children(node) {
                     let i = self.config.static_addresses.len();
+                    if !self.address_is_usable(&n) {
+                        continue;
+                    }
                     if let Ok(a) = self.address(&n) {
                         self.map
                             .insert(format!("static_addresses.{i}"), n.pos.clone());
@@ -750,6 +753,9 @@ impl Mapper {
                     } else {
                         ("virtual_ipaddress", inst.virtual_addresses.len())
                     };
+                    if !self.address_is_usable(&line) {
+                        continue;
+                    }
                     self.map
                         .insert(format!("{}.{field}.{k}", self.cur_base), line.pos.clone());
                     if let Ok(a) = self.address(&line) {
@@ -1408,11 +1414,41 @@ impl Mapper {
     }
 
     /// `<ip>[/<len>] [brd X] [dev X] [scope X] [label X] [peer X] [home] [-nodad] ...`
+    /// keepalived's fix-ups of an address line: an address that does not parse is skipped
+    /// ("VRRP parsed invalid IP X. skipping IP..."); returns false then.
+    fn address_is_usable(&mut self, line: &Node) -> bool {
+        let addr = line
+            .keyword
+            .split_once('/')
+            .map_or(line.keyword.as_str(), |(a, _)| a);
+        if addr.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        self.warn(
+            &line.pos,
+            format!(
+                "VRRP parsed invalid IP {}. skipping IP... (keepalived's fix-up): the address is not used; write an IP address with an optional /prefix length, or run with --strict to refuse",
+                line.keyword
+            ),
+        );
+        false
+    }
+
     fn address(&mut self, line: &Node) -> R<VirtualAddress> {
-        let first = Arg {
+        let mut first = Arg {
             text: line.keyword.clone(),
             pos: line.pos.clone(),
         };
+        // keepalived: a prefix length beyond the family's is replaced by the full length.
+        if let Some((ad, l)) = first.text.split_once('/')
+            && let Ok(ip) = ad.parse::<IpAddr>()
+        {
+            let max: u32 = if ip.is_ipv4() { 32 } else { 128 };
+            if l.parse::<u32>().is_ok_and(|n| n > max) {
+                self.warn(&first.pos, format!("Invalid address prefix len {l} for address {} - using {max} (keepalived's fix-up); write /{max} or less, or run with --strict to refuse", first.text));
+                first.text = ad.to_string();
+            }
+        }
         let prefix = self.prefix(&first, "virtual address")?;
         let mut a = VirtualAddress::new(prefix.addr, prefix.len);
         let mut it = line.args.iter();
