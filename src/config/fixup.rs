@@ -7,8 +7,9 @@
 //! combinations are refused by [`super::validate`]. The order and the conditions follow
 //! keepalived 2.2.7's `vrrp_complete_instance` (vrrp.c): first the strict-mode state, then
 //! one authentication fix-up at most (strict mode, version 3, IPv6 with AH, AH with an
-//! initial MASTER state), in that order. A `track_script` naming no vrrp_script is dropped,
-//! as keepalived's `vrrp_complete_instance` drops it.
+//! initial MASTER state), in that order; then preemption, strict-mode defaults and the
+//! advertisement interval. A `track_script` naming no vrrp_script is dropped, and sync groups
+//! lose unknown or duplicate members (and are removed when empty), as keepalived does.
 
 use std::collections::HashSet;
 
@@ -20,45 +21,12 @@ const DOWN_TIMER_ADVERTS: u8 = 3;
 use super::diagnostic::{Diagnostic, SourceMap};
 use super::model::{Auth, Config, InitialState, Instance};
 
-/// Apply keepalived's fix-ups to `config`, one warning per change.
-pub fn fix_up(config: &mut Config, map: &SourceMap) -> Vec<Diagnostic> {
+/// Apply keepalived's fix-ups to `config`, one warning per change. An item dropped from a
+/// list is dropped from `map` too, so that the items after it keep their own lines.
+pub fn fix_up(config: &mut Config, map: &mut SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let scripts: HashSet<String> = config.scripts.iter().map(|s| s.name.clone()).collect();
-    // keepalived: "track script X not found, ignoring..." (a vrrp_script without `script`
-    // was removed, or the name is misspelt); the instance runs without that tracker.
-    let mut unknown_script = |path: String, owner: &str, name: &str| {
-        out.push(Diagnostic::warning(
-            map.locate(&path),
-            format!(
-                "{owner}: track script `{name}` not found, ignoring (keepalived's fix-up){}: define `vrrp_script {name} {{ script ... }}`, or run with --strict to refuse",
-                super::diagnostic::did_you_mean(name, scripts.iter().map(String::as_str))
-            ),
-        ));
-    };
-    for (i, inst) in config.instances.iter_mut().enumerate() {
-        let owner = format!("instance `{}`", inst.name);
-        let mut k = 0;
-        inst.track_scripts.retain(|t| {
-            let known = scripts.contains(&t.name);
-            if !known {
-                unknown_script(format!("instances.{i}.track_script.{k}"), &owner, &t.name);
-            }
-            k += 1;
-            known
-        });
-    }
-    for (g, group) in config.sync_groups.iter_mut().enumerate() {
-        let owner = format!("vrrp_sync_group `{}`", group.name);
-        let mut k = 0;
-        group.track_scripts.retain(|t| {
-            let known = scripts.contains(&t.name);
-            if !known {
-                unknown_script(format!("sync_groups.{g}.track_script.{k}"), &owner, &t.name);
-            }
-            k += 1;
-            known
-        });
-    }
+    unknown_track_scripts(config, map, &mut out);
+    sync_group_members(config, map, &mut out);
     for (i, inst) in config.instances.iter_mut().enumerate() {
         let set = |field: &str| map.contains(&format!("instances.{i}.{field}"));
         let mut warn = |field: &str, msg: String| {
@@ -74,6 +42,97 @@ pub fn fix_up(config: &mut Config, map: &SourceMap) -> Vec<Diagnostic> {
         fix_advert_int(inst, &mut warn);
     }
     out
+}
+
+/// Removes the items of `items` (at `list` in `map`) that `keep` refuses, warning with
+/// `why(item)` at each one's line.
+fn retain_warned<T>(
+    items: &mut Vec<T>,
+    list: &str,
+    map: &mut SourceMap,
+    out: &mut Vec<Diagnostic>,
+    mut keep: impl FnMut(&T) -> Option<String>,
+) {
+    let mut k = 0;
+    while k < items.len() {
+        match keep(&items[k]) {
+            None => k += 1,
+            Some(why) => {
+                out.push(Diagnostic::warning(map.locate(&format!("{list}.{k}")), why));
+                items.remove(k);
+                map.remove_index(list, k);
+            }
+        }
+    }
+}
+
+/// keepalived: "track script X not found, ignoring..." (a vrrp_script without `script` was
+/// removed, or the name is misspelt); the instance or group runs without that tracker.
+fn unknown_track_scripts(config: &mut Config, map: &mut SourceMap, out: &mut Vec<Diagnostic>) {
+    let scripts: HashSet<String> = config.scripts.iter().map(|s| s.name.clone()).collect();
+    let why = |owner: &str, name: &str| {
+        (!scripts.contains(name)).then(|| {
+            format!(
+                "{owner}: track script `{name}` not found, ignoring (keepalived's fix-up){}: define `vrrp_script {name} {{ script ... }}`, or run with --strict to refuse",
+                super::diagnostic::did_you_mean(name, scripts.iter().map(String::as_str))
+            )
+        })
+    };
+    for (i, inst) in config.instances.iter_mut().enumerate() {
+        let owner = format!("instance `{}`", inst.name);
+        let list = format!("instances.{i}.track_script");
+        retain_warned(&mut inst.track_scripts, &list, map, out, |t| {
+            why(&owner, &t.name)
+        });
+    }
+    for (g, group) in config.sync_groups.iter_mut().enumerate() {
+        let owner = format!("vrrp_sync_group `{}`", group.name);
+        let list = format!("sync_groups.{g}.track_script");
+        retain_warned(&mut group.track_scripts, &list, map, out, |t| {
+            why(&owner, &t.name)
+        });
+    }
+}
+
+/// keepalived's `vrrp_sync_set_group`: a member naming no instance, or an instance already
+/// in an earlier group, is ignored; a group left with no member is removed.
+fn sync_group_members(config: &mut Config, map: &mut SourceMap, out: &mut Vec<Diagnostic>) {
+    let instances: HashSet<String> = config.instances.iter().map(|i| i.name.clone()).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    for (g, group) in config.sync_groups.iter_mut().enumerate() {
+        let gname = group.name.clone();
+        let list = format!("sync_groups.{g}.group");
+        retain_warned(&mut group.group, &list, map, out, |member| {
+            if !instances.contains(member) {
+                Some(format!(
+                    "Virtual router {member} specified in sync group {gname} doesn't exist - ignoring (keepalived's fix-up){}: define the vrrp_instance or remove it from the group, or run with --strict to refuse",
+                    super::diagnostic::did_you_mean(member, instances.iter().map(String::as_str))
+                ))
+            } else if !taken.insert(member.clone()) {
+                Some(format!(
+                    "Virtual router {member} cannot exist in more than one sync group; ignoring {member} in {gname} (keepalived's fix-up): list it in one group, or run with --strict to refuse"
+                ))
+            } else {
+                None
+            }
+        });
+    }
+    let mut g = 0;
+    while g < config.sync_groups.len() {
+        if config.sync_groups[g].group.is_empty() {
+            out.push(Diagnostic::warning(
+                map.locate(&format!("sync_groups.{g}")),
+                format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing (keepalived's fix-up): list its instances in `group {{ ... }}`, or run with --strict to refuse",
+                    config.sync_groups[g].name
+                ),
+            ));
+            config.sync_groups.remove(g);
+            map.remove_index("sync_groups", g);
+        } else {
+            g += 1;
+        }
+    }
 }
 
 /// The instance's name, for messages.
@@ -575,6 +634,73 @@ mod tests {
             ..Default::default()
         };
         assert!(load_keepalived_str(text, Path::new("f.conf"), &strict).is_err());
+    }
+
+    #[test]
+    fn sync_groups_lose_unknown_and_duplicate_members_and_empty_groups_go() {
+        let two = format!(
+            "{}{}",
+            instance(""),
+            instance("")
+                .replace("V {", "W {")
+                .replace("router_id 1", "router_id 2")
+        );
+        let text = format!(
+            "{two}vrrp_sync_group G1 {{\n group {{\n  V\n  X\n  W\n }}\n}}\nvrrp_sync_group G2 {{\n group {{\n  W\n }}\n}}\nvrrp_sync_group G3 {{\n group {{\n  V\n  Wx\n }}\n notify_master /bin/true\n}}\n"
+        );
+        let l = load(&text);
+        let groups: Vec<(&str, Vec<&str>)> = l
+            .model
+            .sync_groups
+            .iter()
+            .map(|g| {
+                (
+                    g.name.as_str(),
+                    g.group.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(groups, [("G1", vec!["V", "W"])]);
+        let at = |line: u32, text: &str| {
+            l.warnings
+                .iter()
+                .any(|w| w.pos.line == line && w.message.contains(text))
+        };
+        assert!(
+            at(
+                18,
+                "Virtual router X specified in sync group G1 doesn't exist - ignoring"
+            ),
+            "{:?}",
+            l.warnings
+        );
+        assert!(at(
+            24,
+            "Virtual router W cannot exist in more than one sync group"
+        ));
+        assert!(at(
+            22,
+            "Sync group G2, no matching virtual router found in group declaration - removing"
+        ));
+        assert!(at(
+            29,
+            "Virtual router V cannot exist in more than one sync group"
+        ));
+        assert!(at(
+            30,
+            "Virtual router Wx specified in sync group G3 doesn't exist"
+        ));
+        assert!(at(27, "Sync group G3, no matching virtual router found"));
+    }
+
+    #[test]
+    fn a_removed_script_leaves_later_positions_alone() {
+        // The second script's missing-weight warning, if any, and any diagnostic about it,
+        // point at its own lines once the first is removed.
+        let text = "vrrp_script a {\n interval 1\n}\nvrrp_script b {\n script /bin/true\n}\n";
+        let (_, map, _) = crate::config::keepalived::load_text(text, Path::new("f.conf"), "x");
+        assert_eq!(map.locate("scripts.0").line, 4);
+        assert_eq!(map.locate("scripts.0.script").line, 5);
     }
 
     #[test]

@@ -105,8 +105,8 @@ fn load_with(path: &Path, options: &LoadOptions, scripts: Scripts) -> Result<Loa
     match options.format.unwrap_or_else(|| Format::of(path)) {
         Format::Keepalived => {
             let id = options.config_id.clone().unwrap_or_else(default_config_id);
-            let (mut config, map, mut diags) = keepalived::load_file(path, &id);
-            fixup_if_parsed(&mut config, &map, &mut diags);
+            let (mut config, mut map, mut diags) = keepalived::load_file(path, &id);
+            fixup_if_parsed(&mut config, &mut map, &mut diags);
             finish(config, &map, diags, options, scripts)
         }
         Format::Yaml => {
@@ -143,14 +143,18 @@ pub fn load_keepalived_str(
     options: &LoadOptions,
 ) -> Result<Loaded, Diagnostics> {
     let id = options.config_id.clone().unwrap_or_else(default_config_id);
-    let (mut config, map, mut diags) = keepalived::load_text(text, path, &id);
-    fixup_if_parsed(&mut config, &map, &mut diags);
+    let (mut config, mut map, mut diags) = keepalived::load_text(text, path, &id);
+    fixup_if_parsed(&mut config, &mut map, &mut diags);
     finish(config, &map, diags, options, Scripts::AsWritten)
 }
 
 /// keepalived's fix-ups, on a keepalived.conf that parsed (a model with parse errors is
 /// refused anyway, and fixing it up could only add noise).
-fn fixup_if_parsed(config: &mut Config, map: &diagnostic::SourceMap, diags: &mut Vec<Diagnostic>) {
+fn fixup_if_parsed(
+    config: &mut Config,
+    map: &mut diagnostic::SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) {
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(fixup::fix_up(config, map));
     }

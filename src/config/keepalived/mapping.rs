@@ -1262,6 +1262,8 @@ impl Mapper {
                     s.name
                 ),
             );
+            // The next vrrp_script takes this index: its lines, not these, are `scripts.{idx}`.
+            self.map.remove_index("scripts", idx);
             return;
         }
         self.config.scripts.push(s);
