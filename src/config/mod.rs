@@ -198,4 +198,6 @@ pub fn default_config_id() -> String {
 }
 
 #[cfg(test)]
+mod fixup_tests;
+#[cfg(test)]
 mod format_tests;
