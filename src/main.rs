@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,9 +25,8 @@ struct Cli {
 enum Command {
     /// Run the daemon in the foreground (systemd Type=notify).
     Run {
-        /// Configuration file: .yaml/.yml (native) or .conf (keepalived.conf).
-        #[arg(short, long)]
-        config: PathBuf,
+        #[command(flatten)]
+        source: ConfigSource,
         /// Pid file, locked while the daemon runs: a second daemon on the same file refuses
         /// to start. Default: the control socket's path with the extension .pid
         /// (/run/vigil/vigil.pid).
@@ -40,7 +39,7 @@ enum Command {
         /// Let this group use the control socket (mode 0660 with this group instead of 0600).
         #[arg(long, value_name = "GROUP")]
         control_group: Option<String>,
-        /// Refuse to start if the configuration has warnings.
+        /// Refuse to start if the configuration has warnings (keepalived's fix-ups included).
         #[arg(long)]
         strict: bool,
         /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9650).
@@ -66,16 +65,24 @@ enum Command {
     },
     /// Validate a configuration: every problem as `file:line:col: error: ...`; exit 0 if valid.
     Check {
-        #[arg(short, long)]
-        config: PathBuf,
-        /// Treat warnings (keywords vigil does not implement yet) as errors.
+        #[command(flatten)]
+        source: ConfigSource,
+        /// Treat warnings (keywords vigil does not implement yet, keepalived's fix-ups) as
+        /// errors.
         #[arg(long)]
         strict: bool,
     },
     /// Print the YAML equivalent of a configuration (e.g. an existing keepalived.conf).
     Convert {
-        /// The file to convert.
-        path: PathBuf,
+        /// The file to convert (default: as for `run --config`).
+        path: Option<PathBuf>,
+        /// The file's format (default: YAML for *.yaml / *.yml, keepalived.conf otherwise).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// keepalived's config id for `@ID` conditional lines (keepalived's `-i`; default:
+        /// the host name up to its first dot).
+        #[arg(long, value_name = "ID")]
+        config_id: Option<String>,
     },
     /// Show every instance's state, from a running daemon.
     Status {
@@ -88,6 +95,54 @@ enum Command {
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
     },
+}
+
+/// Which configuration to read, and how: shared by run and check.
+#[derive(Args)]
+struct ConfigSource {
+    /// Configuration file: *.yaml / *.yml is vigil's YAML, any other name keepalived.conf.
+    /// Default: /etc/vigil/vigil.yaml if it exists, else /etc/keepalived/keepalived.conf.
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// The file's format, whatever its name.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// keepalived's config id for `@ID` conditional lines (keepalived's `-i`; default: the
+    /// host name up to its first dot).
+    #[arg(long, value_name = "ID")]
+    config_id: Option<String>,
+}
+
+impl ConfigSource {
+    fn path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(vigil::config::default_path)
+    }
+
+    fn options(&self, strict: bool) -> vigil::config::LoadOptions {
+        vigil::config::LoadOptions {
+            strict,
+            config_id: self.config_id.clone(),
+            format: self.format.map(FormatArg::into),
+        }
+    }
+}
+
+/// `--format`.
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Keepalived,
+    Yaml,
+}
+
+impl From<FormatArg> for vigil::config::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Keepalived => vigil::config::Format::Keepalived,
+            FormatArg::Yaml => vigil::config::Format::Yaml,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -123,21 +178,35 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check { config, strict } => {
-            let code = vigil::config::cli::check(&config, strict, &mut std::io::stdout());
+        Command::Check { source, strict } => {
+            let code = vigil::config::cli::check(
+                &source.path(),
+                &source.options(strict),
+                &mut std::io::stdout(),
+            );
             Ok(if code == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(code.clamp(1, 255) as u8)
             })
         }
-        Command::Convert { path } => {
-            vigil::config::cli::convert(&path, &mut std::io::stdout())
+        Command::Convert {
+            path,
+            format,
+            config_id,
+        } => {
+            let source = ConfigSource {
+                config: path,
+                format,
+                config_id,
+            };
+            let path = source.path();
+            vigil::config::cli::convert(&path, &source.options(false), &mut std::io::stdout())
                 .with_context(|| format!("cannot convert {}", path.display()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
-            config,
+            source,
             pid_file,
             control_socket,
             control_group,
@@ -148,7 +217,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => {
             // Parsed on a thread of its own: glibc gives that thread its own malloc arena, so
             // the parser's many short-lived blocks never fragment the daemon's main heap.
-            let model = std::thread::scope(|s| s.spawn(|| load(&config, strict)).join())
+            let config = source.path();
+            let load_options = source.options(strict);
+            let model = std::thread::scope(|s| s.spawn(|| load(&config, &load_options)).join())
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
             let options = vigil::daemon::RunOptions {
                 config_path: config,
@@ -158,7 +229,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 })),
                 control_socket: Some(control_socket),
                 control_group,
-                strict,
+                load: load_options,
                 metrics_listen,
                 record_events,
                 keep_capabilities,
@@ -199,14 +270,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Loads a configuration (format by extension), printing every problem as
+/// Loads a configuration (format by name unless `--format`), printing every problem as
 /// `file:line:col: error: ...`; nothing starts unless the whole file is valid.
-fn load(path: &Path, strict: bool) -> Result<vigil::config::model::Config> {
-    let options = vigil::config::LoadOptions {
-        strict,
-        ..Default::default()
-    };
-    match vigil::config::load_for_run(path, &options) {
+fn load(path: &Path, options: &vigil::config::LoadOptions) -> Result<vigil::config::model::Config> {
+    match vigil::config::load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("{w}");

@@ -24,6 +24,7 @@ fn lab1() -> LoadOptions {
     LoadOptions {
         strict: false,
         config_id: Some("lab1".into()),
+        ..Default::default()
     }
 }
 
@@ -131,6 +132,7 @@ fn unimplemented_keywords_warn_with_file_and_line() {
     let strict = LoadOptions {
         strict: true,
         config_id: Some("lab1".into()),
+        ..Default::default()
     };
     let err = load(&f, &strict).expect_err("strict turns warnings into errors");
     assert!(err.0.iter().any(|d| {
@@ -171,6 +173,7 @@ fn includes_parameters_and_conditionals_apply() {
     let other = LoadOptions {
         strict: false,
         config_id: Some("other".into()),
+        ..Default::default()
     };
     let m = load(&f, &other).expect("loads").model;
     assert_eq!(m.global.router_id.as_deref(), Some("other_router"));
@@ -182,7 +185,7 @@ fn examples_in_etc_pass_check() {
     let etc = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc");
     for name in ["vigil.yaml", "keepalived.conf"] {
         let mut out = Vec::new();
-        let code = cli::check(&etc.join(name), false, &mut out);
+        let code = cli::check(&etc.join(name), &LoadOptions::default(), &mut out);
         let text = String::from_utf8_lossy(&out);
         assert_eq!(code, 0, "{name}:\n{text}");
         assert!(text.contains(": ok ("), "{text}");
@@ -193,14 +196,14 @@ fn examples_in_etc_pass_check() {
 fn convert_prints_yaml_that_checks() {
     let etc = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/keepalived.conf");
     let mut out = Vec::new();
-    cli::convert(&etc, &mut out).expect("converts");
+    cli::convert(&etc, &LoadOptions::default(), &mut out).expect("converts");
     let text = String::from_utf8(out).expect("utf-8");
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml_path = dir.path().join("converted.yaml");
     std::fs::write(&yaml_path, &text).expect("write");
     let mut report = Vec::new();
     assert_eq!(
-        cli::check(&yaml_path, false, &mut report),
+        cli::check(&yaml_path, &LoadOptions::default(), &mut report),
         0,
         "{}",
         String::from_utf8_lossy(&report)

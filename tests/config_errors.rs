@@ -7,9 +7,15 @@ use proptest::prelude::*;
 use vigil::config::{LoadOptions, load_keepalived_str, load_yaml_str};
 
 fn conf_errors(text: &str) -> Vec<String> {
+    conf_errors_with(text, false)
+}
+
+/// Under `--strict`: keepalived's fix-ups (warnings otherwise) are errors too.
+fn conf_errors_with(text: &str, strict: bool) -> Vec<String> {
     let opts = LoadOptions {
-        strict: false,
+        strict,
         config_id: Some("lab".into()),
+        ..Default::default()
     };
     match load_keepalived_str(text, Path::new("k.conf"), &opts) {
         Ok(l) => panic!("expected errors, got a model; warnings: {:?}", l.warnings),
@@ -28,7 +34,12 @@ fn inst(body: &str) -> String {
 
 #[track_caller]
 fn expect(text: &str, wanted: &str) {
-    let errs = conf_errors(text);
+    expect_with(text, wanted, false);
+}
+
+#[track_caller]
+fn expect_with(text: &str, wanted: &str, strict: bool) {
+    let errs = conf_errors_with(text, strict);
     assert!(
         errs.iter().any(|e| e == wanted),
         "wanted:\n{wanted}\ngot:\n{}",
@@ -83,9 +94,11 @@ fn version_2_with_ipv6() {
 
 #[test]
 fn sub_second_advert_int_with_v2() {
-    expect(
+    // keepalived rounds it with a warning (fixup.rs); --strict refuses.
+    expect_with(
         &inst("    advert_int 0.5\n    virtual_ipaddress {\n        192.0.2.1\n    }\n"),
-        "k.conf:4:5: error: instance `A`: advert_int 0.50s is not a whole number of seconds from 1 to 255, as VRRPv2 requires (RFC 3768 §5.3.7): round it, or use `version 3` for sub-second adverts",
+        "k.conf:4:5: error: instance `A`: VRRPv2 advertisement interval 0.50s must be an integer. rounding (keepalived's fix-up): 1.00s is used; write it, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -99,13 +112,15 @@ fn unicast_peer_of_the_wrong_family() {
     );
 }
 
+/// keepalived ignores the block with a warning and runs (fixup.rs); --strict refuses.
 #[test]
 fn authentication_with_v3() {
-    expect(
+    expect_with(
         &inst(
             "    version 3\n    authentication {\n        auth_type PASS\n        auth_pass x\n    }\n    virtual_ipaddress {\n        192.0.2.1\n    }\n",
         ),
-        "k.conf:5:5: error: instance `A`: VRRPv3 has no authentication (RFC 5798 §9): remove the authentication block or use `version 2`",
+        "k.conf:5:5: error: instance `A`: VRRP version 3 does not support authentication. Ignoring. (keepalived's fix-up): adverts are sent and accepted WITHOUT authentication; remove the authentication block, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -115,9 +130,11 @@ fn sync_group_with_an_unknown_instance() {
         "{}vrrp_sync_group G {{\n    group {{\n        A\n        B_typo\n    }}\n}}\n",
         inst("    virtual_ipaddress {\n        192.0.2.1\n    }\n")
     );
-    expect(
+    // keepalived ignores the member with a warning (fixup.rs); --strict refuses.
+    expect_with(
         &text,
-        "k.conf:11:9: error: vrrp_sync_group `G` names unknown instance `B_typo`: define the vrrp_instance or remove it from the group",
+        "k.conf:11:9: error: Virtual router B_typo specified in sync group G doesn't exist - ignoring (keepalived's fix-up): define the vrrp_instance or remove it from the group, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -129,9 +146,11 @@ fn track_script_naming_an_unknown_script() {
             "    virtual_ipaddress {\n        192.0.2.1\n    }\n    track_script {\n        chk_wbe\n    }\n"
         )
     );
-    expect(
+    // keepalived ignores the reference with a warning and runs (fixup.rs); --strict refuses.
+    expect_with(
         &text,
-        "k.conf:11:9: error: instance `A`: track_script `chk_wbe` names no vrrp_script (did you mean `chk_web`?): define `vrrp_script chk_wbe { script ... }`",
+        "k.conf:11:9: error: instance `A`: track script `chk_wbe` not found, ignoring (keepalived's fix-up) (did you mean `chk_web`?): define `vrrp_script chk_wbe { script ... }`, or run with --strict to refuse",
+        true,
     );
 }
 
@@ -149,16 +168,21 @@ fn missing_interface_and_vrid() {
 
 #[test]
 fn bad_values_are_all_reported_at_once() {
-    let errs = conf_errors(&inst(
-        "    advert_int fast\n    state LEADER\n    virtual_ipaddress {\n        192.0.2.300/24\n        192.0.2.1/33\n        192.0.2.2 dve eth0\n    }\n",
-    ));
+    // Under --strict, keepalived's fix-ups (a bad address skipped, a long prefix shortened)
+    // are errors among the others.
+    let errs = conf_errors_with(
+        &inst(
+            "    advert_int fast\n    state LEADER\n    virtual_ipaddress {\n        192.0.2.300/24\n        192.0.2.1/33\n        192.0.2.2 dve eth0\n    }\n",
+        ),
+        true,
+    );
     assert_eq!(
         errs,
         [
             "k.conf:4:16: error: `advert_int` must be a number of seconds with at most 2 decimals (e.g. 1 or 0.25), not `fast`",
             "k.conf:5:11: error: `state` is MASTER or BACKUP, not `LEADER`",
-            "k.conf:7:9: error: virtual address must be an IP address with an optional /prefix length, not `192.0.2.300/24`",
-            "k.conf:8:9: error: prefix length of `192.0.2.1/33` must be from 0 to 32",
+            "k.conf:7:9: error: VRRP parsed invalid IP 192.0.2.300/24. skipping IP... (keepalived's fix-up): the address is not used; write an IP address with an optional /prefix length, or run with --strict to refuse",
+            "k.conf:8:9: error: Invalid address prefix len 33 for address 192.0.2.1/33 - using 32 (keepalived's fix-up); write /32 or less, or run with --strict to refuse",
             "k.conf:9:19: error: unknown address option `dve` (did you mean `dev`?)",
         ]
     );
@@ -187,6 +211,7 @@ fn unknown_top_level_keyword_is_a_warning_unless_strict() {
     let strict = LoadOptions {
         strict: true,
         config_id: None,
+        ..Default::default()
     };
     let err = load_keepalived_str(&text, Path::new("k.conf"), &strict).expect_err("strict");
     assert!(

@@ -5,15 +5,12 @@ use std::path::Path;
 
 use super::{LoadOptions, load, load_for_run, yaml};
 
-/// `vigil check --config PATH [--strict]`: print every problem as `file:line:col: ...`, and
-/// return the exit code: 0 when the configuration is usable, 1 otherwise.
-pub fn check(path: &Path, strict: bool, out: &mut impl Write) -> i32 {
-    let options = LoadOptions {
-        strict,
-        config_id: None,
-    };
+/// `vigil check --config PATH [--strict] [--format F] [--config-id ID]`: print every problem
+/// as `file:line:col: ...`, and return the exit code: 0 when the configuration is usable, 1
+/// otherwise.
+pub fn check(path: &Path, options: &LoadOptions, out: &mut impl Write) -> i32 {
     // A failed write to the terminal must not change the verdict.
-    match load_for_run(path, &options) {
+    match load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 let _ = writeln!(out, "{w}");
@@ -52,8 +49,12 @@ pub enum ConvertError {
 /// `vigil convert PATH`: print the YAML equivalent of a configuration (any format). Warnings
 /// (keywords with no effect in vigil) are written as YAML comments at the top, so that
 /// nothing is dropped without a trace.
-pub fn convert(path: &Path, out: &mut impl Write) -> Result<(), ConvertError> {
-    let loaded = load(path, &LoadOptions::default())?;
+pub fn convert(
+    path: &Path,
+    options: &LoadOptions,
+    out: &mut impl Write,
+) -> Result<(), ConvertError> {
+    let loaded = load(path, options)?;
     writeln!(
         out,
         "# vigil configuration converted from {}",

@@ -128,6 +128,38 @@ impl SourceMap {
         self.entries.entry(path.into()).or_insert(pos);
     }
 
+    /// Forget item `index` of the list at `list` (`instances.0.track_script`, 2) and number
+    /// the items after it one lower, as `Vec::remove` does to the model: used when a
+    /// fix-up drops an item, so that later items keep pointing at their own lines.
+    pub fn remove_index(&mut self, list: &str, index: usize) {
+        let prefix = format!("{list}.");
+        let keys: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        let mut moved = Vec::new();
+        for key in keys {
+            let rest = &key[prefix.len()..];
+            let (num, tail) = rest.split_once('.').map_or((rest, ""), |(n, t)| (n, t));
+            let Ok(n) = num.parse::<usize>() else {
+                continue;
+            };
+            if n < index {
+                continue;
+            }
+            let Some(pos) = self.entries.remove(&key) else {
+                continue;
+            };
+            if n > index {
+                let sep = if tail.is_empty() { "" } else { "." };
+                moved.push((format!("{prefix}{}{sep}{tail}", n - 1), pos));
+            }
+        }
+        self.entries.extend(moved);
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.entries.contains_key(path)
     }
@@ -205,6 +237,29 @@ mod tests {
         assert_eq!(suggest("priorty", known), Some("priority"));
         assert_eq!(suggest("interfce", known), Some("interface"));
         assert_eq!(suggest("zzzzzzzz", known), None);
+    }
+
+    #[test]
+    fn remove_index_renumbers_the_items_after() {
+        let f = std::sync::Arc::new(std::path::PathBuf::from("k.conf"));
+        let mut map = SourceMap::new(Pos::new(&f, 1, 1));
+        for (path, line) in [
+            ("l.0", 10),
+            ("l.1", 20),
+            ("l.1.x", 21),
+            ("l.2", 30),
+            ("l.2.x", 31),
+            ("l.10", 40),
+        ] {
+            map.insert(path, Pos::new(&f, line, 1));
+        }
+        map.remove_index("l", 1);
+        assert_eq!(map.locate("l.0").line, 10);
+        assert_eq!(map.locate("l.1").line, 30);
+        assert_eq!(map.locate("l.1.x").line, 31);
+        assert_eq!(map.locate("l.9").line, 40);
+        assert!(!map.contains("l.2"));
+        assert!(!map.contains("l.10"));
     }
 
     #[test]

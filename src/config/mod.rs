@@ -1,12 +1,15 @@
 //! Configuration: one typed model, the native YAML format and keepalived.conf.
 //!
-//! [`load`] is the one entry point: the format follows the file extension (`.conf` is
-//! keepalived.conf, `.yaml`/`.yml` is vigil's YAML), both map onto [`model::Config`], and the
-//! same semantic validation runs on the result. Problems come back all at once, each as
-//! `file:line:col: error: ...`.
+//! [`load`] is the one entry point: the format follows the file name (`*.yaml`/`*.yml` is
+//! vigil's YAML, any other name is keepalived.conf, as keepalived's own samples are named
+//! `keepalived.conf.vrrp` and the like) unless [`LoadOptions::format`] says otherwise; both
+//! map onto [`model::Config`], keepalived's fix-ups are applied to a keepalived.conf
+//! ([`fixup`]), and the same semantic validation runs on the result. Problems come back all
+//! at once, each as `file:line:col: error: ...`.
 
 pub mod cli;
 pub mod diagnostic;
+pub mod fixup;
 pub mod keepalived;
 pub mod model;
 mod resolve;
@@ -27,6 +30,8 @@ pub struct LoadOptions {
     /// keepalived's config id for `@id` conditional lines (`keepalived -i`); default: the
     /// first label of the host name.
     pub config_id: Option<String>,
+    /// The file's format; default: by its name ([`Format::of`]).
+    pub format: Option<Format>,
 }
 
 /// A usable configuration and the warnings seen while loading it.
@@ -44,13 +49,34 @@ pub enum Format {
 }
 
 impl Format {
-    /// By extension: `.conf` is keepalived.conf, `.yaml` / `.yml` is YAML.
-    pub fn of(path: &Path) -> Option<Format> {
+    /// By name: `*.yaml` / `*.yml` is YAML, anything else keepalived.conf. keepalived reads
+    /// whatever file it is given (its samples are `keepalived.conf.vrrp`, `...sample`), so a
+    /// migrated file keeps its name.
+    pub fn of(path: &Path) -> Format {
         match path.extension().and_then(|e| e.to_str()) {
-            Some("conf") => Some(Format::Keepalived),
-            Some("yaml" | "yml") => Some(Format::Yaml),
-            _ => None,
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => Format::Keepalived,
         }
+    }
+}
+
+/// vigil's own configuration file, used when no `--config` is given and it exists.
+pub const DEFAULT_YAML_PATH: &str = "/etc/vigil/vigil.yaml";
+/// keepalived's default configuration file (keepalived's `-f` default), used otherwise.
+pub const DEFAULT_KEEPALIVED_PATH: &str = "/etc/keepalived/keepalived.conf";
+
+/// The configuration file to read when none is named: vigil's YAML if present, else
+/// keepalived's, so that vigil started in keepalived's place reads keepalived's file.
+pub fn default_path() -> std::path::PathBuf {
+    default_path_with(|p| p.exists())
+}
+
+fn default_path_with(exists: impl Fn(&Path) -> bool) -> std::path::PathBuf {
+    let yaml = Path::new(DEFAULT_YAML_PATH);
+    if exists(yaml) {
+        yaml.to_path_buf()
+    } else {
+        std::path::PathBuf::from(DEFAULT_KEEPALIVED_PATH)
     }
 }
 
@@ -76,16 +102,11 @@ enum Scripts {
 }
 
 fn load_with(path: &Path, options: &LoadOptions, scripts: Scripts) -> Result<Loaded, Diagnostics> {
-    let Some(format) = Format::of(path) else {
-        return Err(Diagnostics(vec![Diagnostic::error(
-            Pos::start_of(path),
-            "unknown configuration format: name the file *.conf (keepalived) or *.yaml / *.yml (vigil)",
-        )]));
-    };
-    match format {
+    match options.format.unwrap_or_else(|| Format::of(path)) {
         Format::Keepalived => {
             let id = options.config_id.clone().unwrap_or_else(default_config_id);
-            let (config, map, diags) = keepalived::load_file(path, &id);
+            let (mut config, mut map, mut diags) = keepalived::load_file(path, &id);
+            fixup_if_parsed(&mut config, &mut map, &mut diags);
             finish(config, &map, diags, options, scripts)
         }
         Format::Yaml => {
@@ -122,8 +143,21 @@ pub fn load_keepalived_str(
     options: &LoadOptions,
 ) -> Result<Loaded, Diagnostics> {
     let id = options.config_id.clone().unwrap_or_else(default_config_id);
-    let (config, map, diags) = keepalived::load_text(text, path, &id);
+    let (mut config, mut map, mut diags) = keepalived::load_text(text, path, &id);
+    fixup_if_parsed(&mut config, &mut map, &mut diags);
     finish(config, &map, diags, options, Scripts::AsWritten)
+}
+
+/// keepalived's fix-ups, on a keepalived.conf that parsed (a model with parse errors is
+/// refused anyway, and fixing it up could only add noise).
+fn fixup_if_parsed(
+    config: &mut Config,
+    map: &mut diagnostic::SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if !diags.iter().any(|d| d.severity == Severity::Error) {
+        diags.extend(fixup::fix_up(config, map));
+    }
 }
 
 fn finish(
@@ -162,3 +196,8 @@ pub fn default_config_id() -> String {
         .map(|h| h.trim().split('.').next().unwrap_or_default().to_string())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod fixup_tests;
+#[cfg(test)]
+mod format_tests;

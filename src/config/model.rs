@@ -652,6 +652,25 @@ pub struct Route {
     pub no_track: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track_group: Option<String>,
+    /// A multipath route's next hops (keepalived's `nexthop via IP dev IF weight N onlink`,
+    /// and its deprecated `via A or B`); empty for a single-path route (`via`, `dev`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<NextHop>,
+}
+
+/// One next hop of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextHop {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    /// `weight` 1 to 256, as `ip route` takes it (the kernel stores weight - 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub onlink: bool,
 }
 
 /// The type of a route.

@@ -39,8 +39,9 @@ pub struct RunOptions {
     pub control_socket: Option<PathBuf>,
     /// Mode 0660 with this group for the control socket (0600 without).
     pub control_group: Option<String>,
-    /// Reject a configuration with warnings (at start and on reload).
-    pub strict: bool,
+    /// How the configuration file is read again on reload: `--strict` (reject a
+    /// configuration with warnings), `--format`, `--config-id`; the same as at start.
+    pub load: crate::config::LoadOptions,
     /// Serve Prometheus metrics over HTTP here (`GET /metrics`).
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Write every core input here, for `vigil replay`.
@@ -342,7 +343,7 @@ fn spawn_prepare(
 ) {
     let source = Source::File {
         path: options.config_path.clone(),
-        strict: options.strict,
+        options: options.load.clone(),
     };
     let done = done.clone();
     tokio::spawn(async move {

@@ -43,7 +43,7 @@ pub enum Source {
     /// Already loaded (the start: `main` loaded and reported it).
     Loaded(Box<Config>),
     /// Read from the file again (a reload).
-    File { path: PathBuf, strict: bool },
+    File { path: PathBuf, options: LoadOptions },
 }
 
 /// What the running daemon has that a preparation may reuse.
@@ -66,7 +66,7 @@ pub struct Ready {
 pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError> {
     let config = match source {
         Source::Loaded(config) => *config,
-        Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
+        Source::File { path, options } => blocking(move || load(&path, &options)).await??,
     };
     let (facts, present) = read_facts(&ctx.netlink).await?;
     let links = facts
@@ -143,12 +143,8 @@ fn present_vips(
     found
 }
 
-fn load(path: &std::path::Path, strict: bool) -> Result<Config, PrepareError> {
-    let options = LoadOptions {
-        strict,
-        ..Default::default()
-    };
-    match crate::config::load_for_run(path, &options) {
+fn load(path: &std::path::Path, options: &LoadOptions) -> Result<Config, PrepareError> {
+    match crate::config::load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 tracing::warn!("{w}");

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
-use crate::config::diagnostic::{Diagnostic, Pos, SourceMap, did_you_mean};
+use crate::config::diagnostic::{Diagnostic, Pos, Severity, SourceMap, did_you_mean};
 use crate::config::model::*;
 use crate::types::{Centis, Family, Priority, Version, Vrid};
 
@@ -55,6 +55,28 @@ impl Mapper {
         self.diags.push(Diagnostic::warning(pos.clone(), msg));
     }
 
+    /// Runs `parse` on one line of a route or rule list; if it fails, keepalived skips that
+    /// line and goes on ("Invalid rule to address ...", "unknown route keyword ..."), so its
+    /// errors become warnings that say the line is skipped (`--strict` refuses them again).
+    fn skip_bad_line<T>(&mut self, what: &str, parse: impl FnOnce(&mut Self) -> R<T>) -> Option<T> {
+        let before = self.diags.len();
+        match parse(self) {
+            Ok(v) => Some(v),
+            Err(()) => {
+                for d in &mut self.diags[before..] {
+                    if d.severity == Severity::Error {
+                        d.severity = Severity::Warning;
+                        d.message = format!(
+                            "{}; the {what} is skipped (keepalived's fix-up: it skips an invalid {what} and goes on), or run with --strict to refuse",
+                            d.message
+                        );
+                    }
+                }
+                None
+            }
+        }
+    }
+
     fn no_effect(&mut self, node: &Node, block: &str) {
         self.warn(
             &node.pos,
@@ -90,6 +112,9 @@ impl Mapper {
             "static_ipaddress" => {
                 for n in self.children(node) {
                     let i = self.config.static_addresses.len();
+                    if !self.address_is_usable(&n) {
+                        continue;
+                    }
                     if let Ok(a) = self.address(&n) {
                         self.map
                             .insert(format!("static_addresses.{i}"), n.pos.clone());
@@ -100,7 +125,7 @@ impl Mapper {
             "static_routes" => {
                 for n in self.children(node) {
                     let i = self.config.static_routes.len();
-                    if let Ok(r) = self.route(&n) {
+                    if let Some(r) = self.skip_bad_line("route", |m| m.route(&n)) {
                         self.map.insert(format!("static_routes.{i}"), n.pos.clone());
                         self.config.static_routes.push(r);
                     }
@@ -363,6 +388,15 @@ impl Mapper {
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
                 if let Ok(a) = self.arg(node) {
                     match parse_micros(&a.text) {
+                        // keepalived's range starts at one microsecond: it reports 0 as
+                        // invalid and keeps its default, no delay (which 0 asks for anyway).
+                        Some(0) => self.warn(
+                            &a.pos,
+                            format!(
+                                "{} '0' is invalid (keepalived takes 0.000001 to 4294.967295 seconds) - ignored (keepalived's fix-up): the default applies, no delay; remove the line, or run with --strict to refuse",
+                                node.keyword
+                            ),
+                        ),
                         Some(us) => {
                             let d = std::time::Duration::from_micros(us);
                             if node.keyword == "vrrp_garp_interval" {
@@ -686,7 +720,9 @@ impl Mapper {
                 "priority"
             }
             "advert_int" => {
-                inst.advert_int = self.secs(n, 40).ok()?;
+                // keepalived reads larger values and clamps them to what the version can
+                // carry, with a warning (fixup.rs); beyond this bound it is a typo.
+                inst.advert_int = self.secs(n, 655).ok()?;
                 "advert_int"
             }
             "nopreempt" => {
@@ -717,6 +753,9 @@ impl Mapper {
                     } else {
                         ("virtual_ipaddress", inst.virtual_addresses.len())
                     };
+                    if !self.address_is_usable(&line) {
+                        continue;
+                    }
                     self.map
                         .insert(format!("{}.{field}.{k}", self.cur_base), line.pos.clone());
                     if let Ok(a) = self.address(&line) {
@@ -735,7 +774,7 @@ impl Mapper {
             }
             "virtual_routes" => {
                 for line in self.children(n) {
-                    if let Ok(r) = self.route(&line) {
+                    if let Some(r) = self.skip_bad_line("route", |m| m.route(&line)) {
                         inst.virtual_routes.push(r);
                     }
                 }
@@ -743,7 +782,7 @@ impl Mapper {
             }
             "virtual_rules" => {
                 for line in self.children(n) {
-                    if let Ok(r) = self.rule(&line) {
+                    if let Some(r) = self.skip_bad_line("rule", |m| m.rule(&line)) {
                         inst.virtual_rules.push(r);
                     }
                 }
@@ -1006,6 +1045,12 @@ impl Mapper {
                 inst.promote_secondaries = true;
                 "promote_secondaries"
             }
+            "lvs_sync_daemon_interface" => {
+                // keepalived still reads it (deprecated for global_defs' lvs_sync_daemon)
+                // and hands the interface to IPVS; vigil has no LVS side.
+                self.warn(&n.pos, "`lvs_sync_daemon_interface` is deprecated in keepalived (use global_defs' `lvs_sync_daemon`), and LVS has no effect in vigil: ignored");
+                return None;
+            }
             k if INSTANCE_ACCEPTED.contains(&k) => {
                 self.no_effect(n, "vrrp_instance");
                 return None;
@@ -1208,13 +1253,18 @@ impl Mapper {
             }
         }
         if !has_script {
-            self.err(
+            // keepalived drops such a script and runs ("No script set for vrrp_script X -
+            // removing"); its track_script references are then ignored (see fixup.rs).
+            self.warn(
                 &node.pos,
                 format!(
-                    "vrrp_script `{}` has no `script`: add `script \"/path/to/check\"`",
+                    "No script set for vrrp_script `{}` - removing (keepalived's fix-up): add `script \"/path/to/check\"`, or run with --strict to refuse",
                     s.name
                 ),
             );
+            // The next vrrp_script takes this index: its lines, not these, are `scripts.{idx}`.
+            self.map.remove_index("scripts", idx);
+            return;
         }
         self.config.scripts.push(s);
     }
@@ -1366,11 +1416,41 @@ impl Mapper {
     }
 
     /// `<ip>[/<len>] [brd X] [dev X] [scope X] [label X] [peer X] [home] [-nodad] ...`
+    /// keepalived's fix-ups of an address line: an address that does not parse is skipped
+    /// ("VRRP parsed invalid IP X. skipping IP..."); returns false then.
+    fn address_is_usable(&mut self, line: &Node) -> bool {
+        let addr = line
+            .keyword
+            .split_once('/')
+            .map_or(line.keyword.as_str(), |(a, _)| a);
+        if addr.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        self.warn(
+            &line.pos,
+            format!(
+                "VRRP parsed invalid IP {}. skipping IP... (keepalived's fix-up): the address is not used; write an IP address with an optional /prefix length, or run with --strict to refuse",
+                line.keyword
+            ),
+        );
+        false
+    }
+
     fn address(&mut self, line: &Node) -> R<VirtualAddress> {
-        let first = Arg {
+        let mut first = Arg {
             text: line.keyword.clone(),
             pos: line.pos.clone(),
         };
+        // keepalived: a prefix length beyond the family's is replaced by the full length.
+        if let Some((ad, l)) = first.text.split_once('/')
+            && let Ok(ip) = ad.parse::<IpAddr>()
+        {
+            let max: u32 = if ip.is_ipv4() { 32 } else { 128 };
+            if l.parse::<u32>().is_ok_and(|n| n > max) {
+                self.warn(&first.pos, format!("Invalid address prefix len {l} for address {} - using {max} (keepalived's fix-up); write /{max} or less, or run with --strict to refuse", first.text));
+                first.text = ad.to_string();
+            }
+        }
         let prefix = self.prefix(&first, "virtual address")?;
         let mut a = VirtualAddress::new(prefix.addr, prefix.len);
         let mut it = line.args.iter();
@@ -1552,9 +1632,21 @@ impl Mapper {
             onlink: false,
             no_track: false,
             track_group: None,
+            nexthops: Vec::new(),
         };
         let mut it = words.iter().skip(i + 1);
         while let Some(opt) = it.next() {
+            if opt.text == "nexthop" {
+                // keepalived: `nexthop ...` runs to the end of the line.
+                let rest: Vec<&Arg> = std::iter::once(opt).chain(it).collect();
+                if !r.nexthops.is_empty() {
+                    self.err(&opt.pos, "a route takes either `or` or `nexthop`, not both: write every next hop as `nexthop via IP`");
+                    return Err(());
+                }
+                r.nexthops = self.nexthops(&rest)?;
+                self.multipath_warning(line);
+                break;
+            }
             let mut value = |m: &mut Self| -> R<&Arg> {
                 it.next()
                     .ok_or_else(|| m.err(&opt.pos, format!("`{}` needs a value", opt.text)))
@@ -1563,6 +1655,13 @@ impl Mapper {
                 "via" | "gw" => {
                     let v = value(self)?;
                     r.via = Some(self.ip(v, "via")?);
+                    if opt.text == "gw" {
+                        // keepalived reads it as `via`, with this warning.
+                        self.warn(
+                            &opt.pos,
+                            "\"gw\" for routes is deprecated. Please use \"via\" (read as `via`)",
+                        );
+                    }
                 }
                 "src" => {
                     let v = value(self)?;
@@ -1601,6 +1700,32 @@ impl Mapper {
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
                 "track_group" => r.track_group = Some(value(self)?.text.clone()),
+                "or" => {
+                    let v = value(self)?;
+                    let alternative = self.ip(v, "or")?;
+                    if !r.nexthops.is_empty() {
+                        self.warn(&opt.pos, "\"or\" route already specified - ignoring subsequent (keepalived's fix-up): list every next hop as `nexthop via IP`");
+                        continue;
+                    }
+                    // keepalived: the `via` address becomes the first next hop, the `or`
+                    // address the second.
+                    self.warn(&opt.pos, "\"or\" for routes is deprecated. Please use \"nexthop\" (read as two next hops: `nexthop via A nexthop via B`)");
+                    r.nexthops = vec![
+                        NextHop {
+                            via: r.via.take(),
+                            dev: None,
+                            weight: None,
+                            onlink: false,
+                        },
+                        NextHop {
+                            via: Some(alternative),
+                            dev: None,
+                            weight: None,
+                            onlink: false,
+                        },
+                    ];
+                    self.multipath_warning(line);
+                }
                 "onlink" => r.onlink = true,
                 "no_track" => r.no_track = true,
                 "inet" | "inet6" => {}
@@ -1611,6 +1736,64 @@ impl Mapper {
             }
         }
         Ok(r)
+    }
+
+    /// `nexthop [via IP] [dev IF] [weight N] [onlink]`, repeated to the end of the line.
+    fn nexthops(&mut self, words: &[&Arg]) -> R<Vec<NextHop>> {
+        let mut hops = Vec::new();
+        let mut it = words.iter().peekable();
+        while let Some(word) = it.next() {
+            if word.text != "nexthop" {
+                self.err(
+                    &word.pos,
+                    format!(
+                        "`{}` after the next hops: a next hop takes via, dev, weight and onlink",
+                        word.text
+                    ),
+                );
+                return Err(());
+            }
+            let mut hop = NextHop {
+                via: None,
+                dev: None,
+                weight: None,
+                onlink: false,
+            };
+            while let Some(opt) = it.next_if(|w| w.text != "nexthop") {
+                let mut value = |m: &mut Self| -> R<&Arg> {
+                    it.next().copied().ok_or_else(|| {
+                        m.err(&opt.pos, format!("nexthop `{}` needs a value", opt.text))
+                    })
+                };
+                match opt.text.as_str() {
+                    "via" => {
+                        let mut v = value(self)?;
+                        if matches!(v.text.as_str(), "inet" | "inet6") {
+                            v = value(self)?;
+                        }
+                        hop.via = Some(self.ip(v, "nexthop via")?);
+                    }
+                    "dev" => hop.dev = Some(value(self)?.text.clone()),
+                    // keepalived: 1 to 256, as `ip route`.
+                    "weight" => {
+                        let v = value(self)?;
+                        hop.weight = Some(self.int_word("weight", v, 1u16, 256)?);
+                    }
+                    "onlink" => hop.onlink = true,
+                    other => {
+                        self.err(&opt.pos, format!("nexthop option `{other}` is not supported by vigil: supported are via, dev, weight, onlink"));
+                        return Err(());
+                    }
+                }
+            }
+            hops.push(hop);
+        }
+        Ok(hops)
+    }
+
+    /// Multipath routes are read into the model, and not installed.
+    fn multipath_warning(&mut self, line: &Node) {
+        self.warn(&line.pos, "a route with several next hops (`nexthop` / `or`) is read, but vigil does not install multipath routes yet: the route has no effect");
     }
 
     /// `[from P] [to P] [table N] [priority N] [fwmark N] [iif IF] [oif IF] [no_track] [inet6]`

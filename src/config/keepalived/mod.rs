@@ -31,6 +31,16 @@ fn finish(mut lexer: lexer::Lexer, path: &Path) -> (Config, SourceMap, Vec<Diagn
     let mapped = mapping::map(&nodes, Pos::start_of(path));
     diagnostics.extend(mapped.diagnostics);
     let mut config = mapped.config;
+    // keepalived (`vrrp_complete_instance`): with `state MASTER` and no `priority`, the
+    // instance is the address owner, priority 255 (not the usual default of 100). Before
+    // `resolve`, whose defaults (accept) depend on being the owner.
+    for (i, inst) in config.instances.iter_mut().enumerate() {
+        if inst.initial_state == super::model::InitialState::Master
+            && !mapped.map.contains(&format!("instances.{i}.priority"))
+        {
+            inst.priority = crate::types::Priority::OWNER;
+        }
+    }
     mapping::finish_vmac_names(&mut config);
     super::resolve::resolve(&mut config, &mapped.map);
     (config, mapped.map, diagnostics)

@@ -71,12 +71,17 @@ fn parse_block(
                     return nodes;
                 }
                 let children = parse_block(tokens, i, depth + 1, Some(&tok.pos), diagnostics);
-                match current.take() {
-                    Some(mut node) => {
+                // keepalived also takes a block whose `{` begins the line after its keyword
+                // (blank and comment lines between are skipped, as keepalived's reader does).
+                let opens_line = *i >= 2 && matches!(tokens[*i - 2].kind, TokKind::Eol);
+                let previous = nodes.last_mut().filter(|n| opens_line && n.block.is_none());
+                match (current.take(), previous) {
+                    (Some(mut node), _) => {
                         node.block = Some(children);
                         nodes.push(node);
                     }
-                    None => diagnostics.push(Diagnostic::error(
+                    (None, Some(node)) => node.block = Some(children),
+                    (None, None) => diagnostics.push(Diagnostic::error(
                         tok.pos.clone(),
                         "`{` without a keyword before it".to_string(),
                     )),
@@ -133,6 +138,25 @@ mod tests {
         let inner = n[0].block.as_ref().expect("block");
         assert_eq!(inner[1].block.as_ref().expect("c block")[0].keyword, "d");
         assert_eq!(n[1].keyword, "e");
+    }
+
+    #[test]
+    fn opening_brace_on_the_next_line() {
+        let (n, d) = tree(
+            "vrrp_instance V\n\n# c\n{\n state MASTER\n virtual_ipaddress\n {\n  10.0.0.1\n }\n}\nnext\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(n.len(), 2);
+        let inner = n[0].block.as_ref().expect("block on the next line");
+        assert_eq!(inner[0].keyword, "state");
+        assert_eq!(
+            inner[1].block.as_ref().expect("nested")[0].keyword,
+            "10.0.0.1"
+        );
+        assert_eq!(n[1].keyword, "next");
+        // A `{` after a statement that already has a block opens nothing.
+        let (_, d) = tree("a {\n}\n{\n}\n");
+        assert!(d[0].message.contains("without a keyword"), "{d:?}");
     }
 
     #[test]
