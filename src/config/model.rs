@@ -825,8 +825,9 @@ pub struct TrackProcess {
     pub process: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param_match: Option<ParamMatch>,
-    /// Default 1.
-    #[serde(default = "defaults::one_i32")]
+    /// Default 0, as keepalived (alloc_vrrp_process leaves it zero): fewer processes than
+    /// `quorum` (or more than `quorum_max`) is then FAULT, not a priority change.
+    #[serde(default)]
     pub weight: i32,
     #[serde(default, skip_serializing_if = "is_false")]
     pub reverse: bool,

@@ -1299,7 +1299,9 @@ impl Mapper {
             name: self.name(node),
             process: Vec::new(),
             param_match: None,
-            weight: 1,
+            // keepalived's default (alloc_vrrp_process): weight 0, so losing the process
+            // is FAULT.
+            weight: 0,
             reverse: false,
             quorum: 1,
             quorum_max: None,
@@ -1805,6 +1807,22 @@ mod tests {
         assert_eq!(parse_centis("-1"), None);
         assert_eq!(parse_centis("1e3"), None);
         assert_eq!(parse_micros("0.000001"), Some(1));
+    }
+
+    #[test]
+    fn a_track_process_without_weight_faults_as_in_keepalived() {
+        // keepalived's alloc_vrrp_process leaves the weight 0: losing the process is FAULT.
+        let conf = "vrrp_track_process P {\n process nginx\n}\n\
+                    vrrp_track_process Q {\n process sshd\n weight -20 reverse\n}\n";
+        let loaded = crate::config::load_keepalived_str(
+            conf,
+            std::path::Path::new("t.conf"),
+            &crate::config::LoadOptions::default(),
+        )
+        .expect("loads");
+        let p = &loaded.model.track_processes;
+        assert_eq!((p[0].weight, p[0].reverse), (0, false));
+        assert_eq!((p[1].weight, p[1].reverse), (-20, true));
     }
 
     #[test]
