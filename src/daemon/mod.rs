@@ -20,6 +20,7 @@ pub mod driver;
 pub mod drops;
 pub mod effects;
 pub mod fdlimit;
+pub mod group_notify;
 pub mod input;
 pub mod pidfile;
 pub mod plan;

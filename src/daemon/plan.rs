@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::input::SocketKey;
+use super::input::{GroupPlan, SocketKey};
 use super::receive::PeerFilter;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
@@ -156,14 +156,7 @@ impl InstancePlan {
 
     /// The notify scripts (none configured: an empty set; the FIFO still hears of it).
     pub fn notify_scripts(&self) -> &NotifyScripts {
-        const NONE: NotifyScripts = NotifyScripts {
-            master: None,
-            backup: None,
-            fault: None,
-            stop: None,
-            any: None,
-        };
-        self.notify.as_deref().unwrap_or(&NONE)
+        self.notify.as_deref().unwrap_or(&NotifyScripts::NONE)
     }
 
     /// A copy allocated by the calling thread (the shared interface names excepted). Plans are
@@ -188,9 +181,10 @@ impl InstancePlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("instance {instance}: {message}")]
+#[error("{subject}: {message}")]
 pub struct PlanError {
-    pub instance: String,
+    /// What could not be planned: `instance NAME` or `vrrp_sync_group NAME`.
+    pub subject: String,
     pub message: String,
 }
 
@@ -207,7 +201,31 @@ pub fn plan(
         match plan_instance(config, inst, facts, &mut names) {
             Ok(p) => planned.push(p),
             Err(message) => errors.push(PlanError {
-                instance: inst.name.clone(),
+                subject: format!("instance {}", inst.name),
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Plans every sync group: its members by name and its notify scripts.
+pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
+    let mut planned = Vec::with_capacity(config.sync_groups.len());
+    let mut errors = Vec::new();
+    for g in &config.sync_groups {
+        match notify_scripts(&g.notify, config.global.script_user.as_ref()) {
+            Ok(notify) => planned.push(GroupPlan {
+                name: g.name.clone(),
+                members: g.group.clone(),
+                notify: notify.filter(|n| **n != NotifyScripts::default()),
+            }),
+            Err(message) => errors.push(PlanError {
+                subject: format!("vrrp_sync_group {}", g.name),
                 message,
             }),
         }
@@ -467,6 +485,8 @@ fn scope(s: model::Scope) -> AddrScope {
     }
 }
 
+/// The scripts an instance's or sync group's `notify*` keywords configure, each run as its own
+/// user or else as `script_user` (keepalived's notify_script_init / default script user).
 fn notify_scripts(
     n: &model::Notify,
     default_user: Option<&model::RunAs>,
