@@ -10,6 +10,7 @@
 //! model is dropped after planning.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use super::receive::PeerFilter;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
-use crate::notify::{NotifyScripts, Script, split_command};
+use crate::notify::{NotifyScripts, ReaderSpec, Script, split_command};
 use crate::track::InstanceTrackers;
 use crate::types::{Centis, Family, Version};
 use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
@@ -492,20 +493,7 @@ fn notify_scripts(
     default_user: Option<&model::RunAs>,
 ) -> Result<Option<Box<NotifyScripts>>, String> {
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
-        let Some(s) = s else { return Ok(None) };
-        let argv =
-            split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
-        Ok(Some(Script {
-            argv,
-            user: s
-                .user
-                .clone()
-                .or_else(|| default_user.map(|u| u.user.clone())),
-            group: s
-                .group
-                .clone()
-                .or_else(|| default_user.and_then(|u| u.group.clone())),
-        }))
+        s.as_ref().map(|s| script(s, default_user)).transpose()
     };
     Ok(Some(Box::new(NotifyScripts {
         master: one(&n.master)?,
@@ -514,4 +502,41 @@ fn notify_scripts(
         stop: one(&n.stop)?,
         any: one(&n.any)?,
     })))
+}
+
+/// One configured script: split into argv (no shell), run as its own user or else as
+/// `script_user`.
+fn script(s: &model::NotifyScript, default_user: Option<&model::RunAs>) -> Result<Script, String> {
+    let argv =
+        split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
+    Ok(Script {
+        argv,
+        user: s
+            .user
+            .clone()
+            .or_else(|| default_user.map(|u| u.user.clone())),
+        group: s
+            .group
+            .clone()
+            .or_else(|| default_user.and_then(|u| u.group.clone())),
+    })
+}
+
+/// The notify FIFO and its reader (`notify_fifo_script`), if configured. A reader without a
+/// FIFO is ignored, as keepalived ignores it (it starts readers only for a FIFO it opened).
+pub fn fifo_reader(config: &Config) -> Result<Option<(PathBuf, Option<ReaderSpec>)>, PlanError> {
+    let Some(f) = &config.global.notify_fifo else {
+        return Ok(None);
+    };
+    let reader = f
+        .script
+        .as_ref()
+        .map(|s| script(s, config.global.script_user.as_ref()))
+        .transpose()
+        .map_err(|message| PlanError {
+            subject: "notify_fifo_script".into(),
+            message,
+        })?
+        .map(|script| ReaderSpec { script });
+    Ok(Some((PathBuf::from(&f.path), reader)))
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::effects::{OpenSocket, OpenVmac};
 use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, SocketKey};
-use super::plan::{IfaceFacts, InstancePlan, PlanError, plan, plan_groups};
+use super::plan::{IfaceFacts, InstancePlan, PlanError, fifo_reader, plan, plan_groups};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
 use crate::config::model::Config;
@@ -77,17 +77,19 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
             up: f.up,
         })
         .collect();
-    let (config, planned, groups) = blocking(move || {
+    let (config, planned, groups, reader) = blocking(move || {
         let planned = plan(&config, &|name| facts.get(name).cloned());
         let groups = plan_groups(&config);
-        (config, planned, groups)
+        let reader = fifo_reader(&config);
+        (config, planned, groups, reader)
     })
     .await?;
-    let (mut planned, groups) = match (planned, groups) {
-        (Ok(p), Ok(g)) => (p, g),
-        (p, g) => {
+    let (mut planned, groups) = match (planned, groups, reader) {
+        (Ok(p), Ok(g), Ok(_)) => (p, g),
+        (p, g, r) => {
             let mut errors = p.err().unwrap_or_default();
             errors.extend(g.err().unwrap_or_default());
+            errors.extend(r.err());
             return Err(PrepareError::Plan(errors));
         }
     };

@@ -19,6 +19,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use super::backlog::Backlog;
 use super::fifo::FifoWriter;
 use super::plan::{Notification, NotifyScripts, NotifyState, Script, commands_for};
+use super::reader::{FifoReader, ReaderSpec};
 use crate::exec::Outcome;
 
 /// How long shutdown waits for STOP scripts (and a STOP already running): keepalived waits
@@ -33,6 +34,8 @@ pub struct NotifierConfig {
     /// keepalived's `script_user`: whom scripts without their own user run as.
     pub default_user: Option<String>,
     pub fifo: Option<std::path::PathBuf>,
+    /// `notify_fifo_script`: started as the FIFO's reader (see `reader`).
+    pub fifo_reader: Option<ReaderSpec>,
 }
 
 impl Default for NotifierConfig {
@@ -41,6 +44,7 @@ impl Default for NotifierConfig {
             script_timeout: Duration::from_secs(30),
             default_user: None,
             fifo: None,
+            fifo_reader: None,
         }
     }
 }
@@ -70,6 +74,7 @@ pub struct Notifier {
     queues: HashMap<String, Queue>,
     workers: JoinSet<()>,
     fifo: Option<FifoWriter>,
+    reader: Option<FifoReader>,
 }
 
 impl Notifier {
@@ -82,6 +87,18 @@ impl Notifier {
             queues: HashMap::new(),
             workers: JoinSet::new(),
             fifo,
+            reader: None,
+        }
+    }
+
+    /// Starts the FIFO's reader, if one is configured and the FIFO was accepted. Called by
+    /// the driver once capabilities are dropped, so the reader gets what every script gets;
+    /// lines written before then wait in the pipe.
+    pub fn start_reader(&mut self) {
+        if self.reader.is_none()
+            && let (Some(fifo), Some(spec)) = (&self.fifo, &self.config.fifo_reader)
+        {
+            self.reader = FifoReader::start(spec, fifo.path());
         }
     }
 
@@ -120,15 +137,55 @@ impl Notifier {
     }
 
     /// At reload: the FIFO the new configuration names, opened and checked again (a path
-    /// replaced by a symlink since the start is refused now), or none.
-    pub fn set_fifo(&mut self, path: Option<&std::path::Path>) {
+    /// replaced by a symlink since the start is refused now), or none, and its reader.
+    ///
+    /// A reader whose script and FIFO are unchanged reads on undisturbed: no line is lost
+    /// to a restart. Otherwise keepalived's order: the old FIFO is closed (and removed if
+    /// vigil made it) so the old reader sees EOF, the new one is made, the new reader
+    /// started, and the old reader stopped beside the loop (see `FifoReader::stop`).
+    pub fn set_fifo(&mut self, path: Option<&std::path::Path>, reader: Option<ReaderSpec>) {
         let old = self.fifo.take();
+        let same_path = old.as_ref().map(FifoWriter::path) == path;
+        // A reader that exited by itself is started again, as keepalived starts its reader
+        // at every reload.
+        let keep_reader = same_path
+            && reader.is_some()
+            && self
+                .reader
+                .as_ref()
+                .is_some_and(|r| r.is_running() && Some(r.spec()) == reader.as_ref());
+        let old_reader = if keep_reader {
+            None
+        } else {
+            self.reader.take()
+        };
+        let old = match old {
+            // The old reader must see EOF: close before reopening the path.
+            Some(old) if old_reader.is_some() => {
+                old.close();
+                None
+            }
+            other => other,
+        };
+        self.config.fifo = path.map(std::path::Path::to_path_buf);
+        self.config.fifo_reader = reader;
         self.fifo = path.and_then(FifoWriter::open_or_log);
         match (&mut self.fifo, old) {
             (Some(new), Some(old)) => new.inherit(old),
             (None, Some(old)) => old.close(),
             (_, None) => {}
         }
+        if self.fifo.is_none() {
+            // The FIFO was refused or is no longer configured: a reader kept would read a
+            // path vigil no longer writes.
+            if let Some(r) = self.reader.take() {
+                tokio::spawn(r.stop());
+            }
+        }
+        if let Some(r) = old_reader {
+            tokio::spawn(r.stop());
+        }
+        self.start_reader();
     }
 
     /// At shutdown: runs STOP outside the queues and returns when every STOP script has
@@ -139,6 +196,14 @@ impl Notifier {
             ..self.config.clone()
         };
         let mut stops = JoinSet::new();
+        // Every line, STOP included, is in the FIFO by now: close it so the reader reads to
+        // the end and sees EOF, then stop the reader beside the STOP scripts.
+        if let Some(fifo) = self.fifo.take() {
+            fifo.close();
+        }
+        if let Some(reader) = self.reader.take() {
+            stops.spawn(reader.stop());
+        }
         for (key, queue) in self.queues.drain() {
             let (waiting, running) = {
                 let mut backlog = queue.shared.backlog();
@@ -173,9 +238,6 @@ impl Notifier {
             );
         }
         // Dropping the sets aborts what is left, which kills the scripts' process groups.
-        if let Some(fifo) = self.fifo.take() {
-            fifo.close();
-        }
     }
 }
 
@@ -366,10 +428,75 @@ mod tests {
         std::fs::write(&target, "x\n").unwrap();
         std::fs::remove_file(&fifo).unwrap();
         std::os::unix::fs::symlink(&target, &fifo).unwrap();
-        n.set_fifo(Some(&fifo));
+        n.set_fifo(Some(&fifo), None);
         assert!(n.fifo.is_none(), "refused at reload");
         n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+    }
+
+    fn reader(script: &str) -> ReaderSpec {
+        ReaderSpec { script: sh(script) }
+    }
+
+    #[tokio::test]
+    async fn the_fifo_reader_gets_every_line_stop_included_and_exits_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let log = dir.path().join("log");
+        // A plain reader: no TERM trap, it reads until EOF.
+        let spec = reader(&format!(
+            "while read -r l; do echo \"$l\" >> {}; done < \"$1\"",
+            log.display()
+        ));
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo.clone()),
+            fifo_reader: Some(spec),
+            ..Default::default()
+        });
+        // Lines before the reader starts wait in the pipe.
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Backup));
+        n.start_reader();
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
+        lines_of(&log, 2).await;
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Stop));
+        let started = std::time::Instant::now();
+        n.close().await;
+        assert!(started.elapsed() < STOP_WAIT, "{:?}", started.elapsed());
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" STOP 100\n"
+        );
+        assert!(!fifo.exists(), "vigil made the FIFO and removes it");
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_an_unchanged_reader_and_restarts_a_changed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let pids = dir.path().join("pids");
+        let script = |tag: &str| {
+            reader(&format!(
+                "echo {tag} >> {}; while read -r l; do :; done < \"$1\"",
+                pids.display()
+            ))
+        };
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo.clone()),
+            fifo_reader: Some(script("a")),
+            ..Default::default()
+        });
+        n.start_reader();
+        assert_eq!(lines_of(&pids, 1).await, ["a"]);
+        n.set_fifo(Some(&fifo), Some(script("a")));
+        // An absence: a restarted reader would have written again within this time.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(std::fs::read_to_string(&pids).unwrap(), "a\n");
+        n.set_fifo(Some(&fifo), Some(script("b")));
+        assert_eq!(lines_of(&pids, 2).await, ["a", "b"]);
+        assert!(n.reader.as_ref().is_some_and(FifoReader::is_running));
+        n.set_fifo(None, None);
+        assert!(n.reader.is_none() && n.fifo.is_none());
+        n.close().await;
     }
 
     #[tokio::test]
