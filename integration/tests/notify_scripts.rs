@@ -56,7 +56,10 @@ fn router(lab: &Lab, name: &str, priority: u8) -> Result<Router> {
         dir.join("notify.fifo"),
     );
     let log_args = dir.join("log_args.sh");
-    script(&log_args, &format!("echo \"$@\" >> {}", group_log.display()))?;
+    script(
+        &log_args,
+        &format!("echo \"$@\" >> {}", group_log.display()),
+    )?;
     // A plain reader, no TERM trap: it reads until EOF, as most operators' readers do.
     let reader = dir.join("reader.sh");
     script(
@@ -169,12 +172,7 @@ fn group_scripts_and_fifo_reader_follow_failover_and_stop() -> Result<()> {
         v2.wait_state("VI_2", "MASTER", SETTLE)?;
         let g2 = wait_lines(&r2.group_log, 4, "r2's group scripts after failover")?;
         ensure!(
-            g2 == [
-                "backup",
-                "GROUP G BACKUP 0",
-                "master",
-                "GROUP G MASTER 0"
-            ],
+            g2 == ["backup", "GROUP G BACKUP 0", "master", "GROUP G MASTER 0"],
             "r2 group scripts ran {g2:?}"
         );
         wait_lines(&r2.fifo_log, 6, "r2's FIFO reader to read the failover")?;
