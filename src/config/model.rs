@@ -418,6 +418,12 @@ pub struct RunAs {
 #[serde(deny_unknown_fields)]
 pub struct NotifyFifo {
     pub path: String,
+    /// `notify_fifo PATH USER [GROUP]`: who owns the FIFO vigil creates (keepalived chowns
+    /// it so a reader running as that user can open it); default `script_user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<NotifyScript>,
 }

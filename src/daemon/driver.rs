@@ -284,7 +284,7 @@ pub async fn run(
                             .core
                             .effects_mut()
                             .notifier_mut()
-                            .set_fifo(path.as_deref(), reader);
+                            .set_fifo(path, reader);
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.

@@ -20,7 +20,7 @@ use super::receive::PeerFilter;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
-use crate::notify::{NotifyScripts, ReaderSpec, Script, split_command};
+use crate::notify::{FifoSpec, NotifyScripts, ReaderSpec, Script, split_command};
 use crate::track::InstanceTrackers;
 use crate::types::{Centis, Family, Version};
 use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
@@ -522,9 +522,10 @@ fn script(s: &model::NotifyScript, default_user: Option<&model::RunAs>) -> Resul
     })
 }
 
-/// The notify FIFO and its reader (`notify_fifo_script`), if configured. A reader without a
-/// FIFO is ignored, as keepalived ignores it (it starts readers only for a FIFO it opened).
-pub fn fifo_reader(config: &Config) -> Result<Option<(PathBuf, Option<ReaderSpec>)>, PlanError> {
+/// The notify FIFO (its owner: `notify_fifo`'s USER [GROUP], else `script_user`, as
+/// keepalived) and its reader (`notify_fifo_script`), if configured. A reader without a FIFO
+/// is ignored, as keepalived ignores it (it starts readers only for a FIFO it opened).
+pub fn fifo_reader(config: &Config) -> Result<Option<(FifoSpec, Option<ReaderSpec>)>, PlanError> {
     let Some(f) = &config.global.notify_fifo else {
         return Ok(None);
     };
@@ -538,5 +539,14 @@ pub fn fifo_reader(config: &Config) -> Result<Option<(PathBuf, Option<ReaderSpec
             message,
         })?
         .map(|script| ReaderSpec { script });
-    Ok(Some((PathBuf::from(&f.path), reader)))
+    let owner = match (&f.user, &config.global.script_user) {
+        (Some(user), _) => Some((user.clone(), f.group.clone())),
+        (None, Some(u)) => Some((u.user.clone(), u.group.clone())),
+        (None, None) => None,
+    };
+    let fifo = FifoSpec {
+        path: PathBuf::from(&f.path),
+        owner,
+    };
+    Ok(Some((fifo, reader)))
 }

@@ -55,7 +55,7 @@ impl ReaderSpec {
 /// A running reader: a task that owns the process and stops it when told.
 pub struct FifoReader {
     spec: ReaderSpec,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Duration>>,
     task: JoinHandle<()>,
 }
 
@@ -101,12 +101,13 @@ impl FifoReader {
         !self.task.is_finished()
     }
 
-    /// Stops the reader (see the module doc for the order); the FIFO must already be closed
-    /// for it to see EOF. Returns when the process group is gone, at most
-    /// `EOF_GRACE + TERM_GRACE` and a moment later.
-    pub async fn stop(mut self) {
+    /// Stops the reader (see the module doc for the order): `eof_grace` to exit by itself
+    /// (the FIFO must already be closed for it to see EOF), then SIGTERM, then SIGKILL.
+    /// Returns when the process group is gone, at most `eof_grace + TERM_GRACE` and a
+    /// moment later.
+    pub async fn stop(mut self, eof_grace: Duration) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(eof_grace);
         }
         let _ = (&mut self.task).await;
     }
@@ -125,10 +126,10 @@ impl Drop for FifoReader {
 async fn supervise(
     mut child: tokio::process::Child,
     argv: Vec<String>,
-    stopped: oneshot::Receiver<()>,
+    stopped: oneshot::Receiver<Duration>,
 ) {
     let group = GroupGuard::of(&child);
-    tokio::select! {
+    let eof_grace = tokio::select! {
         status = child.wait() => {
             // keepalived only logs this ("notify fifo script terminated") and does not
             // restart it: neither does vigil. Lines then wait in the pipe until it is full.
@@ -137,9 +138,9 @@ async fn supervise(
             drop(group);
             return;
         }
-        _ = stopped => {}
-    }
-    if tokio::time::timeout(EOF_GRACE, child.wait()).await.is_err() {
+        grace = stopped => grace.unwrap_or(EOF_GRACE),
+    };
+    if tokio::time::timeout(eof_grace, child.wait()).await.is_err() {
         group.signal(Signal::SIGTERM);
         if tokio::time::timeout(TERM_GRACE, child.wait())
             .await
@@ -205,7 +206,7 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "/the/fifo\n");
         let started = Instant::now();
-        reader.stop().await;
+        reader.stop(EOF_GRACE).await;
         let took = started.elapsed();
         assert!(took >= EOF_GRACE, "stopped before the EOF grace: {took:?}");
         assert!(
@@ -219,7 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         let out = dir.path().join("out");
-        let mut w = super::super::fifo::FifoWriter::open(&fifo).unwrap();
+        let mut w = super::super::fifo::FifoWriter::open(&fifo, None).unwrap();
         // A plain reader with no TERM handling: it must see the last line, written just
         // before the FIFO is closed, and then exit by itself.
         let reader = FifoReader::start(
@@ -243,7 +244,7 @@ mod tests {
         w.write_line("INSTANCE \"VI_1\" STOP 100\n");
         w.close();
         let started = Instant::now();
-        reader.stop().await;
+        reader.stop(EOF_GRACE).await;
         assert!(started.elapsed() < EOF_GRACE, "{:?}", started.elapsed());
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),

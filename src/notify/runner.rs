@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::backlog::Backlog;
-use super::fifo::FifoWriter;
+use super::fifo::{FifoSpec, FifoWriter};
 use super::plan::{Notification, NotifyScripts, NotifyState, Script, commands_for};
 use super::reader::{FifoReader, ReaderSpec};
 use crate::exec::Outcome;
@@ -33,7 +33,7 @@ pub struct NotifierConfig {
     pub script_timeout: Duration,
     /// keepalived's `script_user`: whom scripts without their own user run as.
     pub default_user: Option<String>,
-    pub fifo: Option<std::path::PathBuf>,
+    pub fifo: Option<FifoSpec>,
     /// `notify_fifo_script`: started as the FIFO's reader (see `reader`).
     pub fifo_reader: Option<ReaderSpec>,
 }
@@ -81,7 +81,7 @@ impl Notifier {
     /// A notifier; a configured FIFO that cannot be used safely is refused here with an
     /// error logged (see `FifoWriter::open`), and the daemon runs without it, as keepalived.
     pub fn new(config: NotifierConfig) -> Self {
-        let fifo = config.fifo.as_deref().and_then(FifoWriter::open_or_log);
+        let fifo = config.fifo.as_ref().and_then(FifoSpec::open_or_log);
         Self {
             config,
             queues: HashMap::new(),
@@ -136,54 +136,53 @@ impl Notifier {
         queue.shared.wake.notify_one();
     }
 
-    /// At reload: the FIFO the new configuration names, opened and checked again (a path
-    /// replaced by a symlink since the start is refused now), or none, and its reader.
+    /// At reload: the FIFO the new configuration names, and its reader.
     ///
-    /// A reader whose script and FIFO are unchanged reads on undisturbed: no line is lost
-    /// to a restart. Otherwise keepalived's order: the old FIFO is closed (and removed if
-    /// vigil made it) so the old reader sees EOF, the new one is made, the new reader
-    /// started, and the old reader stopped beside the loop (see `FifoReader::stop`).
-    pub fn set_fifo(&mut self, path: Option<&std::path::Path>, reader: Option<ReaderSpec>) {
+    /// The same FIFO (path and owner) still at its path (same inode, not followed) is kept
+    /// open as it is: no line is lost and nothing needs reopening (a FIFO owned by the
+    /// reader's user could not be reopened without CAP_DAC_OVERRIDE, which the daemon gave
+    /// up after start-up). Anything else is opened and checked afresh (a path replaced by a
+    /// symlink since the start is refused now), the old FIFO closed (removed if vigil made
+    /// it), so its reader sees EOF.
+    ///
+    /// An unchanged reader (same script, FIFO kept, still running) reads on undisturbed.
+    /// Otherwise the old one is stopped beside the loop and the new one started, as
+    /// keepalived restarts its reader at every reload; a reader that exited by itself is
+    /// started again.
+    pub fn set_fifo(&mut self, fifo: Option<FifoSpec>, reader: Option<ReaderSpec>) {
         let old = self.fifo.take();
-        let same_path = old.as_ref().map(FifoWriter::path) == path;
-        // A reader that exited by itself is started again, as keepalived starts its reader
-        // at every reload.
-        let keep_reader = same_path
+        let old_spec = self.config.fifo.take();
+        let keep_fifo = old_spec.is_some()
+            && old_spec == fifo
+            && old
+                .as_ref()
+                .zip(fifo.as_ref())
+                .is_some_and(|(w, f)| w.is_at(&f.path));
+        let keep_reader = keep_fifo
             && reader.is_some()
             && self
                 .reader
                 .as_ref()
                 .is_some_and(|r| r.is_running() && Some(r.spec()) == reader.as_ref());
-        let old_reader = if keep_reader {
-            None
-        } else {
-            self.reader.take()
-        };
-        let old = match old {
-            // The old reader must see EOF: close before reopening the path.
-            Some(old) if old_reader.is_some() => {
-                old.close();
-                None
-            }
-            other => other,
-        };
-        self.config.fifo = path.map(std::path::Path::to_path_buf);
+        self.config.fifo = fifo;
         self.config.fifo_reader = reader;
-        self.fifo = path.and_then(FifoWriter::open_or_log);
-        match (&mut self.fifo, old) {
-            (Some(new), Some(old)) => new.inherit(old),
-            (None, Some(old)) => old.close(),
-            (_, None) => {}
-        }
-        if self.fifo.is_none() {
-            // The FIFO was refused or is no longer configured: a reader kept would read a
-            // path vigil no longer writes.
-            if let Some(r) = self.reader.take() {
-                tokio::spawn(r.stop());
+        if keep_fifo {
+            self.fifo = old;
+        } else {
+            if let Some(old) = old {
+                old.close();
             }
+            self.fifo = self.config.fifo.as_ref().and_then(FifoSpec::open_or_log);
         }
-        if let Some(r) = old_reader {
-            tokio::spawn(r.stop());
+        if !keep_reader && let Some(r) = self.reader.take() {
+            // A reader of a FIFO that was closed reads to EOF first; one of a FIFO kept open
+            // would only take lines meant for its successor: it is terminated at once.
+            let grace = if keep_fifo {
+                Duration::ZERO
+            } else {
+                super::reader::EOF_GRACE
+            };
+            tokio::spawn(r.stop(grace));
         }
         self.start_reader();
     }
@@ -202,7 +201,7 @@ impl Notifier {
             fifo.close();
         }
         if let Some(reader) = self.reader.take() {
-            stops.spawn(reader.stop());
+            stops.spawn(reader.stop(super::reader::EOF_GRACE));
         }
         for (key, queue) in self.queues.drain() {
             let (waiting, running) = {
@@ -419,7 +418,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         let mut n = Notifier::new(NotifierConfig {
-            fifo: Some(fifo.clone()),
+            fifo: Some(fifo_at(&fifo)),
             ..Default::default()
         });
         assert!(n.fifo.is_some(), "created and opened at start");
@@ -428,10 +427,17 @@ mod tests {
         std::fs::write(&target, "x\n").unwrap();
         std::fs::remove_file(&fifo).unwrap();
         std::os::unix::fs::symlink(&target, &fifo).unwrap();
-        n.set_fifo(Some(&fifo), None);
+        n.set_fifo(Some(fifo_at(&fifo)), None);
         assert!(n.fifo.is_none(), "refused at reload");
         n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+    }
+
+    fn fifo_at(path: &std::path::Path) -> FifoSpec {
+        FifoSpec {
+            path: path.to_path_buf(),
+            owner: None,
+        }
     }
 
     fn reader(script: &str) -> ReaderSpec {
@@ -449,7 +455,7 @@ mod tests {
             log.display()
         ));
         let mut n = Notifier::new(NotifierConfig {
-            fifo: Some(fifo.clone()),
+            fifo: Some(fifo_at(&fifo)),
             fifo_reader: Some(spec),
             ..Default::default()
         });
@@ -481,17 +487,17 @@ mod tests {
             ))
         };
         let mut n = Notifier::new(NotifierConfig {
-            fifo: Some(fifo.clone()),
+            fifo: Some(fifo_at(&fifo)),
             fifo_reader: Some(script("a")),
             ..Default::default()
         });
         n.start_reader();
         assert_eq!(lines_of(&pids, 1).await, ["a"]);
-        n.set_fifo(Some(&fifo), Some(script("a")));
+        n.set_fifo(Some(fifo_at(&fifo)), Some(script("a")));
         // An absence: a restarted reader would have written again within this time.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(std::fs::read_to_string(&pids).unwrap(), "a\n");
-        n.set_fifo(Some(&fifo), Some(script("b")));
+        n.set_fifo(Some(fifo_at(&fifo)), Some(script("b")));
         assert_eq!(lines_of(&pids, 2).await, ["a", "b"]);
         assert!(n.reader.as_ref().is_some_and(FifoReader::is_running));
         n.set_fifo(None, None);

@@ -466,6 +466,8 @@ impl Mapper {
                     let script = self.config.global.notify_fifo.take().and_then(|f| f.script);
                     self.config.global.notify_fifo = Some(NotifyFifo {
                         path: a.text.clone(),
+                        user: node.args.get(1).map(|u| u.text.clone()),
+                        group: node.args.get(2).map(|g| g.text.clone()),
                         script,
                     });
                 }
