@@ -208,3 +208,65 @@ fn group_scripts_and_fifo_reader_follow_failover_and_stop() -> Result<()> {
         Ok(())
     })
 }
+
+/// With `script_user`, keepalived gives the FIFO it creates to that user, so the reader it
+/// starts as that user can open it: vigil does the same (its FIFO is otherwise 0600 root).
+#[test]
+fn fifo_reader_running_as_script_user_can_read_the_fifo() -> Result<()> {
+    scenario("notify_fifo_script_user", |lab| {
+        let h1 = lab.host("r1")?;
+        let nobody = nix::unistd::User::from_name("nobody")?.context("no user nobody")?;
+        let dir = lab.dir().join("r1");
+        // The reader writes here as nobody; the FIFO lives here too.
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out)?;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777))?;
+        let (fifo, log, ids) = (
+            out.join("notify.fifo"),
+            out.join("fifo.log"),
+            out.join("ids"),
+        );
+        let reader = dir.join("reader.sh");
+        script(
+            &reader,
+            &format!(
+                "id -u > {ids}\n\
+                 while IFS= read -r line; do echo \"$line\" >> {log}; done < \"$1\"",
+                ids = ids.display(),
+                log = log.display()
+            ),
+        )?;
+        let conf = format!(
+            "global_defs {{\n    script_user nobody\n    notify_fifo {}\n    notify_fifo_script {}\n}}\n{}",
+            fifo.display(),
+            reader.display(),
+            instance("VI_1", 64, 150, IpAddr::V4(Lab::vip4(64))),
+        );
+        let v = Vigil::start_with(&h1, "keepalived.conf", &conf)?;
+        v.wait_state("VI_1", "MASTER", SETTLE)?;
+        let meta = std::fs::symlink_metadata(&fifo).context("vigil did not create the FIFO")?;
+        ensure!(
+            std::os::unix::fs::MetadataExt::uid(&meta) == nobody.uid.as_raw(),
+            "the FIFO belongs to uid {}, not to script_user nobody",
+            std::os::unix::fs::MetadataExt::uid(&meta)
+        );
+        wait_lines(&log, 2, "the reader (as nobody) to read BACKUP and MASTER")?;
+        ensure!(
+            lines(&ids) == [nobody.uid.as_raw().to_string()],
+            "the reader ran as uid {:?}, not as script_user nobody",
+            lines(&ids)
+        );
+        v.stop()?;
+        ensure!(
+            lines(&log)
+                == [
+                    "INSTANCE \"VI_1\" BACKUP 150",
+                    "INSTANCE \"VI_1\" MASTER 150",
+                    "INSTANCE \"VI_1\" STOP 150"
+                ],
+            "the reader read {:?}",
+            lines(&log)
+        );
+        Ok(())
+    })
+}
