@@ -25,9 +25,17 @@ pub fn map(nodes: &[Node], fallback: Pos) -> Mapped {
         config: Config::default(),
         map: SourceMap::new(fallback),
         diags: Vec::new(),
+        fifo_script: None,
     };
     for node in nodes {
         m.top(node);
+    }
+    if let Some((_, pos)) = m.fifo_script.take() {
+        // keepalived starts a reader only for a FIFO it opened.
+        m.warn(
+            &pos,
+            "notify_fifo_script without a notify_fifo: ignored, as keepalived ignores it (add `notify_fifo PATH`)",
+        );
     }
     Mapped {
         config: m.config,
@@ -42,6 +50,9 @@ struct Mapper {
     config: Config,
     map: SourceMap,
     diags: Vec<Diagnostic>,
+    /// A `notify_fifo_script` seen before any `notify_fifo` (keepalived takes them in either
+    /// order), kept until the FIFO comes.
+    fifo_script: Option<(NotifyScript, Pos)>,
 }
 
 type R<T> = Result<T, ()>;
@@ -463,7 +474,13 @@ impl Mapper {
             }
             "notify_fifo" | "vrrp_notify_fifo" => {
                 if let Ok(a) = self.arg(node) {
-                    let script = self.config.global.notify_fifo.take().and_then(|f| f.script);
+                    let script = self
+                        .config
+                        .global
+                        .notify_fifo
+                        .take()
+                        .and_then(|f| f.script)
+                        .or_else(|| self.fifo_script.take().map(|(s, _)| s));
                     self.config.global.notify_fifo = Some(NotifyFifo {
                         path: a.text.clone(),
                         user: node.args.get(1).map(|u| u.text.clone()),
@@ -477,10 +494,7 @@ impl Mapper {
                 if let Ok(s) = self.script_cmd(node) {
                     match self.config.global.notify_fifo.as_mut() {
                         Some(f) => f.script = Some(s),
-                        None => self.err(
-                            &pos,
-                            format!("`{}` needs a `notify_fifo` before it", node.keyword),
-                        ),
+                        None => self.fifo_script = Some((s, pos.clone())),
                     }
                 }
                 "notify_fifo.script"
@@ -1809,6 +1823,34 @@ mod tests {
         assert_eq!(parse_centis("-1"), None);
         assert_eq!(parse_centis("1e3"), None);
         assert_eq!(parse_micros("0.000001"), Some(1));
+    }
+
+    #[test]
+    fn notify_fifo_script_may_come_before_notify_fifo_and_alone_is_ignored() {
+        let load = |conf: &str| {
+            crate::config::load_keepalived_str(
+                conf,
+                std::path::Path::new("t.conf"),
+                &crate::config::LoadOptions::default(),
+            )
+            .expect("loads")
+        };
+        let loaded = load(
+            "global_defs {\n notify_fifo_script /bin/reader\n notify_fifo /run/k.fifo nobody\n}\n",
+        );
+        let f = loaded.model.global.notify_fifo.expect("fifo");
+        assert_eq!(f.path, "/run/k.fifo");
+        assert_eq!(f.user.as_deref(), Some("nobody"));
+        assert_eq!(f.script.expect("reader").command, "/bin/reader");
+        let alone = load("global_defs {\n notify_fifo_script /bin/reader\n}\n");
+        assert!(alone.model.global.notify_fifo.is_none());
+        assert!(
+            alone.warnings.iter().any(|w| w
+                .to_string()
+                .contains("notify_fifo_script without a notify_fifo")),
+            "{:?}",
+            alone.warnings
+        );
     }
 
     #[test]
