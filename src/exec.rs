@@ -66,7 +66,27 @@ impl Outcome {
 
 /// Kills the process group when dropped unless disarmed, so that a runner task aborted in the
 /// middle of a check (shutdown, reload) does not leave the script's children behind.
-struct GroupGuard(Option<Pid>);
+pub struct GroupGuard(Option<Pid>);
+
+impl GroupGuard {
+    /// Guards the group `child` leads (it was spawned by [`spawn`]).
+    pub fn of(child: &tokio::process::Child) -> Self {
+        // process_group(0): the child leads a group whose id is its pid.
+        Self(
+            child
+                .id()
+                .and_then(|p| i32::try_from(p).ok())
+                .map(Pid::from_raw),
+        )
+    }
+
+    /// Sends `signal` to the whole group (nothing once disarmed).
+    pub fn signal(&self, signal: Signal) {
+        if let Some(pgid) = self.0 {
+            let _ = killpg(pgid, signal);
+        }
+    }
+}
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
@@ -76,10 +96,11 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Runs `argv` once and reports how it ended.
-pub async fn run(argv: &[String], timeout: Duration, creds: Option<Credentials>) -> Outcome {
+/// Starts `argv` the way every script is started: no shell, its own process group, as
+/// `creds`, no stdin, output discarded, killed if the handle is dropped.
+pub fn spawn(argv: &[String], creds: Option<Credentials>) -> Result<tokio::process::Child, String> {
     let Some((program, args)) = argv.split_first() else {
-        return Outcome::NotStarted("empty command".into());
+        return Err("empty command".into());
     };
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -91,17 +112,16 @@ pub async fn run(argv: &[String], timeout: Duration, creds: Option<Credentials>)
     if let Some(c) = creds {
         cmd.uid(c.uid).gid(c.gid);
     }
-    let mut child = match cmd.spawn() {
+    cmd.spawn().map_err(|e| e.to_string())
+}
+
+/// Runs `argv` once and reports how it ended.
+pub async fn run(argv: &[String], timeout: Duration, creds: Option<Credentials>) -> Outcome {
+    let mut child = match spawn(argv, creds) {
         Ok(child) => child,
-        Err(e) => return Outcome::NotStarted(e.to_string()),
+        Err(why) => return Outcome::NotStarted(why),
     };
-    // process_group(0): the child leads a group whose id is its pid.
-    let mut guard = GroupGuard(
-        child
-            .id()
-            .and_then(|p| i32::try_from(p).ok())
-            .map(Pid::from_raw),
-    );
+    let mut guard = GroupGuard::of(&child);
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(status)) => {
             // The leader has exited; kill what it left running in its group (keepalived

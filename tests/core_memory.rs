@@ -15,8 +15,8 @@ use std::sync::Arc;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use vigil::config::{LoadOptions, load_keepalived_str};
 use vigil::daemon::core::{Core, Effects, Transition};
-use vigil::daemon::input::{CoreInput, LinkFact};
-use vigil::daemon::plan::{IfaceFacts, InstancePlan, plan};
+use vigil::daemon::input::{CoreInput, GroupPlan, LinkFact};
+use vigil::daemon::plan::{IfaceFacts, InstancePlan, plan, plan_groups};
 use vigil::daemon::prepare::assemble;
 use vigil::daemon::receive::RxTable;
 use vigil::daemon::slot::TxState;
@@ -47,6 +47,7 @@ impl Effects for Nothing {
     fn announce(&mut self, _: &Arc<InstancePlan>, _: u8) {}
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}
+    fn notify_group(&mut self, _: &GroupPlan, _: NotifyState) {}
     fn bind(&mut self, _: &RxTable) {}
 }
 
@@ -98,7 +99,8 @@ fn heap_per_instance_of_a_running_core() {
     let before_plans = live();
     let plans = plan(&config, &facts).expect("plans");
     let plans_bytes = live() - before_plans;
-    let prepared = assemble(&config, plans, links);
+    let groups = plan_groups(&config).expect("groups");
+    let prepared = assemble(&config, plans, groups, links);
     drop(config);
     drop(conf);
 

@@ -418,6 +418,12 @@ pub struct RunAs {
 #[serde(deny_unknown_fields)]
 pub struct NotifyFifo {
     pub path: String,
+    /// `notify_fifo PATH USER [GROUP]`: who owns the FIFO vigil creates (keepalived chowns
+    /// it so a reader running as that user can open it); default `script_user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<NotifyScript>,
 }
@@ -844,8 +850,9 @@ pub struct TrackProcess {
     pub process: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param_match: Option<ParamMatch>,
-    /// Default 1.
-    #[serde(default = "defaults::one_i32")]
+    /// Default 0, as keepalived (alloc_vrrp_process leaves it zero): fewer processes than
+    /// `quorum` (or more than `quorum_max`) is then FAULT, not a priority change.
+    #[serde(default)]
     pub weight: i32,
     #[serde(default, skip_serializing_if = "is_false")]
     pub reverse: bool,

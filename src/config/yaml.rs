@@ -246,6 +246,12 @@ mod tests {
     }
 
     #[test]
+    fn a_track_process_without_weight_has_keepalived_default_zero() {
+        let (c, _) = p("track_processes:\n  - name: P\n    process: [nginx]\n").expect("valid");
+        assert_eq!(c.track_processes[0].weight, 0);
+    }
+
+    #[test]
     fn ipv6_instance_is_v3_and_v6() {
         let (c, _) = p("instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n    virtual_ipaddress:\n      - {addr: 'fe80::1', prefix_len: 64}\n").expect("valid");
         assert_eq!(c.instances[0].family, Family::V6);

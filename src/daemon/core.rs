@@ -16,7 +16,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::drops::{DropCounts, DropReason};
-use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
+use super::group_notify::GroupSlot;
+use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
 use super::plan::InstancePlan;
 use super::receive::RxTable;
 use super::rx_checks;
@@ -53,6 +54,8 @@ pub trait Effects {
     /// A state change happened (logged; the notify follows separately).
     fn transition(&mut self, plan: &InstancePlan, transition: Transition);
     fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority);
+    /// A sync group as a whole changed state (see `group_notify`).
+    fn notify_group(&mut self, group: &GroupPlan, state: NotifyState);
     /// After a reload: the receive tables to publish, the sockets and VMACs still in use (the
     /// others can go, after what is already queued).
     fn bind(&mut self, table: &RxTable);
@@ -66,6 +69,8 @@ struct LinkState {
 
 pub struct Core<E: Effects> {
     pub(super) node: Node<Slot>,
+    /// The sync groups' plans and announced states, at the node's group indices.
+    pub(super) groups: Vec<GroupSlot>,
     pub(super) trackers: Trackers,
     /// Every interface the core has heard of, by ifindex.
     links: BTreeMap<u32, LinkState>,
@@ -81,6 +86,7 @@ impl<E: Effects> Core<E> {
     pub fn new(effects: E) -> Self {
         Self {
             node: Node::default(),
+            groups: Vec::new(),
             trackers: Trackers::new(),
             links: BTreeMap::new(),
             generation: 0,
@@ -141,6 +147,8 @@ impl<E: Effects> Core<E> {
                 // Skew_Time instead of Master_Down_Interval, then removes its addresses.
                 let actions = self.node.handle_all(now, Input::Shutdown);
                 self.apply(actions);
+                // keepalived's notify_shutdown: every group announces STOP after its members.
+                self.stop_groups(|_| true);
             }
         }
     }
@@ -343,7 +351,15 @@ impl<E: Effects> Core<E> {
 
     /// Carries out the state machines' actions, in order.
     pub(super) fn apply(&mut self, actions: Vec<(InstanceId, Action)>) {
+        // The sync groups whose members changed state: announced once the batch is done.
+        let mut touched: Vec<usize> = Vec::new();
         for (id, action) in actions {
+            if matches!(action, Action::Transition { .. })
+                && let Some(g) = self.group_index(id)
+                && !touched.contains(&g)
+            {
+                touched.push(g);
+            }
             let priority = self
                 .node
                 .instance(id)
@@ -383,6 +399,7 @@ impl<E: Effects> Core<E> {
                 }
             }
         }
+        self.announce_groups(&touched);
     }
 
     /// The snapshot `vigil status` serves.

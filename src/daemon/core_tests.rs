@@ -8,7 +8,7 @@ use std::path::Path;
 use super::core::Core;
 use super::drops::DropReason;
 use super::input::{CoreInput, LinkFact, Prepared, PresentAddress, Received, Route, RxAdvert};
-use super::plan::{IfaceFacts, plan};
+use super::plan::{IfaceFacts, plan, plan_groups};
 use super::prepare::assemble;
 use super::record::{Effect, Recorder, RecordingEffects, replay};
 use crate::config::{LoadOptions, load_keepalived_str};
@@ -60,7 +60,8 @@ fn prepared(conf: &str, down: &[u32]) -> Prepared {
             up: !down.contains(&ifindex),
         })
         .collect();
-    assemble(&config, instances, links)
+    let groups = plan_groups(&config).unwrap_or_else(|e| panic!("plan groups: {e:?}"));
+    assemble(&config, instances, groups, links)
 }
 
 fn secs(s: f64) -> Time {
@@ -903,4 +904,146 @@ fn a_reload_never_removes_a_carried_instances_vips_only_a_new_ones() {
         }]
     );
     assert_eq!(state(&core, "VI_1"), State::Master);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync-group notifications
+
+const GROUP_G: &str = "vrrp_sync_group G {\n group {\n  VI_1\n  VI_2\n }\n \
+                       notify_master \"/bin/m\"\n notify \"/bin/n\"\n}\n";
+
+/// The notifications, instance and group, in the order the core made them.
+fn notes(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify {
+                instance, state, ..
+            } => Some(format!("INSTANCE {instance} {}", state.as_keepalived())),
+            Effect::GroupNotify { group, state } => {
+                Some(format!("GROUP {group} {}", state.as_keepalived()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn grouped_pair() -> (Core<RecordingEffects>, String) {
+    let conf = format!(
+        "{GROUP_G}{}{}",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    (started(&conf), conf)
+}
+
+#[test]
+fn a_sync_group_announces_each_state_after_its_members_and_stop_last() {
+    let (mut core, _) = grouped_pair();
+    assert_eq!(
+        notes(&core.effects_mut().take()),
+        [
+            "INSTANCE VI_1 BACKUP",
+            "INSTANCE VI_2 BACKUP",
+            "GROUP G BACKUP"
+        ]
+    );
+    // Nobody else is there: both become master together, then the group does.
+    run_until(&mut core, secs(4.0));
+    assert_eq!(
+        notes(&core.effects_mut().take()),
+        [
+            "INSTANCE VI_1 MASTER",
+            "INSTANCE VI_2 MASTER",
+            "GROUP G MASTER"
+        ]
+    );
+    // A higher-priority master on VI_1: VI_1 steps down, VI_2 follows, then the group.
+    let advert = advert_from_peer(&core, "VI_1", 200);
+    core.handle(secs(4.5), advert);
+    assert_eq!(
+        notes(&core.effects_mut().take()),
+        [
+            "INSTANCE VI_1 BACKUP",
+            "INSTANCE VI_2 BACKUP",
+            "GROUP G BACKUP"
+        ]
+    );
+    core.handle(secs(5.0), CoreInput::Shutdown);
+    assert_eq!(
+        notes(&core.effects_mut().take()),
+        ["INSTANCE VI_1 STOP", "INSTANCE VI_2 STOP", "GROUP G STOP"]
+    );
+}
+
+#[test]
+fn a_faulted_member_makes_a_fault_group_announced_once() {
+    let (mut core, _) = grouped_pair();
+    core.effects_mut().take();
+    core.handle(
+        secs(1.0),
+        CoreInput::Link {
+            ifindex: ETH0,
+            name: "eth0".into(),
+            up: false,
+        },
+    );
+    let got = notes(&core.effects_mut().take());
+    assert_eq!(
+        got.iter()
+            .filter(|n| n.starts_with("GROUP"))
+            .collect::<Vec<_>>(),
+        ["GROUP G FAULT"],
+        "{got:?}"
+    );
+    assert_eq!(got.last().map(String::as_str), Some("GROUP G FAULT"));
+}
+
+#[test]
+fn a_reload_keeps_a_group_quiet_and_stops_a_removed_one() {
+    let (mut core, conf) = grouped_pair();
+    run_until(&mut core, secs(4.0));
+    core.effects_mut().take();
+    core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    assert_eq!(notes(&core.effects_mut().take()), Vec::<String>::new());
+    // Without the group, its members restart (a different sync group) and it stops.
+    let ungrouped = format!(
+        "{}{}",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    core.handle(
+        secs(4.2),
+        CoreInput::Reload(Box::new(prepared(&ungrouped, &[]))),
+    );
+    let got = notes(&core.effects_mut().take());
+    let stop = got.iter().position(|n| n == "GROUP G STOP");
+    let members_stopped = got
+        .iter()
+        .rposition(|n| n.ends_with(" STOP") && n.starts_with("INSTANCE"));
+    assert!(
+        stop.is_some() && stop > members_stopped,
+        "group STOP after its members' STOP: {got:?}"
+    );
+}
+
+#[test]
+fn a_group_plan_runs_keepalived_argv_with_priority_zero() {
+    let (core, _) = grouped_pair();
+    let group = &core.groups[0].plan;
+    let note = crate::notify::Notification {
+        scope: crate::notify::Scope::Group,
+        name: "G".into(),
+        state: NotifyState::Master,
+        priority: 0,
+    };
+    let argv: Vec<Vec<String>> = crate::notify::commands_for(group.notify_scripts(), &note)
+        .into_iter()
+        .map(|s| s.argv)
+        .collect();
+    assert_eq!(
+        argv,
+        [vec!["/bin/m"], vec!["/bin/n", "GROUP", "G", "MASTER", "0"]]
+    );
+    assert_eq!(note.fifo_line(), "GROUP \"G\" MASTER 0\n");
 }

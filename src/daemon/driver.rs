@@ -19,7 +19,7 @@ use super::dumps::{DumpSignals, Dumper};
 use super::effects::{SystemEffects, Work, execute};
 use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
-use super::plan::InstancePlan;
+use super::plan::{InstancePlan, fifo_reader};
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::privilege;
 use super::record::Recorder;
@@ -199,13 +199,14 @@ pub async fn run(
         })
         .transpose()?;
 
+    // Checked by `prepare` below as well; refused here before anything is made.
+    let (fifo, reader) = fifo_reader(&config)
+        .map_err(|e| DaemonError::Prepare(PrepareError::Plan(vec![e])))?
+        .map_or((None, None), |(path, reader)| (Some(path), reader));
     let notifier = Notifier::new(NotifierConfig {
         default_user: config.global.script_user.as_ref().map(|u| u.user.clone()),
-        fifo: config
-            .global
-            .notify_fifo
-            .as_ref()
-            .map(|f| PathBuf::from(&f.path)),
+        fifo,
+        fifo_reader: reader,
         ..NotifierConfig::default()
     });
     let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
@@ -239,6 +240,8 @@ pub async fn run(
         let kept = privilege::drop_all_but(&privilege::KEPT)?;
         tracing::info!(kept = %privilege::names(&kept), "capabilities dropped");
     }
+    // The FIFO's reader runs with what every script gets, so it starts after the drop.
+    feeder.core.effects_mut().notifier_mut().start_reader();
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);
@@ -277,9 +280,17 @@ pub async fn run(
                     Ok(ready) => {
                         let config = feeder.install(ready);
                         // The FIFO is opened and checked again, as keepalived reopens it.
-                        feeder.core.effects_mut().notifier_mut().set_fifo(
-                            config.global.notify_fifo.as_ref().map(|f| std::path::Path::new(&f.path)),
-                        );
+                        // (and its reader restarted if it changed). `prepare` refused a
+                        // reader command that does not split, so this does not fail.
+                        let (path, reader) = fifo_reader(&config)
+                            .ok()
+                            .flatten()
+                            .map_or((None, None), |(p, r)| (Some(p), r));
+                        feeder
+                            .core
+                            .effects_mut()
+                            .notifier_mut()
+                            .set_fifo(path, reader);
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 
 use super::core::{Effects, Transition};
-use super::input::SocketKey;
+use super::input::{GroupPlan, SocketKey};
 use super::plan::{InstancePlan, VmacPlan};
 use super::receive::{RxTable, SocketRoutes};
 use super::slot::TxState;
@@ -249,6 +249,18 @@ impl Effects for SystemEffects {
             priority: priority.get(),
         };
         self.notifier.notify(plan.notify_scripts(), &note);
+    }
+
+    fn notify_group(&mut self, group: &GroupPlan, state: NotifyState) {
+        tracing::info!(group = %group.name, state = state.as_keepalived(), "sync group state");
+        // keepalived gives a group priority 0, in the script's arguments and the FIFO line.
+        let note = Notification {
+            scope: Scope::Group,
+            name: group.name.clone(),
+            state,
+            priority: 0,
+        };
+        self.notifier.notify(group.notify_scripts(), &note);
     }
 
     fn bind(&mut self, table: &RxTable) {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::drops::DropReason;
 use super::plan::InstancePlan;
 use crate::fsm::InstanceId;
+use crate::notify::NotifyScripts;
 use crate::track::{TrackerId, TrackerUpdate};
 use crate::types::{Centis, Family, Priority};
 
@@ -73,11 +74,23 @@ pub struct LinkFact {
     pub up: bool,
 }
 
-/// A sync group, by member names.
+/// A sync group, by member names, with its notify scripts (keepalived runs them when the
+/// group as a whole changes state, with `GROUP NAME STATE 0`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupPlan {
     pub name: String,
     pub members: Vec<String>,
+    /// Absent when the group has none (the FIFO still hears of its changes). Defaulted so
+    /// that recordings made before groups had scripts still replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Box<NotifyScripts>>,
+}
+
+impl GroupPlan {
+    /// The notify scripts (none configured: an empty set).
+    pub fn notify_scripts(&self) -> &NotifyScripts {
+        self.notify.as_deref().unwrap_or(&NotifyScripts::NONE)
+    }
 }
 
 /// A configuration ready to run: planned against the kernel's interfaces, its VMACs and

@@ -23,6 +23,7 @@ pub mod drops;
 pub mod dumps;
 pub mod effects;
 pub mod fdlimit;
+pub mod group_notify;
 pub mod input;
 pub mod pidfile;
 pub mod plan;

@@ -10,16 +10,17 @@
 //! model is dropped after planning.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::input::SocketKey;
+use super::input::{GroupPlan, SocketKey};
 use super::receive::PeerFilter;
 use crate::config::model::{self, Config, Instance};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
-use crate::notify::{NotifyScripts, Script, split_command};
+use crate::notify::{FifoSpec, NotifyScripts, ReaderSpec, Script, split_command};
 use crate::track::InstanceTrackers;
 use crate::types::{Centis, Family, Version};
 use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
@@ -156,14 +157,7 @@ impl InstancePlan {
 
     /// The notify scripts (none configured: an empty set; the FIFO still hears of it).
     pub fn notify_scripts(&self) -> &NotifyScripts {
-        const NONE: NotifyScripts = NotifyScripts {
-            master: None,
-            backup: None,
-            fault: None,
-            stop: None,
-            any: None,
-        };
-        self.notify.as_deref().unwrap_or(&NONE)
+        self.notify.as_deref().unwrap_or(&NotifyScripts::NONE)
     }
 
     /// A copy allocated by the calling thread (the shared interface names excepted). Plans are
@@ -188,9 +182,10 @@ impl InstancePlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("instance {instance}: {message}")]
+#[error("{subject}: {message}")]
 pub struct PlanError {
-    pub instance: String,
+    /// What could not be planned: `instance NAME` or `vrrp_sync_group NAME`.
+    pub subject: String,
     pub message: String,
 }
 
@@ -207,7 +202,31 @@ pub fn plan(
         match plan_instance(config, inst, facts, &mut names) {
             Ok(p) => planned.push(p),
             Err(message) => errors.push(PlanError {
-                instance: inst.name.clone(),
+                subject: format!("instance {}", inst.name),
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(planned)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Plans every sync group: its members by name and its notify scripts.
+pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
+    let mut planned = Vec::with_capacity(config.sync_groups.len());
+    let mut errors = Vec::new();
+    for g in &config.sync_groups {
+        match notify_scripts(&g.notify, config.global.script_user.as_ref()) {
+            Ok(notify) => planned.push(GroupPlan {
+                name: g.name.clone(),
+                members: g.group.clone(),
+                notify: notify.filter(|n| **n != NotifyScripts::default()),
+            }),
+            Err(message) => errors.push(PlanError {
+                subject: format!("vrrp_sync_group {}", g.name),
                 message,
             }),
         }
@@ -467,25 +486,14 @@ fn scope(s: model::Scope) -> AddrScope {
     }
 }
 
+/// The scripts an instance's or sync group's `notify*` keywords configure, each run as its own
+/// user or else as `script_user` (keepalived's notify_script_init / default script user).
 fn notify_scripts(
     n: &model::Notify,
     default_user: Option<&model::RunAs>,
 ) -> Result<Option<Box<NotifyScripts>>, String> {
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
-        let Some(s) = s else { return Ok(None) };
-        let argv =
-            split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
-        Ok(Some(Script {
-            argv,
-            user: s
-                .user
-                .clone()
-                .or_else(|| default_user.map(|u| u.user.clone())),
-            group: s
-                .group
-                .clone()
-                .or_else(|| default_user.and_then(|u| u.group.clone())),
-        }))
+        s.as_ref().map(|s| script(s, default_user)).transpose()
     };
     Ok(Some(Box::new(NotifyScripts {
         master: one(&n.master)?,
@@ -494,4 +502,51 @@ fn notify_scripts(
         stop: one(&n.stop)?,
         any: one(&n.any)?,
     })))
+}
+
+/// One configured script: split into argv (no shell), run as its own user or else as
+/// `script_user`.
+fn script(s: &model::NotifyScript, default_user: Option<&model::RunAs>) -> Result<Script, String> {
+    let argv =
+        split_command(&s.command).map_err(|e| format!("notify script {:?}: {e}", s.command))?;
+    Ok(Script {
+        argv,
+        user: s
+            .user
+            .clone()
+            .or_else(|| default_user.map(|u| u.user.clone())),
+        group: s
+            .group
+            .clone()
+            .or_else(|| default_user.and_then(|u| u.group.clone())),
+    })
+}
+
+/// The notify FIFO (its owner: `notify_fifo`'s USER [GROUP], else `script_user`, as
+/// keepalived) and its reader (`notify_fifo_script`), if configured. A reader without a FIFO
+/// is ignored, as keepalived ignores it (it starts readers only for a FIFO it opened).
+pub fn fifo_reader(config: &Config) -> Result<Option<(FifoSpec, Option<ReaderSpec>)>, PlanError> {
+    let Some(f) = &config.global.notify_fifo else {
+        return Ok(None);
+    };
+    let reader = f
+        .script
+        .as_ref()
+        .map(|s| script(s, config.global.script_user.as_ref()))
+        .transpose()
+        .map_err(|message| PlanError {
+            subject: "notify_fifo_script".into(),
+            message,
+        })?
+        .map(|script| ReaderSpec { script });
+    let owner = match (&f.user, &config.global.script_user) {
+        (Some(user), _) => Some((user.clone(), f.group.clone())),
+        (None, Some(u)) => Some((u.user.clone(), u.group.clone())),
+        (None, None) => None,
+    };
+    let fifo = FifoSpec {
+        path: PathBuf::from(&f.path),
+        owner,
+    };
+    Ok(Some((fifo, reader)))
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::effects::{OpenSocket, OpenVmac};
 use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, PresentAddress, SocketKey};
-use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
+use super::plan::{IfaceFacts, InstancePlan, PlanError, fifo_reader, plan, plan_groups};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
 use crate::config::model::Config;
@@ -77,12 +77,22 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
             up: f.up,
         })
         .collect();
-    let (config, planned) = blocking(move || {
+    let (config, planned, groups, reader) = blocking(move || {
         let planned = plan(&config, &|name| facts.get(name).cloned());
-        (config, planned)
+        let groups = plan_groups(&config);
+        let reader = fifo_reader(&config);
+        (config, planned, groups, reader)
     })
     .await?;
-    let mut planned = planned.map_err(PrepareError::Plan)?;
+    let (mut planned, groups) = match (planned, groups, reader) {
+        (Ok(p), Ok(g), Ok(_)) => (p, g),
+        (p, g, r) => {
+            let mut errors = p.err().unwrap_or_default();
+            errors.extend(g.err().unwrap_or_default());
+            errors.extend(r.err());
+            return Err(PrepareError::Plan(errors));
+        }
+    };
 
     let mut made = Made::default();
     if let Err(e) = open(&mut planned, &ctx, &mut made).await {
@@ -91,7 +101,7 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     }
     // After `open`: a VMAC's addresses are compared on its ifindex.
     let present_vips = present_vips(&planned, &present);
-    let mut prepared = assemble(&config, planned, links);
+    let mut prepared = assemble(&config, planned, groups, links);
     prepared.present_vips = present_vips;
     Ok(Ready {
         prepared,
@@ -102,17 +112,15 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
 }
 
 /// A configuration's plans with what the core needs besides them (pure).
-pub fn assemble(config: &Config, instances: Vec<InstancePlan>, links: Vec<LinkFact>) -> Prepared {
+pub fn assemble(
+    config: &Config,
+    instances: Vec<InstancePlan>,
+    sync_groups: Vec<GroupPlan>,
+    links: Vec<LinkFact>,
+) -> Prepared {
     Prepared {
         instances,
-        sync_groups: config
-            .sync_groups
-            .iter()
-            .map(|g| GroupPlan {
-                name: g.name.clone(),
-                members: g.group.clone(),
-            })
-            .collect(),
+        sync_groups,
         links,
         initially_down: config
             .scripts
@@ -256,7 +264,7 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
         Family::V6 => {
             let IpAddr::V6(src) = p.tx.src else {
                 return Err(PrepareError::Plan(vec![PlanError {
-                    instance: p.name().to_owned(),
+                    subject: format!("instance {}", p.name()),
                     message: "an IPv6 instance needs an IPv6 source address".into(),
                 }]));
             };

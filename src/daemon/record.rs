@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::core::{Core, Effects, Transition};
-use super::input::CoreInput;
+use super::input::{CoreInput, GroupPlan};
 use super::plan::InstancePlan;
 use super::receive::RxTable;
 use super::slot::TxState;
@@ -96,6 +96,11 @@ pub enum Effect {
         state: NotifyState,
         priority: u8,
     },
+    /// A sync group's notification (keepalived's priority for a group is always 0).
+    GroupNotify {
+        group: String,
+        state: NotifyState,
+    },
     Bind {
         generation: u64,
         sockets: usize,
@@ -139,6 +144,7 @@ impl fmt::Display for Effect {
                 state,
                 priority,
             } => write!(f, "{instance} notify {state:?} priority={priority}"),
+            Effect::GroupNotify { group, state } => write!(f, "group {group} notify {state:?}"),
             Effect::Bind {
                 generation,
                 sockets,
@@ -214,6 +220,13 @@ impl Effects for RecordingEffects {
             instance: plan.name().to_owned(),
             state,
             priority: priority.get(),
+        });
+    }
+
+    fn notify_group(&mut self, group: &GroupPlan, state: NotifyState) {
+        self.effects.push(Effect::GroupNotify {
+            group: group.name.clone(),
+            state,
         });
     }
 

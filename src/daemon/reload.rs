@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::core::{Core, Effects};
+use super::group_notify::GroupSlot;
 use super::input::Prepared;
 use super::plan::InstancePlan;
 use super::receive::{RxRoute, RxTable, SocketRoutes};
@@ -88,6 +89,18 @@ impl<E: Effects> Core<E> {
             self.apply(actions);
         }
 
+        // Groups the new configuration no longer has announce STOP, after their members.
+        let new_names: BTreeSet<&str> = sync_groups.iter().map(|g| g.name.as_str()).collect();
+        self.stop_groups(|g| !new_names.contains(g.name.as_str()));
+        drop(new_names);
+        // A group that stays keeps its announced state: it is announced again only when it
+        // changes (keepalived's state_same_at_reload).
+        let announced: BTreeMap<String, Option<crate::notify::NotifyState>> =
+            std::mem::take(&mut self.groups)
+                .into_iter()
+                .map(|g| (g.plan.name, g.announced))
+                .collect();
+
         let mut old: Vec<Option<(Instance, Slot)>> = std::mem::take(&mut self.node)
             .into_members()
             .into_iter()
@@ -119,22 +132,24 @@ impl<E: Effects> Core<E> {
         }
         let id_of: BTreeMap<&str, InstanceId> =
             node.iter().map(|(id, _, s)| (s.plan.name(), id)).collect();
-        let groups: Vec<(&str, Vec<InstanceId>)> = sync_groups
+        let groups: Vec<Vec<InstanceId>> = sync_groups
             .iter()
             .map(|g| {
-                let ids = g
-                    .members
+                g.members
                     .iter()
                     .filter_map(|m| id_of.get(m.as_str()).copied())
-                    .collect();
-                (g.name.as_str(), ids)
+                    .collect()
             })
             .collect();
         drop(id_of);
-        for (name, ids) in groups {
+        for (plan, ids) in sync_groups.into_iter().zip(groups) {
             // Validation refused unknown members and double membership before planning.
-            if let Err(e) = node.add_sync_group(name, &ids) {
-                tracing::error!(error = %e, "reload: sync group not applied");
+            match node.add_sync_group(&plan.name, &ids) {
+                Ok(()) => self.groups.push(GroupSlot {
+                    announced: announced.get(&plan.name).copied().flatten(),
+                    plan,
+                }),
+                Err(e) => tracing::error!(error = %e, "reload: sync group not applied"),
             }
         }
         self.node = node;

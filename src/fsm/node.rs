@@ -230,6 +230,11 @@ impl<T> Node<T> {
         &self.groups
     }
 
+    /// The index in [`Node::sync_groups`] of `id`'s sync group.
+    pub fn group_of(&self, id: InstanceId) -> Option<usize> {
+        self.members.get(id.0).and_then(|m| m.group)
+    }
+
     pub fn len(&self) -> usize {
         self.members.len()
     }

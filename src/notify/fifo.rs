@@ -13,7 +13,16 @@
 //!   O_NONBLOCK (nothing ever blocks the daemon) and O_RDWR: holding a read end ourselves
 //!   means the open does not fail with ENXIO while no reader is there, and a write never gets
 //!   EPIPE/SIGPIPE when a reader goes away; a reader that comes back reads on, in order;
-//! - refused unless fstat says it is a FIFO owned by the daemon's user.
+//! - refused unless fstat says it is a FIFO owned by the daemon's user or by the FIFO's
+//!   configured owner (`notify_fifo PATH USER [GROUP]`, else `script_user`), as keepalived;
+//!   a FIFO vigil creates is given to that owner (fchown on the opened descriptor), so a
+//!   reader running as that user can open it, as with keepalived.
+//!
+//! At a reload the descriptor is kept when the path still names the FIFO it has open (same
+//! device and inode, checked without following a symlink): nothing is reopened, so neither
+//! a reader nor a FIFO owned by the reader's user (which the daemon, without
+//! CAP_DAC_OVERRIDE after start-up, could not open again) is disturbed. Anything else at the
+//! path is opened and checked afresh.
 //!
 //! It is opened once and kept open: every line goes through one descriptor, in order. While
 //! no reader drains it, lines collect in the pipe (64 KiB by default); when that is full a
@@ -27,6 +36,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
+
+use crate::exec::Credentials;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FifoError {
@@ -42,11 +53,39 @@ pub enum FifoError {
     },
     #[error("notify fifo {path}: cannot create: {source}")]
     Create { path: PathBuf, source: Errno },
+    #[error("notify fifo {path}: cannot give it to its owner: {source}")]
+    Chown { path: PathBuf, source: Errno },
     #[error("notify fifo {path}: cannot open: {source}")]
     Open {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// A configured FIFO: its path and who should own it if vigil creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoSpec {
+    pub path: PathBuf,
+    /// User and optional group (`notify_fifo PATH USER [GROUP]`, else `script_user`).
+    pub owner: Option<(String, Option<String>)>,
+}
+
+impl FifoSpec {
+    /// Opens the FIFO (see [`FifoWriter::open`]); a refusal, or an owner that does not
+    /// exist, is logged and the daemon runs on without the FIFO, as keepalived.
+    pub fn open_or_log(&self) -> Option<FifoWriter> {
+        let owner = match &self.owner {
+            Some((user, group)) => match crate::exec::credentials(user, group.as_deref()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(fifo = %self.path.display(), error = %e, "notify fifo not used");
+                    return None;
+                }
+            },
+            None => None,
+        };
+        FifoWriter::open_or_log(&self.path, owner)
+    }
 }
 
 pub struct FifoWriter {
@@ -57,8 +96,9 @@ pub struct FifoWriter {
 }
 
 impl FifoWriter {
-    /// Creates the FIFO if absent, opens it and checks it (see the module doc).
-    pub fn open(path: &Path) -> Result<Self, FifoError> {
+    /// Creates the FIFO if absent, opens it and checks it (see the module doc); a FIFO it
+    /// creates is given to `owner`.
+    pub fn open(path: &Path, owner: Option<Credentials>) -> Result<Self, FifoError> {
         let created = match nix::unistd::mkfifo(path, Mode::S_IRUSR | Mode::S_IWUSR) {
             Ok(()) => true,
             Err(Errno::EEXIST) => false,
@@ -106,11 +146,25 @@ impl FifoWriter {
             return refuse(FifoError::NotFifo(path.to_path_buf()));
         }
         let ours = nix::unistd::geteuid().as_raw();
-        if meta.uid() != ours {
+        if meta.uid() != ours && owner.is_none_or(|o| o.uid != meta.uid()) {
             return refuse(FifoError::NotOwned {
                 path: path.to_path_buf(),
                 owner: meta.uid(),
                 ours,
+            });
+        }
+        if created
+            && let Some(o) = owner
+            && (o.uid, o.gid) != (meta.uid(), meta.gid())
+            && let Err(source) = nix::unistd::fchown(
+                &file,
+                Some(nix::unistd::Uid::from_raw(o.uid)),
+                Some(nix::unistd::Gid::from_raw(o.gid)),
+            )
+        {
+            return refuse(FifoError::Chown {
+                path: path.to_path_buf(),
+                source,
             });
         }
         Ok(Self {
@@ -122,8 +176,8 @@ impl FifoWriter {
 
     /// `open`, with a refusal logged as an error: the daemon runs on without the FIFO, as
     /// keepalived does ("is not a fifo we own - not using").
-    pub fn open_or_log(path: &Path) -> Option<Self> {
-        match Self::open(path) {
+    pub fn open_or_log(path: &Path, owner: Option<Credentials>) -> Option<Self> {
+        match Self::open(path, owner) {
             Ok(f) => Some(f),
             Err(e) => {
                 tracing::error!(error = %e, "notify fifo not used");
@@ -136,12 +190,11 @@ impl FifoWriter {
         &self.path
     }
 
-    /// Takes over `old`'s duty to remove the FIFO at exit when both name the same path.
-    pub fn inherit(&mut self, old: FifoWriter) {
-        if old.path == self.path {
-            self.created |= old.created;
-        } else {
-            old.close();
+    /// Whether `path` names, without following a symlink, the FIFO this writer has open.
+    pub fn is_at(&self, path: &Path) -> bool {
+        match (std::fs::symlink_metadata(path), self.file.metadata()) {
+            (Ok(at), Ok(open)) => (at.dev(), at.ino()) == (open.dev(), open.ino()),
+            _ => false,
         }
     }
 
@@ -160,7 +213,8 @@ impl FifoWriter {
     /// Closes the FIFO, removing it first if vigil created it, so a reader looping on
     /// reopen cannot reopen it (keepalived's order).
     pub fn close(self) {
-        if self.created {
+        // Only the FIFO vigil made: whatever has replaced it at the path since is not ours.
+        if self.created && self.is_at(&self.path) {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -176,7 +230,7 @@ mod tests {
     fn creates_a_private_fifo_and_a_reader_gets_every_line_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo");
-        let mut w = FifoWriter::open(&path).unwrap();
+        let mut w = FifoWriter::open(&path, None).unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()));
         assert_eq!(meta.mode() & 0o777, 0o600);
@@ -199,13 +253,38 @@ mod tests {
     }
 
     #[test]
+    fn a_created_fifo_goes_to_its_owner_and_an_owned_one_is_accepted() {
+        // Changing owner needs root; without it this cannot be observed here.
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let nobody = crate::exec::credentials("nobody", None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fifo");
+        let w = FifoWriter::open(&path, Some(nobody)).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (nobody.uid, nobody.gid));
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        assert!(w.is_at(&path));
+        // Owned by the configured owner: accepted; without that owner: refused.
+        let again = FifoWriter::open(&path, Some(nobody)).unwrap();
+        drop(again);
+        let err = FifoWriter::open(&path, None).err().expect("refused");
+        assert!(matches!(err, FifoError::NotOwned { .. }), "{err}");
+        // Another FIFO put at the path is not the one open.
+        std::fs::remove_file(&path).unwrap();
+        nix::unistd::mkfifo(&path, Mode::S_IRUSR | Mode::S_IWUSR).unwrap();
+        assert!(!w.is_at(&path));
+    }
+
+    #[test]
     fn a_symlink_is_refused_and_its_target_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("passwd");
         std::fs::write(&target, "root:x:0:0\n").unwrap();
         let link = dir.path().join("fifo");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let err = FifoWriter::open(&link).err().expect("refused");
+        let err = FifoWriter::open(&link, None).err().expect("refused");
         assert!(matches!(err, FifoError::Symlink(_)), "{err}");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "root:x:0:0\n");
         assert!(
@@ -219,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fifo");
         std::fs::write(&path, "data\n").unwrap();
-        let err = FifoWriter::open(&path).err().expect("refused");
+        let err = FifoWriter::open(&path, None).err().expect("refused");
         assert!(matches!(err, FifoError::NotFifo(_)), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "data\n");
     }
@@ -227,7 +306,7 @@ mod tests {
     #[test]
     fn a_full_pipe_drops_lines_instead_of_blocking() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = FifoWriter::open(&dir.path().join("fifo")).unwrap();
+        let mut w = FifoWriter::open(&dir.path().join("fifo"), None).unwrap();
         // No reader: far more than a pipe holds must return at once.
         for _ in 0..100_000 {
             w.write_line("INSTANCE \"a\" MASTER 100\n");

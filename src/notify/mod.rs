@@ -8,9 +8,11 @@ mod argv;
 mod backlog;
 mod fifo;
 mod plan;
+mod reader;
 mod runner;
 
 pub use argv::{SplitError, split_command};
-pub use fifo::FifoWriter;
+pub use fifo::{FifoSpec, FifoWriter};
 pub use plan::{Notification, NotifyScripts, NotifyState, Scope, Script, commands_for};
+pub use reader::{EOF_GRACE, FifoReader, ReaderSpec, TERM_GRACE};
 pub use runner::{Notifier, NotifierConfig, STOP_WAIT};

@@ -63,6 +63,17 @@ pub struct NotifyScripts {
     pub any: Option<Script>,
 }
 
+impl NotifyScripts {
+    /// No script at all (what an instance or group without scripts runs).
+    pub const NONE: NotifyScripts = NotifyScripts {
+        master: None,
+        backup: None,
+        fault: None,
+        stop: None,
+        any: None,
+    };
+}
+
 /// A transition to announce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {

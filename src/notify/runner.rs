@@ -17,8 +17,9 @@ use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::backlog::Backlog;
-use super::fifo::FifoWriter;
+use super::fifo::{FifoSpec, FifoWriter};
 use super::plan::{Notification, NotifyScripts, NotifyState, Script, commands_for};
+use super::reader::{FifoReader, ReaderSpec};
 use crate::exec::Outcome;
 
 /// How long shutdown waits for STOP scripts (and a STOP already running): keepalived waits
@@ -32,7 +33,9 @@ pub struct NotifierConfig {
     pub script_timeout: Duration,
     /// keepalived's `script_user`: whom scripts without their own user run as.
     pub default_user: Option<String>,
-    pub fifo: Option<std::path::PathBuf>,
+    pub fifo: Option<FifoSpec>,
+    /// `notify_fifo_script`: started as the FIFO's reader (see `reader`).
+    pub fifo_reader: Option<ReaderSpec>,
 }
 
 impl Default for NotifierConfig {
@@ -41,6 +44,7 @@ impl Default for NotifierConfig {
             script_timeout: Duration::from_secs(30),
             default_user: None,
             fifo: None,
+            fifo_reader: None,
         }
     }
 }
@@ -70,18 +74,31 @@ pub struct Notifier {
     queues: HashMap<String, Queue>,
     workers: JoinSet<()>,
     fifo: Option<FifoWriter>,
+    reader: Option<FifoReader>,
 }
 
 impl Notifier {
     /// A notifier; a configured FIFO that cannot be used safely is refused here with an
     /// error logged (see `FifoWriter::open`), and the daemon runs without it, as keepalived.
     pub fn new(config: NotifierConfig) -> Self {
-        let fifo = config.fifo.as_deref().and_then(FifoWriter::open_or_log);
+        let fifo = config.fifo.as_ref().and_then(FifoSpec::open_or_log);
         Self {
             config,
             queues: HashMap::new(),
             workers: JoinSet::new(),
             fifo,
+            reader: None,
+        }
+    }
+
+    /// Starts the FIFO's reader, if one is configured and the FIFO was accepted. Called by
+    /// the driver once capabilities are dropped, so the reader gets what every script gets;
+    /// lines written before then wait in the pipe.
+    pub fn start_reader(&mut self) {
+        if self.reader.is_none()
+            && let (Some(fifo), Some(spec)) = (&self.fifo, &self.config.fifo_reader)
+        {
+            self.reader = FifoReader::start(spec, fifo.path());
         }
     }
 
@@ -119,16 +136,55 @@ impl Notifier {
         queue.shared.wake.notify_one();
     }
 
-    /// At reload: the FIFO the new configuration names, opened and checked again (a path
-    /// replaced by a symlink since the start is refused now), or none.
-    pub fn set_fifo(&mut self, path: Option<&std::path::Path>) {
+    /// At reload: the FIFO the new configuration names, and its reader.
+    ///
+    /// The same FIFO (path and owner) still at its path (same inode, not followed) is kept
+    /// open as it is: no line is lost and nothing needs reopening (a FIFO owned by the
+    /// reader's user could not be reopened without CAP_DAC_OVERRIDE, which the daemon gave
+    /// up after start-up). Anything else is opened and checked afresh (a path replaced by a
+    /// symlink since the start is refused now), the old FIFO closed (removed if vigil made
+    /// it), so its reader sees EOF.
+    ///
+    /// An unchanged reader (same script, FIFO kept, still running) reads on undisturbed.
+    /// Otherwise the old one is stopped beside the loop and the new one started, as
+    /// keepalived restarts its reader at every reload; a reader that exited by itself is
+    /// started again.
+    pub fn set_fifo(&mut self, fifo: Option<FifoSpec>, reader: Option<ReaderSpec>) {
         let old = self.fifo.take();
-        self.fifo = path.and_then(FifoWriter::open_or_log);
-        match (&mut self.fifo, old) {
-            (Some(new), Some(old)) => new.inherit(old),
-            (None, Some(old)) => old.close(),
-            (_, None) => {}
+        let old_spec = self.config.fifo.take();
+        let keep_fifo = old_spec.is_some()
+            && old_spec == fifo
+            && old
+                .as_ref()
+                .zip(fifo.as_ref())
+                .is_some_and(|(w, f)| w.is_at(&f.path));
+        let keep_reader = keep_fifo
+            && reader.is_some()
+            && self
+                .reader
+                .as_ref()
+                .is_some_and(|r| r.is_running() && Some(r.spec()) == reader.as_ref());
+        self.config.fifo = fifo;
+        self.config.fifo_reader = reader;
+        if keep_fifo {
+            self.fifo = old;
+        } else {
+            if let Some(old) = old {
+                old.close();
+            }
+            self.fifo = self.config.fifo.as_ref().and_then(FifoSpec::open_or_log);
         }
+        if !keep_reader && let Some(r) = self.reader.take() {
+            // A reader of a FIFO that was closed reads to EOF first; one of a FIFO kept open
+            // would only take lines meant for its successor: it is terminated at once.
+            let grace = if keep_fifo {
+                Duration::ZERO
+            } else {
+                super::reader::EOF_GRACE
+            };
+            tokio::spawn(r.stop(grace));
+        }
+        self.start_reader();
     }
 
     /// At shutdown: runs STOP outside the queues and returns when every STOP script has
@@ -139,6 +195,14 @@ impl Notifier {
             ..self.config.clone()
         };
         let mut stops = JoinSet::new();
+        // Every line, STOP included, is in the FIFO by now: close it so the reader reads to
+        // the end and sees EOF, then stop the reader beside the STOP scripts.
+        if let Some(fifo) = self.fifo.take() {
+            fifo.close();
+        }
+        if let Some(reader) = self.reader.take() {
+            stops.spawn(reader.stop(super::reader::EOF_GRACE));
+        }
         for (key, queue) in self.queues.drain() {
             let (waiting, running) = {
                 let mut backlog = queue.shared.backlog();
@@ -173,9 +237,6 @@ impl Notifier {
             );
         }
         // Dropping the sets aborts what is left, which kills the scripts' process groups.
-        if let Some(fifo) = self.fifo.take() {
-            fifo.close();
-        }
     }
 }
 
@@ -357,7 +418,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         let mut n = Notifier::new(NotifierConfig {
-            fifo: Some(fifo.clone()),
+            fifo: Some(fifo_at(&fifo)),
             ..Default::default()
         });
         assert!(n.fifo.is_some(), "created and opened at start");
@@ -366,10 +427,82 @@ mod tests {
         std::fs::write(&target, "x\n").unwrap();
         std::fs::remove_file(&fifo).unwrap();
         std::os::unix::fs::symlink(&target, &fifo).unwrap();
-        n.set_fifo(Some(&fifo));
+        n.set_fifo(Some(fifo_at(&fifo)), None);
         assert!(n.fifo.is_none(), "refused at reload");
         n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "x\n");
+    }
+
+    fn fifo_at(path: &std::path::Path) -> FifoSpec {
+        FifoSpec {
+            path: path.to_path_buf(),
+            owner: None,
+        }
+    }
+
+    fn reader(script: &str) -> ReaderSpec {
+        ReaderSpec { script: sh(script) }
+    }
+
+    #[tokio::test]
+    async fn the_fifo_reader_gets_every_line_stop_included_and_exits_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let log = dir.path().join("log");
+        // A plain reader: no TERM trap, it reads until EOF.
+        let spec = reader(&format!(
+            "while read -r l; do echo \"$l\" >> {}; done < \"$1\"",
+            log.display()
+        ));
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo_at(&fifo)),
+            fifo_reader: Some(spec),
+            ..Default::default()
+        });
+        // Lines before the reader starts wait in the pipe.
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Backup));
+        n.start_reader();
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Master));
+        lines_of(&log, 2).await;
+        n.notify(&NotifyScripts::default(), &note(NotifyState::Stop));
+        let started = std::time::Instant::now();
+        n.close().await;
+        assert!(started.elapsed() < STOP_WAIT, "{:?}", started.elapsed());
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "INSTANCE \"VI_1\" BACKUP 100\nINSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" STOP 100\n"
+        );
+        assert!(!fifo.exists(), "vigil made the FIFO and removes it");
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_an_unchanged_reader_and_restarts_a_changed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let pids = dir.path().join("pids");
+        let script = |tag: &str| {
+            reader(&format!(
+                "echo {tag} >> {}; while read -r l; do :; done < \"$1\"",
+                pids.display()
+            ))
+        };
+        let mut n = Notifier::new(NotifierConfig {
+            fifo: Some(fifo_at(&fifo)),
+            fifo_reader: Some(script("a")),
+            ..Default::default()
+        });
+        n.start_reader();
+        assert_eq!(lines_of(&pids, 1).await, ["a"]);
+        n.set_fifo(Some(fifo_at(&fifo)), Some(script("a")));
+        // An absence: a restarted reader would have written again within this time.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(std::fs::read_to_string(&pids).unwrap(), "a\n");
+        n.set_fifo(Some(fifo_at(&fifo)), Some(script("b")));
+        assert_eq!(lines_of(&pids, 2).await, ["a", "b"]);
+        assert!(n.reader.as_ref().is_some_and(FifoReader::is_running));
+        n.set_fifo(None, None);
+        assert!(n.reader.is_none() && n.fifo.is_none());
+        n.close().await;
     }
 
     #[tokio::test]

@@ -25,9 +25,19 @@ pub fn map(nodes: &[Node], fallback: Pos) -> Mapped {
         config: Config::default(),
         map: SourceMap::new(fallback),
         diags: Vec::new(),
+        fifo_script: None,
+        fifo_keyword: None,
     };
     for node in nodes {
         m.top(node);
+    }
+    if let Some((kw, _, pos)) = m.fifo_script.take() {
+        // keepalived starts a reader only for a FIFO it opened.
+        let fifo_kw = kw.trim_end_matches("_script");
+        m.warn(
+            &pos,
+            format!("`{kw}` without `{fifo_kw}`: ignored, as keepalived ignores it (add `{fifo_kw} PATH`)"),
+        );
     }
     Mapped {
         config: m.config,
@@ -42,6 +52,11 @@ struct Mapper {
     config: Config,
     map: SourceMap,
     diags: Vec<Diagnostic>,
+    /// A `notify_fifo_script` seen before any `notify_fifo` (keepalived takes them in either
+    /// order), kept until the FIFO comes.
+    fifo_script: Option<(String, NotifyScript, Pos)>,
+    /// The keyword that named the notify FIFO (`notify_fifo` or `vrrp_notify_fifo`).
+    fifo_keyword: Option<String>,
 }
 
 type R<T> = Result<T, ()>;
@@ -495,25 +510,67 @@ impl Mapper {
                 self.config.global.enable_script_security = true;
                 "enable_script_security"
             }
-            "notify_fifo" | "vrrp_notify_fifo" => {
-                if let Ok(a) = self.arg(node) {
-                    let script = self.config.global.notify_fifo.take().and_then(|f| f.script);
-                    self.config.global.notify_fifo = Some(NotifyFifo {
-                        path: a.text.clone(),
-                        script,
-                    });
+            kw @ ("notify_fifo" | "vrrp_notify_fifo") => {
+                let Ok(a) = self.arg(node) else { return };
+                match self.fifo_keyword.clone() {
+                    Some(prev) => {
+                        // keepalived keeps the first of one keyword ("already specified -
+                        // ignoring") and writes both kinds; vigil writes one FIFO.
+                        let why = if prev == kw {
+                            "given twice: the first is used, as keepalived uses it".to_owned()
+                        } else {
+                            format!(
+                                "vigil writes one notify FIFO and uses `{prev}` (keepalived would write both)"
+                            )
+                        };
+                        self.warn(&pos, format!("`{kw} {}` ignored: {why}", a.text));
+                        return;
+                    }
+                    None => {
+                        let script = match self.fifo_script.take() {
+                            Some((skw, s, _)) if skw == format!("{kw}_script") => Some(s),
+                            other => {
+                                self.fifo_script = other;
+                                None
+                            }
+                        };
+                        self.fifo_keyword = Some(kw.to_owned());
+                        self.config.global.notify_fifo = Some(NotifyFifo {
+                            path: a.text.clone(),
+                            user: node.args.get(1).map(|u| u.text.clone()),
+                            group: node.args.get(2).map(|g| g.text.clone()),
+                            script,
+                        });
+                    }
                 }
                 "notify_fifo"
             }
-            "notify_fifo_script" | "vrrp_notify_fifo_script" => {
-                if let Ok(s) = self.script_cmd(node) {
-                    match self.config.global.notify_fifo.as_mut() {
-                        Some(f) => f.script = Some(s),
-                        None => self.err(
-                            &pos,
-                            format!("`{}` needs a `notify_fifo` before it", node.keyword),
-                        ),
+            kw @ ("notify_fifo_script" | "vrrp_notify_fifo_script") => {
+                let Ok(s) = self.script_cmd(node) else { return };
+                let fifo_kw = kw.trim_end_matches("_script");
+                let fifo = self.config.global.notify_fifo.as_mut();
+                match (self.fifo_keyword.as_deref(), fifo) {
+                    (Some(prev), Some(f)) if prev == fifo_kw && f.script.is_none() => {
+                        f.script = Some(s);
                     }
+                    (Some(prev), _) => {
+                        let why = if prev == fifo_kw {
+                            "given twice: the first is used, as keepalived uses it".to_owned()
+                        } else {
+                            format!("its FIFO is not the one vigil writes (`{prev}`)")
+                        };
+                        self.warn(&pos, format!("`{kw}` ignored: {why}"));
+                        return;
+                    }
+                    (None, _) if self.fifo_script.is_some() => {
+                        self.warn(
+                            &pos,
+                            format!("`{kw}` ignored: a notify FIFO script was given already"),
+                        );
+                        return;
+                    }
+                    // keepalived takes the script before its FIFO too.
+                    (None, _) => self.fifo_script = Some((kw.to_owned(), s, pos.clone())),
                 }
                 "notify_fifo.script"
             }
@@ -1349,7 +1406,9 @@ impl Mapper {
             name: self.name(node),
             process: Vec::new(),
             param_match: None,
-            weight: 1,
+            // keepalived's default (alloc_vrrp_process): weight 0, so losing the process
+            // is FAULT.
+            weight: 0,
             reverse: false,
             quorum: 1,
             quorum_max: None,
@@ -1988,6 +2047,77 @@ mod tests {
         assert_eq!(parse_centis("-1"), None);
         assert_eq!(parse_centis("1e3"), None);
         assert_eq!(parse_micros("0.000001"), Some(1));
+    }
+
+    #[test]
+    fn notify_fifo_script_may_come_before_notify_fifo_and_alone_is_ignored() {
+        let load = |conf: &str| {
+            crate::config::load_keepalived_str(
+                conf,
+                std::path::Path::new("t.conf"),
+                &crate::config::LoadOptions::default(),
+            )
+            .expect("loads")
+        };
+        let loaded = load(
+            "global_defs {\n notify_fifo_script /bin/reader\n notify_fifo /run/k.fifo nobody\n}\n",
+        );
+        let f = loaded.model.global.notify_fifo.expect("fifo");
+        assert_eq!(f.path, "/run/k.fifo");
+        assert_eq!(f.user.as_deref(), Some("nobody"));
+        assert_eq!(f.script.expect("reader").command, "/bin/reader");
+        let alone = load("global_defs {\n notify_fifo_script /bin/reader\n}\n");
+        assert!(alone.model.global.notify_fifo.is_none());
+        assert!(
+            alone.warnings.iter().any(|w| w
+                .to_string()
+                .contains("`notify_fifo_script` without `notify_fifo`")),
+            "{:?}",
+            alone.warnings
+        );
+    }
+
+    #[test]
+    fn a_second_notify_fifo_is_ignored_with_a_warning_and_scripts_stay_with_their_fifo() {
+        let loaded = crate::config::load_keepalived_str(
+            "global_defs {\n vrrp_notify_fifo_script /bin/vr\n notify_fifo /a\n \
+             notify_fifo_script /bin/r\n vrrp_notify_fifo /b\n notify_fifo /c\n}\n",
+            std::path::Path::new("t.conf"),
+            &crate::config::LoadOptions::default(),
+        )
+        .expect("loads");
+        let f = loaded.model.global.notify_fifo.expect("fifo");
+        assert_eq!(
+            (f.path.as_str(), f.script.expect("r").command.as_str()),
+            ("/a", "/bin/r")
+        );
+        let text: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        for want in [
+            "`vrrp_notify_fifo /b` ignored: vigil writes one notify FIFO and uses `notify_fifo`",
+            "`notify_fifo /c` ignored: given twice",
+            "`vrrp_notify_fifo_script` without `vrrp_notify_fifo`",
+        ] {
+            assert!(
+                text.iter().any(|w| w.contains(want)),
+                "{want:?} not in {text:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_track_process_without_weight_faults_as_in_keepalived() {
+        // keepalived's alloc_vrrp_process leaves the weight 0: losing the process is FAULT.
+        let conf = "vrrp_track_process P {\n process nginx\n}\n\
+                    vrrp_track_process Q {\n process sshd\n weight -20 reverse\n}\n";
+        let loaded = crate::config::load_keepalived_str(
+            conf,
+            std::path::Path::new("t.conf"),
+            &crate::config::LoadOptions::default(),
+        )
+        .expect("loads");
+        let p = &loaded.model.track_processes;
+        assert_eq!((p[0].weight, p[0].reverse), (0, false));
+        assert_eq!((p[1].weight, p[1].reverse), (-20, true));
     }
 
     #[test]
