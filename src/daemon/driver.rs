@@ -351,7 +351,16 @@ fn from_net_event(ev: NetEvent) -> Option<CoreInput> {
         NetEvent::AddressRemoved { ifindex, addr, .. } => {
             Some(CoreInput::AddressRemoved { ifindex, addr })
         }
-        NetEvent::AddressAdded { .. } => None,
+        NetEvent::AddressAdded {
+            ifindex,
+            addr,
+            tentative,
+            ..
+        } => Some(CoreInput::AddressAdded {
+            ifindex,
+            addr,
+            tentative,
+        }),
     }
 }
 

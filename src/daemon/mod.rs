@@ -21,6 +21,7 @@ pub mod drops;
 pub mod effects;
 pub mod fdlimit;
 pub mod input;
+mod link_local;
 pub mod pidfile;
 pub mod plan;
 pub mod prepare;

@@ -7,14 +7,14 @@
 //! What it returns is applied by the core in one pure step (`reload.rs`).
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
 use super::effects::{OpenSocket, OpenVmac};
-use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, SocketKey};
+use super::input::{CoreInput, GroupPlan, LinkFact, LinkLocalFact, Prepared, SocketKey};
 use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
@@ -68,13 +68,25 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         Source::Loaded(config) => *config,
         Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
     };
-    let facts = read_facts(&ctx.netlink).await?;
-    let links = facts
+    let (facts, mut link_locals) = read_facts(&ctx.netlink).await?;
+    let links: Vec<LinkFact> = facts
         .values()
         .map(|f| LinkFact {
             ifindex: f.ifindex,
             name: f.name.clone(),
             up: f.up,
+            link_locals: link_locals.remove(&f.ifindex).unwrap_or_default(),
+        })
+        .collect();
+    // Sources the kernel will not bind yet: their sockets open unbound, and the core keeps
+    // their instances in Fault until the address is usable (`link_local.rs`).
+    let tentative: HashSet<(u32, Ipv6Addr)> = links
+        .iter()
+        .flat_map(|l| {
+            l.link_locals
+                .iter()
+                .filter(|ll| !ll.usable)
+                .map(|ll| (l.ifindex, ll.addr))
         })
         .collect();
     let (config, planned) = blocking(move || {
@@ -85,7 +97,7 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     let mut planned = planned.map_err(PrepareError::Plan)?;
 
     let mut made = Made::default();
-    if let Err(e) = open(&mut planned, &ctx, &mut made).await {
+    if let Err(e) = open(&mut planned, &ctx, &tentative, &mut made).await {
         made.undo(&ctx.netlink).await;
         return Err(e);
     }
@@ -170,6 +182,7 @@ impl Made {
 async fn open(
     planned: &mut [InstancePlan],
     ctx: &Context,
+    tentative: &HashSet<(u32, Ipv6Addr)>,
     made: &mut Made,
 ) -> Result<(), PrepareError> {
     for p in planned.iter_mut() {
@@ -202,7 +215,7 @@ async fn open(
         if !open.insert(p.socket) {
             continue;
         }
-        let socket = Arc::new(open_socket(p)?);
+        let socket = Arc::new(open_socket(p, tentative)?);
         let (routes, rx) = watch::channel(Arc::new(SocketRoutes::default()));
         let receiver = tokio::spawn(receive_loop(
             socket.clone(),
@@ -223,7 +236,10 @@ async fn open(
     Ok(())
 }
 
-fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
+fn open_socket(
+    p: &InstancePlan,
+    tentative: &HashSet<(u32, Ipv6Addr)>,
+) -> Result<VrrpSocket, PrepareError> {
     let key = p.socket;
     Ok(match key.family {
         Family::V4 => {
@@ -241,23 +257,46 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
                     message: "an IPv6 instance needs an IPv6 source address".into(),
                 }]));
             };
-            VrrpSocket::open_v6(&p.socket_ifname, key.ifindex, src)?
+            if tentative.contains(&(key.ifindex, src)) {
+                VrrpSocket::open_v6_unbound(&p.socket_ifname, key.ifindex, src)?
+            } else {
+                VrrpSocket::open_v6(&p.socket_ifname, key.ifindex, src)?
+            }
         }
     })
 }
 
+/// Each interface's IPv6 link-local addresses, by ifindex.
+type LinkLocalsByLink = HashMap<u32, Vec<LinkLocalFact>>;
+
 /// What the kernel says about every interface: one dump of the links and one of the
 /// addresses, whatever the number of interfaces (a router holding thousands of VIPs answers
 /// each address dump with all of them).
-async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, NetError> {
+async fn read_facts(
+    netlink: &Netlink,
+) -> Result<(HashMap<String, IfaceFacts>, LinkLocalsByLink), NetError> {
     let links = netlink.links().await?;
     let mut by_link: HashMap<u32, Vec<AddressInfo>> = HashMap::new();
     for a in netlink.all_addresses().await? {
         by_link.entry(a.ifindex).or_default().push(a);
     }
     let mut facts = HashMap::with_capacity(links.len());
+    let mut link_locals = LinkLocalsByLink::new();
     for link in links {
         let addrs = by_link.get(&link.ifindex).map_or(&[][..], Vec::as_slice);
+        for a in addrs {
+            if let IpAddr::V6(v6) = a.addr
+                && (v6.segments()[0] & 0xffc0) == 0xfe80
+            {
+                link_locals
+                    .entry(link.ifindex)
+                    .or_default()
+                    .push(LinkLocalFact {
+                        addr: v6,
+                        usable: !a.is_tentative() && !a.is_dad_failed(),
+                    });
+            }
+        }
         let forwarding =
             std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
                 .is_ok_and(|s| s.trim() == "1");
@@ -274,5 +313,5 @@ async fn read_facts(netlink: &Netlink) -> Result<HashMap<String, IfaceFacts>, Ne
             },
         );
     }
-    Ok(facts)
+    Ok((facts, link_locals))
 }

@@ -101,6 +101,10 @@ pub enum Effect {
         sockets: usize,
         vmacs: Vec<String>,
     },
+    /// The instance's source address became usable: bind its socket to it.
+    SourceReady {
+        instance: String,
+    },
 }
 
 impl fmt::Display for Effect {
@@ -124,6 +128,7 @@ impl fmt::Display for Effect {
                 addresses,
             } => write!(f, "{instance} remove {}", list(addresses)),
             Effect::Announce { instance, count } => write!(f, "{instance} announce count={count}"),
+            Effect::SourceReady { instance } => write!(f, "{instance} source ready"),
             Effect::Transition {
                 instance,
                 from,
@@ -214,6 +219,12 @@ impl Effects for RecordingEffects {
             instance: plan.name().to_owned(),
             state,
             priority: priority.get(),
+        });
+    }
+
+    fn source_ready(&mut self, plan: &InstancePlan) {
+        self.effects.push(Effect::SourceReady {
+            instance: plan.name().to_owned(),
         });
     }
 
