@@ -47,6 +47,7 @@ impl Effects for Nothing {
     fn announce(&mut self, _: &Arc<InstancePlan>, _: u8) {}
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}
+    fn source_ready(&mut self, _: &InstancePlan) {}
     fn bind(&mut self, _: &RxTable) {}
 }
 
@@ -92,6 +93,7 @@ fn heap_per_instance_of_a_running_core() {
             ifindex: 2 + k,
             name: format!("eth{k}"),
             up: true,
+            link_locals: Vec::new(),
         })
         .collect();
 

@@ -53,7 +53,8 @@ pub struct RunOptions {
 pub enum DaemonError {
     #[error(transparent)]
     PidFile(#[from] PidFileError),
-    #[error("netlink: {0}")]
+    /// NetError names its operation (a socket option, a netlink request) itself.
+    #[error(transparent)]
     Net(#[from] NetError),
     #[error("cannot start: {0}")]
     Prepare(#[from] PrepareError),

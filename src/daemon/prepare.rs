@@ -30,7 +30,8 @@ use crate::types::Family;
 pub enum PrepareError {
     #[error("{}", .0.join("\n"))]
     Config(Vec<String>),
-    #[error("netlink: {0}")]
+    /// NetError names its operation (a socket option, a netlink request) itself.
+    #[error(transparent)]
     Net(#[from] NetError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Plan(Vec<PlanError>),
