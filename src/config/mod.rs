@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod interfaces;
 pub mod keepalived;
 pub mod model;
 mod resolve;

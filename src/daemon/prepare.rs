@@ -18,6 +18,7 @@ use super::input::{CoreInput, GroupPlan, LinkFact, LinkLocalFact, Prepared, Sock
 use super::plan::{IfaceFacts, InstancePlan, PlanError, plan};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
+use crate::config::interfaces::missing_interfaces;
 use crate::config::model::Config;
 use crate::net::{
     AddressInfo, IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket, ipv6_link_local_of,
@@ -70,6 +71,14 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         Source::File { path, strict } => blocking(move || load(&path, strict)).await??,
     };
     let (facts, mut link_locals) = read_facts(&ctx.netlink).await?;
+    // keepalived refuses a configuration naming an interface that does not exist; so does
+    // `vigil check`, from the same list.
+    let missing = missing_interfaces(&config, &|name| facts.contains_key(name));
+    if !missing.is_empty() {
+        return Err(PrepareError::Config(
+            missing.iter().map(ToString::to_string).collect(),
+        ));
+    }
     let links: Vec<LinkFact> = facts
         .values()
         .map(|f| LinkFact {
