@@ -130,3 +130,58 @@ fn a_failed_start_prints_its_error_chain_once() -> Result<()> {
         Ok(())
     })
 }
+
+/// keepalived refuses a configuration naming an interface that does not exist (here a
+/// `track_interface`, which vigil used to take as "down"): `vigil check` and `vigil run`
+/// refuse it alike, with the same words, inside the host whose interfaces they are.
+#[test]
+fn a_missing_interface_is_refused_by_check_and_run_alike() -> Result<()> {
+    scenario("missing_interface", |lab| {
+        let r1 = lab.host("r1")?;
+        let conf = format!(
+            "vrrp_instance VI {{\n    interface eth0\n    virtual_router_id 63\n    \
+             priority 100\n    advert_int 1\n    track_interface {{\n        nosuch0\n    }}\n    \
+             virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+            Lab::vip4(63)
+        );
+        let said = "interface \"nosuch0\" (vrrp_instance VI track_interface) does not exist";
+
+        let path = lab.dir().join("missing-interface.conf");
+        std::fs::write(&path, &conf)?;
+        let bin = vigil_integration::vigil_binary()?;
+        let out = r1.exec(
+            &bin.to_string_lossy(),
+            [
+                "check".to_owned(),
+                "--config".into(),
+                path.display().to_string(),
+            ],
+        )?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        ensure!(
+            out.status.code() == Some(1) && text.contains(said),
+            "vigil check should refuse it ({:?}):\n{text}",
+            out.status
+        );
+
+        let Err(e) = Vigil::start_with(&r1, "keepalived.conf", &conf) else {
+            anyhow::bail!("vigil run started with a track_interface that does not exist");
+        };
+        let text = format!("{e:#}");
+        ensure!(
+            text.contains(said),
+            "vigil run should refuse it alike:\n{text}"
+        );
+
+        // The same file runs once the interface exists.
+        r1.run(
+            "ip",
+            [
+                "link", "add", "nosuch0", "type", "veth", "peer", "name", "nosuch1",
+            ],
+        )?;
+        let v = Vigil::start_with(&r1, "keepalived.conf", &conf)?;
+        v.wait_state("VI", "FAULT", Duration::from_secs(10))?;
+        Ok(())
+    })
+}
