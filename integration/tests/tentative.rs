@@ -96,6 +96,32 @@ fn an_ipv6_instance_waits_in_fault_for_dad_then_becomes_master() -> Result<()> {
             !log.contains("Cannot assign requested address"),
             "a bind failure was logged:\n{log}"
         );
+
+        // A link flap: the kernel deletes the link-local address with the link and makes it
+        // again, tentative, when the link comes back. The instance waits once more, then is
+        // MASTER again on the same socket.
+        r1.admin_down()?;
+        v.wait_state("V6", "FAULT", Duration::from_secs(10))?;
+        r1.admin_up()?;
+        ensure!(
+            link_local_tentative(&r1)? == Some(true),
+            "precondition: tentative again after link up"
+        );
+        ensure!(
+            v.state("V6")?.as_deref() == Some("FAULT"),
+            "the instance should wait in FAULT while DAD runs after a link flap"
+        );
+        v.wait_state("V6", "MASTER", Duration::from_secs(30))?;
+        ensure!(
+            link_local_tentative(&r1)? == Some(false),
+            "MASTER before DAD was over (after the flap)"
+        );
+        let log = v.log();
+        ensure!(
+            log.matches(WAITING).count() == 2,
+            "each wait should be logged once:\n{log}"
+        );
+        ensure!(v.child().is_running(), "vigil exited:\n{log}");
         v.stop().context("vigil stops cleanly")?;
         Ok(())
     })

@@ -4,7 +4,8 @@
 //! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
-//!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons.
+//!   [`reload`]: the pure apply of a prepared configuration; [`drops`]: drop reasons;
+//!   `link_local`: IPv6 instances wait in Fault while their link-local source is tentative.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
 //! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
 //! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once);
