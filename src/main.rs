@@ -170,10 +170,28 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vigil: {e:#}");
+            eprintln!("vigil: {}", report(e.as_ref()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once. Most library errors already end
+/// their message with their source's (`"...: {source}"`, so that a log line is complete on its
+/// own), and anyhow's `{:#}` would then print the same text once per layer: a cause whose text
+/// the line already holds is left out.
+fn report(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
@@ -305,5 +323,38 @@ async fn stop_signal() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: handing over mastership and stopping"),
         _ = int.recv() => tracing::info!("SIGINT: handing over mastership and stopping"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Inner {
+        #[error("binding the source address on interface eth0: {0}")]
+        Bind(#[source] std::io::Error),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("cannot start: {0}")]
+        Start(#[from] Inner),
+    }
+
+    #[test]
+    fn an_error_chain_is_said_once() {
+        let io = std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+        let io_text = io.to_string();
+        let e = anyhow::Error::from(Outer::Start(Inner::Bind(io)));
+        let line = report(e.as_ref());
+        assert_eq!(line.matches(&io_text).count(), 1, "{line}");
+        assert_eq!(
+            line,
+            format!("cannot start: binding the source address on interface eth0: {io_text}")
+        );
+        // Context that does not repeat its cause keeps it.
+        let e = anyhow::Error::from(std::io::Error::other("no such file")).context("cannot read x");
+        assert_eq!(report(e.as_ref()), "cannot read x: no such file");
     }
 }

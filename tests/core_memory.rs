@@ -48,6 +48,7 @@ impl Effects for Nothing {
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}
     fn notify_group(&mut self, _: &GroupPlan, _: NotifyState) {}
+    fn source_ready(&mut self, _: &InstancePlan) {}
     fn bind(&mut self, _: &RxTable) {}
 }
 
@@ -93,6 +94,7 @@ fn heap_per_instance_of_a_running_core() {
             ifindex: 2 + k,
             name: format!("eth{k}"),
             up: true,
+            link_locals: Vec::new(),
         })
         .collect();
 

@@ -282,6 +282,7 @@ fn link_and_address_changes_arrive_as_events() -> Result<()> {
                 ifindex: eth0.ifindex,
                 addr: vip,
                 prefix_len: 24,
+                tentative: false,
             };
             expect_event(&mut events, "AddressAdded", |e| *e == added).await?;
 
@@ -302,6 +303,7 @@ fn link_and_address_changes_arrive_as_events() -> Result<()> {
                 ifindex: eth0.ifindex,
                 addr: v6,
                 prefix_len: 64,
+                tentative: false,
             };
             expect_event(&mut events, "IPv6 AddressAdded", |e| *e == added6).await?;
             Ok(())

@@ -9,11 +9,29 @@ use super::{LoadOptions, load, load_for_run, yaml};
 /// as `file:line:col: ...`, and return the exit code: 0 when the configuration is usable, 1
 /// otherwise.
 pub fn check(path: &Path, options: &LoadOptions, out: &mut impl Write) -> i32 {
+    check_on(path, options, &super::interfaces::host_has_interface, out)
+}
+
+/// `check` against the interfaces `exists` knows: a configuration naming one this host lacks
+/// is refused, as `vigil run` and keepalived (`-t` included) refuse it.
+pub fn check_on(
+    path: &Path,
+    options: &LoadOptions,
+    exists: &dyn Fn(&str) -> bool,
+    out: &mut impl Write,
+) -> i32 {
     // A failed write to the terminal must not change the verdict.
     match load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 let _ = writeln!(out, "{w}");
+            }
+            let missing = super::interfaces::missing_interfaces(&loaded.model, exists);
+            if !missing.is_empty() {
+                for m in &missing {
+                    let _ = writeln!(out, "{}: error: {m}", path.display());
+                }
+                return 1;
             }
             let n = loaded.model.instances.len();
             let _ = writeln!(

@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod fixup;
+pub mod interfaces;
 pub mod keepalived;
 pub mod model;
 mod resolve;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use super::drops::{DropCounts, DropReason};
 use super::group_notify::GroupSlot;
 use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
+use super::link_local::LinkLocals;
 use super::plan::InstancePlan;
 use super::receive::RxTable;
 use super::rx_checks;
@@ -56,6 +57,9 @@ pub trait Effects {
     fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority);
     /// A sync group as a whole changed state (see `group_notify`).
     fn notify_group(&mut self, group: &GroupPlan, state: NotifyState);
+    /// The instance's source address has become usable (IPv6 DAD over): bind its socket to
+    /// it, which the kernel refused while the address was tentative.
+    fn source_ready(&mut self, plan: &InstancePlan);
     /// After a reload: the receive tables to publish, the sockets and VMACs still in use (the
     /// others can go, after what is already queued).
     fn bind(&mut self, table: &RxTable);
@@ -74,6 +78,8 @@ pub struct Core<E: Effects> {
     pub(super) trackers: Trackers,
     /// Every interface the core has heard of, by ifindex.
     links: BTreeMap<u32, LinkState>,
+    /// Which IPv6 link-local addresses are usable (`link_local.rs`).
+    pub(super) link_locals: LinkLocals,
     /// The receive table's generation: routes of another generation are stale.
     pub(super) generation: u64,
     /// Drops no instance can be blamed for (unknown VRID, malformed header, stale route).
@@ -89,6 +95,7 @@ impl<E: Effects> Core<E> {
             groups: Vec::new(),
             trackers: Trackers::new(),
             links: BTreeMap::new(),
+            link_locals: LinkLocals::default(),
             generation: 0,
             socket_drops: DropCounts::default(),
             effects,
@@ -140,7 +147,15 @@ impl<E: Effects> Core<E> {
             CoreInput::Packet { socket, received } => self.on_packet(now, socket, received),
             CoreInput::Link { ifindex, name, up } => self.on_link(now, ifindex, name, up),
             CoreInput::LinkRemoved { ifindex, name } => self.on_link(now, ifindex, name, false),
-            CoreInput::AddressRemoved { ifindex, addr } => self.on_address_removed(ifindex, addr),
+            CoreInput::AddressAdded {
+                ifindex,
+                addr,
+                tentative,
+            } => self.on_link_local(now, ifindex, addr, !tentative),
+            CoreInput::AddressRemoved { ifindex, addr } => {
+                self.on_link_local(now, ifindex, addr, false);
+                self.on_address_removed(ifindex, addr);
+            }
             CoreInput::Tracker(update) => self.on_tracker(now, &update),
             CoreInput::Shutdown => {
                 // RFC 5798 §6.4.3: a Master sends priority 0 so a Backup takes over after
@@ -226,7 +241,6 @@ impl<E: Effects> Core<E> {
         if before.is_none_or(|b| b.up == up) {
             return;
         }
-        let input = if up { Input::LinkUp } else { Input::LinkDown };
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
@@ -234,6 +248,16 @@ impl<E: Effects> Core<E> {
             .map(|(id, _, _)| id)
             .collect();
         for id in on_link {
+            // An IPv6 instance whose link-local source is still tentative waits in Fault
+            // (`link_local.rs`).
+            let input = match self.node.data(id).map(|s| s.plan.clone()) {
+                Some(plan) if up && !self.usable(&plan) => {
+                    self.log_waiting(&plan);
+                    Input::LinkDown
+                }
+                _ if up => Input::LinkUp,
+                _ => Input::LinkDown,
+            };
             let actions = self.node.handle(now, id, input);
             self.apply(actions);
         }
@@ -246,6 +270,7 @@ impl<E: Effects> Core<E> {
     /// Records the interfaces a prepared configuration saw, keeping what the core has heard
     /// since for the ones it knows.
     pub(super) fn learn_links(&mut self, facts: &[super::input::LinkFact]) {
+        self.link_locals.learn(facts);
         for f in facts {
             self.links.entry(f.ifindex).or_insert_with(|| LinkState {
                 name: f.name.clone(),
@@ -334,9 +359,11 @@ impl<E: Effects> Core<E> {
         };
         slot.verdict = verdict;
         slot.phase = Phase::Started;
-        let ifindex = slot.plan.ifindex;
+        let plan = slot.plan.clone();
         let mut inputs = Vec::with_capacity(3);
-        if !self.link_up(ifindex) {
+        // A down link, or an IPv6 source still tentative (`link_local.rs`), starts it in Fault.
+        if !self.usable(&plan) {
+            self.log_waiting(&plan);
             inputs.push(Input::LinkDown);
         }
         if verdict != Verdict::default() {

@@ -58,6 +58,7 @@ fn prepared(conf: &str, down: &[u32]) -> Prepared {
             ifindex,
             name: name.into(),
             up: !down.contains(&ifindex),
+            link_locals: Vec::new(),
         })
         .collect();
     let groups = plan_groups(&config).unwrap_or_else(|e| panic!("plan groups: {e:?}"));
@@ -1046,4 +1047,132 @@ fn a_group_plan_runs_keepalived_argv_with_priority_zero() {
         [vec!["/bin/m"], vec!["/bin/n", "GROUP", "G", "MASTER", "0"]]
     );
     assert_eq!(note.fifo_line(), "GROUP \"G\" MASTER 0\n");
+}
+
+// --- An IPv6 instance whose link-local source is tentative (DAD running) at start ---
+
+const LINK_LOCAL: &str = "fe80::1";
+
+/// A v6 instance on eth0, sending from `LINK_LOCAL`, which the kernel reported as `usable` or
+/// not when the configuration was prepared.
+fn prepared_v6(usable: bool) -> Prepared {
+    let conf = "vrrp_instance V6 {\n interface eth0\n virtual_router_id 6\n priority 100\n \
+                advert_int 1\n virtual_ipaddress {\n  2001:db8::6/64\n }\n}\n";
+    let loaded = load_keepalived_str(conf, Path::new("test.conf"), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("config does not load: {e:?}"));
+    let ll: std::net::Ipv6Addr = LINK_LOCAL.parse().expect("literal");
+    let with_ll = |name: &str| {
+        facts(name).map(|mut f| {
+            f.link_local_v6 = Some(ll);
+            f
+        })
+    };
+    let instances = plan(&loaded.model, &with_ll).unwrap_or_else(|e| panic!("plan: {e:?}"));
+    let links = vec![LinkFact {
+        ifindex: ETH0,
+        name: "eth0".into(),
+        up: true,
+        link_locals: vec![super::input::LinkLocalFact { addr: ll, usable }],
+    }];
+    assemble(&loaded.model, instances, Vec::new(), links)
+}
+
+fn link_local_event(tentative: bool) -> CoreInput {
+    CoreInput::AddressAdded {
+        ifindex: ETH0,
+        addr: LINK_LOCAL.parse().expect("literal"),
+        tentative,
+    }
+}
+
+#[test]
+fn a_v6_instance_waits_in_fault_for_its_tentative_link_local_then_starts() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared_v6(false))));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("V6", State::Initialize, State::Fault)]
+    );
+    // Netlink repeats the tentative address (a flag change, another address): still waiting.
+    core.handle(secs(0.5), link_local_event(true));
+    run_until(&mut core, secs(10.0));
+    assert_eq!(state(&core, "V6"), State::Fault);
+    assert!(core.effects_mut().take().is_empty());
+
+    // DAD is over: the socket is bound to the address, then the instance starts.
+    core.handle(secs(10.0), link_local_event(false));
+    let effects = core.effects_mut().take();
+    assert_eq!(
+        effects.first(),
+        Some(&Effect::SourceReady {
+            instance: "V6".into()
+        })
+    );
+    assert_eq!(
+        transitions(&effects),
+        vec![t("V6", State::Fault, State::Backup)]
+    );
+    run_until(&mut core, secs(20.0));
+    assert_eq!(state(&core, "V6"), State::Master);
+}
+
+#[test]
+fn a_v6_instance_with_a_usable_link_local_starts_at_once() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared_v6(true))));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("V6", State::Initialize, State::Backup)]
+    );
+}
+
+#[test]
+fn after_a_link_flap_a_v6_instance_waits_for_its_link_local_again() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared_v6(true))));
+    core.effects_mut().take();
+    let link = |up| CoreInput::Link {
+        ifindex: ETH0,
+        name: "eth0".into(),
+        up,
+    };
+    // Link down: the kernel removes the link-local address; back up, it is added again as
+    // tentative, after the link message.
+    core.handle(secs(1.0), link(false));
+    core.handle(
+        secs(1.0),
+        CoreInput::AddressRemoved {
+            ifindex: ETH0,
+            addr: LINK_LOCAL.parse().expect("literal"),
+        },
+    );
+    core.handle(secs(2.0), link(true));
+    core.handle(secs(2.0), link_local_event(true));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("V6", State::Backup, State::Fault)]
+    );
+    core.handle(secs(5.0), link_local_event(false));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("V6", State::Fault, State::Backup)]
+    );
+}
+
+#[test]
+fn an_address_usable_while_the_link_is_down_waits_for_the_link() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared_v6(false))));
+    core.handle(
+        secs(0.1),
+        CoreInput::Link {
+            ifindex: ETH0,
+            name: "eth0".into(),
+            up: false,
+        },
+    );
+    core.effects_mut().take();
+    core.handle(secs(1.0), link_local_event(false));
+    assert_eq!(state(&core, "V6"), State::Fault);
+    assert!(transitions(&core.effects_mut().take()).is_empty());
 }

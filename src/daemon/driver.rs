@@ -55,7 +55,8 @@ pub struct RunOptions {
 pub enum DaemonError {
     #[error(transparent)]
     PidFile(#[from] PidFileError),
-    #[error("netlink: {0}")]
+    /// NetError names its operation (a socket option, a netlink request) itself.
+    #[error(transparent)]
     Net(#[from] NetError),
     #[error("cannot start: {0}")]
     Prepare(#[from] PrepareError),
@@ -369,7 +370,16 @@ fn from_net_event(ev: NetEvent) -> Option<CoreInput> {
         NetEvent::AddressRemoved { ifindex, addr, .. } => {
             Some(CoreInput::AddressRemoved { ifindex, addr })
         }
-        NetEvent::AddressAdded { .. } => None,
+        NetEvent::AddressAdded {
+            ifindex,
+            addr,
+            tentative,
+            ..
+        } => Some(CoreInput::AddressAdded {
+            ifindex,
+            addr,
+            tentative,
+        }),
     }
 }
 

@@ -150,6 +150,12 @@ impl Effects for SystemEffects {
             tracing::warn!(instance = %plan.name(), "advertisement not sent: its socket is not open");
             return;
         };
+        // An IPv6 socket opened while its source was tentative is bound when the core says the
+        // address is usable; if that failed, nothing goes out from a source the kernel picks.
+        if let Err(e) = socket.bind_source() {
+            tracing::warn!(instance = %plan.name(), error = %e, "advertisement not sent");
+            return;
+        }
         let t = &plan.tx;
         let repr = match scratch {
             Some(r) => {
@@ -261,6 +267,14 @@ impl Effects for SystemEffects {
             priority: 0,
         };
         self.notifier.notify(group.notify_scripts(), &note);
+    }
+
+    fn source_ready(&mut self, plan: &InstancePlan) {
+        if let Some(open) = self.sockets.get(&plan.socket)
+            && let Err(e) = open.socket.bind_source()
+        {
+            tracing::warn!(instance = %plan.name(), error = %e, "source address still not usable");
+        }
     }
 
     fn bind(&mut self, table: &RxTable) {

@@ -1,7 +1,7 @@
 //! Everything the core is told: one serialisable enum, so that `vigil run --record-events`
 //! can write the stream down and `vigil replay` can feed it to a fresh core.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +72,19 @@ pub struct LinkFact {
     pub ifindex: u32,
     pub name: String,
     pub up: bool,
+    /// Its IPv6 link-local addresses, and whether each is usable (duplicate address
+    /// detection over): an IPv6 instance waits in Fault until its source is.
+    #[serde(default)]
+    pub link_locals: Vec<LinkLocalFact>,
+}
+
+/// An IPv6 link-local address as the kernel reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkLocalFact {
+    pub addr: Ipv6Addr,
+    /// Not tentative (RFC 4862 §5.4: DAD over) and not failed: the kernel lets a socket
+    /// bind it.
+    pub usable: bool,
 }
 
 /// A sync group, by member names, with its notify scripts (keepalived runs them when the
@@ -138,6 +151,14 @@ pub enum CoreInput {
     },
     /// An interface was deleted.
     LinkRemoved { ifindex: u32, name: String },
+    /// An address appeared or changed on an interface; `tentative` while duplicate address
+    /// detection runs (IFA_F_TENTATIVE): netlink repeats RTM_NEWADDR when it ends.
+    AddressAdded {
+        ifindex: u32,
+        addr: IpAddr,
+        #[serde(default)]
+        tentative: bool,
+    },
     /// An address disappeared from an interface, perhaps a VIP an operator deleted.
     AddressRemoved { ifindex: u32, addr: IpAddr },
     /// A checker reported.

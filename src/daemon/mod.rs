@@ -5,7 +5,8 @@
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
 //!   [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
-//!   previous run left, removed at start; [`drops`]: drop reasons.
+//!   previous run left, removed at start; [`drops`]: drop reasons; `link_local`: IPv6
+//!   instances wait in Fault while their link-local source is tentative.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
 //! - [`prepare`]: the async half of a reload (file, kernel facts, VMACs, sockets).
 //! - [`receive`]: bytes → [`input::Received`] (VRID routing and every §7.1 check, once);
@@ -25,6 +26,7 @@ pub mod effects;
 pub mod fdlimit;
 pub mod group_notify;
 pub mod input;
+mod link_local;
 pub mod pidfile;
 pub mod plan;
 pub mod prepare;

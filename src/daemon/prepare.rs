@@ -7,17 +7,20 @@
 //! What it returns is applied by the core in one pure step (`reload.rs`).
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
 use super::effects::{OpenSocket, OpenVmac};
-use super::input::{CoreInput, GroupPlan, LinkFact, Prepared, PresentAddress, SocketKey};
+use super::input::{
+    CoreInput, GroupPlan, LinkFact, LinkLocalFact, Prepared, PresentAddress, SocketKey,
+};
 use super::plan::{IfaceFacts, InstancePlan, PlanError, fifo_reader, plan, plan_groups};
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
+use crate::config::interfaces::missing_interfaces;
 use crate::config::model::Config;
 use crate::net::{
     AddressInfo, IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket, ipv6_link_local_of,
@@ -30,7 +33,8 @@ use crate::types::Family;
 pub enum PrepareError {
     #[error("{}", .0.join("\n"))]
     Config(Vec<String>),
-    #[error("netlink: {0}")]
+    /// NetError names its operation (a socket option, a netlink request) itself.
+    #[error(transparent)]
     Net(#[from] NetError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Plan(Vec<PlanError>),
@@ -68,13 +72,33 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
         Source::Loaded(config) => *config,
         Source::File { path, options } => blocking(move || load(&path, &options)).await??,
     };
-    let (facts, present) = read_facts(&ctx.netlink).await?;
-    let links = facts
+    let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
+    // keepalived refuses a configuration naming an interface that does not exist; so does
+    // `vigil check`, from the same list.
+    let missing = missing_interfaces(&config, &|name| facts.contains_key(name));
+    if !missing.is_empty() {
+        return Err(PrepareError::Config(
+            missing.iter().map(ToString::to_string).collect(),
+        ));
+    }
+    let links: Vec<LinkFact> = facts
         .values()
         .map(|f| LinkFact {
             ifindex: f.ifindex,
             name: f.name.clone(),
             up: f.up,
+            link_locals: link_locals.remove(&f.ifindex).unwrap_or_default(),
+        })
+        .collect();
+    // Sources the kernel will not bind yet: their sockets open unbound, and the core keeps
+    // their instances in Fault until the address is usable (`link_local.rs`).
+    let tentative: HashSet<(u32, Ipv6Addr)> = links
+        .iter()
+        .flat_map(|l| {
+            l.link_locals
+                .iter()
+                .filter(|ll| !ll.usable)
+                .map(|ll| (l.ifindex, ll.addr))
         })
         .collect();
     let (config, planned, groups, reader) = blocking(move || {
@@ -95,7 +119,7 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     };
 
     let mut made = Made::default();
-    if let Err(e) = open(&mut planned, &ctx, &mut made).await {
+    if let Err(e) = open(&mut planned, &ctx, &tentative, &mut made).await {
         made.undo(&ctx.netlink).await;
         return Err(e);
     }
@@ -197,6 +221,7 @@ impl Made {
 async fn open(
     planned: &mut [InstancePlan],
     ctx: &Context,
+    tentative: &HashSet<(u32, Ipv6Addr)>,
     made: &mut Made,
 ) -> Result<(), PrepareError> {
     for p in planned.iter_mut() {
@@ -229,7 +254,7 @@ async fn open(
         if !open.insert(p.socket) {
             continue;
         }
-        let socket = Arc::new(open_socket(p)?);
+        let socket = Arc::new(open_socket(p, tentative)?);
         let (routes, rx) = watch::channel(Arc::new(SocketRoutes::default()));
         let receiver = tokio::spawn(receive_loop(
             socket.clone(),
@@ -250,7 +275,10 @@ async fn open(
     Ok(())
 }
 
-fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
+fn open_socket(
+    p: &InstancePlan,
+    tentative: &HashSet<(u32, Ipv6Addr)>,
+) -> Result<VrrpSocket, PrepareError> {
     let key = p.socket;
     Ok(match key.family {
         Family::V4 => {
@@ -268,10 +296,17 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
                     message: "an IPv6 instance needs an IPv6 source address".into(),
                 }]));
             };
-            VrrpSocket::open_v6(&p.socket_ifname, key.ifindex, src)?
+            if tentative.contains(&(key.ifindex, src)) {
+                VrrpSocket::open_v6_unbound(&p.socket_ifname, key.ifindex, src)?
+            } else {
+                VrrpSocket::open_v6(&p.socket_ifname, key.ifindex, src)?
+            }
         }
     })
 }
+
+/// Each interface's IPv6 link-local addresses, by ifindex.
+type LinkLocalsByLink = HashMap<u32, Vec<LinkLocalFact>>;
 
 /// What the kernel says about every interface: one dump of the links and one of the
 /// addresses, whatever the number of interfaces (a router holding thousands of VIPs answers
@@ -279,7 +314,14 @@ fn open_socket(p: &InstancePlan) -> Result<VrrpSocket, PrepareError> {
 /// virtual addresses a start removes.
 async fn read_facts(
     netlink: &Netlink,
-) -> Result<(HashMap<String, IfaceFacts>, HashSet<PresentAddress>), NetError> {
+) -> Result<
+    (
+        HashMap<String, IfaceFacts>,
+        HashSet<PresentAddress>,
+        LinkLocalsByLink,
+    ),
+    NetError,
+> {
     let links = netlink.links().await?;
     let mut by_link: HashMap<u32, Vec<AddressInfo>> = HashMap::new();
     let mut present = HashSet::new();
@@ -291,8 +333,22 @@ async fn read_facts(
         by_link.entry(a.ifindex).or_default().push(a);
     }
     let mut facts = HashMap::with_capacity(links.len());
+    let mut link_locals = LinkLocalsByLink::new();
     for link in links {
         let addrs = by_link.get(&link.ifindex).map_or(&[][..], Vec::as_slice);
+        for a in addrs {
+            if let IpAddr::V6(v6) = a.addr
+                && (v6.segments()[0] & 0xffc0) == 0xfe80
+            {
+                link_locals
+                    .entry(link.ifindex)
+                    .or_default()
+                    .push(LinkLocalFact {
+                        addr: v6,
+                        usable: !a.is_tentative() && !a.is_dad_failed(),
+                    });
+            }
+        }
         let forwarding =
             std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", link.name))
                 .is_ok_and(|s| s.trim() == "1");
@@ -309,5 +365,5 @@ async fn read_facts(
             },
         );
     }
-    Ok((facts, present))
+    Ok((facts, present, link_locals))
 }

@@ -106,6 +106,10 @@ pub enum Effect {
         sockets: usize,
         vmacs: Vec<String>,
     },
+    /// The instance's source address became usable: bind its socket to it.
+    SourceReady {
+        instance: String,
+    },
 }
 
 impl fmt::Display for Effect {
@@ -129,6 +133,7 @@ impl fmt::Display for Effect {
                 addresses,
             } => write!(f, "{instance} remove {}", list(addresses)),
             Effect::Announce { instance, count } => write!(f, "{instance} announce count={count}"),
+            Effect::SourceReady { instance } => write!(f, "{instance} source ready"),
             Effect::Transition {
                 instance,
                 from,
@@ -227,6 +232,12 @@ impl Effects for RecordingEffects {
         self.effects.push(Effect::GroupNotify {
             group: group.name.clone(),
             state,
+        });
+    }
+
+    fn source_ready(&mut self, plan: &InstancePlan) {
+        self.effects.push(Effect::SourceReady {
+            instance: plan.name().to_owned(),
         });
     }
 

@@ -32,10 +32,14 @@ pub enum NetEvent {
     },
     /// A link was deleted.
     LinkRemoved { ifindex: u32, name: String },
+    /// An address appeared, or its flags changed: the kernel repeats RTM_NEWADDR when an
+    /// IPv6 address's duplicate address detection ends (IFA_F_TENTATIVE cleared).
     AddressAdded {
         ifindex: u32,
         addr: IpAddr,
         prefix_len: u8,
+        /// DAD still running (or failed: a duplicate stays tentative): not usable as a source.
+        tentative: bool,
     },
     AddressRemoved {
         ifindex: u32,
@@ -66,6 +70,7 @@ impl NetEvent {
             }
             RouteNetlinkMessage::NewAddress(addr) => {
                 AddressInfo::from_message(addr).map(|a| NetEvent::AddressAdded {
+                    tentative: a.is_tentative() || a.is_dad_failed(),
                     ifindex: a.ifindex,
                     addr: a.addr,
                     prefix_len: a.prefix_len,
@@ -173,6 +178,35 @@ mod tests {
                     up
                 }),
                 "{flags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tentative_address_is_reported_as_such() {
+        use rtnetlink::packet_route::address::AddressFlags;
+        let ll: std::net::Ipv6Addr = "fe80::1".parse().unwrap();
+        for (tentative, expected) in [(true, true), (false, false)] {
+            let mut addr = AddressMessage::default();
+            addr.header.index = 3;
+            addr.header.prefix_len = 64;
+            // IFA_FLAGS, as the kernel sends it for IPv6.
+            let flags = if tentative {
+                AddressFlags::Tentative
+            } else {
+                AddressFlags::Permanent
+            };
+            addr.attributes.push(AddressAttribute::Flags(flags));
+            addr.attributes.push(AddressAttribute::Address(ll.into()));
+            let msg = NetlinkMessage::from(RouteNetlinkMessage::NewAddress(addr));
+            assert_eq!(
+                NetEvent::from_message(&msg),
+                Some(NetEvent::AddressAdded {
+                    ifindex: 3,
+                    addr: ll.into(),
+                    prefix_len: 64,
+                    tentative: expected,
+                })
             );
         }
     }

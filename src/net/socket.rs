@@ -11,6 +11,7 @@
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::sys::socket::{
     ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
@@ -72,6 +73,9 @@ pub struct VrrpSocket {
     ifindex: u32,
     family: Family,
     protocol: IpProtocol,
+    /// IPv6: the address to bind (the source of every advert), and whether it is bound.
+    source: Option<SocketAddrV6>,
+    bound: AtomicBool,
 }
 
 impl VrrpSocket {
@@ -128,6 +132,16 @@ impl VrrpSocket {
     /// The kernel refuses to bind a tentative address (DAD still running): that comes back as
     /// a `NetError::Socket` with errno `EADDRNOTAVAIL`, which the caller may retry.
     pub fn open_v6(ifname: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, NetError> {
+        let socket = Self::open_v6_unbound(ifname, ifindex, source)?;
+        socket.bind_source()?;
+        Ok(socket)
+    }
+
+    /// Opens the IPv6 socket of an interface whose source address is not usable yet (DAD
+    /// still running: the kernel refuses to bind a tentative address). It receives from the
+    /// group at once; [`VrrpSocket::bind_source`] binds it once the address is usable, and
+    /// nothing is sent before.
+    pub fn open_v6_unbound(ifname: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, NetError> {
         let err = |what: &'static str| {
             let ifname = ifname.to_owned();
             move |source: io::Error| NetError::Socket {
@@ -142,15 +156,6 @@ impl VrrpSocket {
         socket
             .bind_device(Some(ifname.as_bytes()))
             .map_err(err("SO_BINDTODEVICE"))?;
-        let scope = if is_unicast_link_local(source) {
-            ifindex
-        } else {
-            0
-        };
-        let bind = SocketAddrV6::new(source, 0, 0, scope);
-        socket
-            .bind(&SockAddr::from(bind))
-            .map_err(err("binding the source address"))?;
         // RFC 5798 §5.1.2.3: sent with hop limit 255, unicast (to peers) as well as multicast.
         let hops = u32::from(VRRP_HOP_LIMIT);
         socket
@@ -182,7 +187,35 @@ impl VrrpSocket {
         setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
             .map_err(|e| err("IPV6_RECVPKTINFO")(io::Error::from(e)))?;
         socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
-        Self::register(socket, ifname, ifindex, Family::V6, IpProtocol::Vrrp)
+        let mut opened = Self::register(socket, ifname, ifindex, Family::V6, IpProtocol::Vrrp)?;
+        let scope = if is_unicast_link_local(source) {
+            ifindex
+        } else {
+            0
+        };
+        opened.source = Some(SocketAddrV6::new(source, 0, 0, scope));
+        Ok(opened)
+    }
+
+    /// Binds an IPv6 socket to its source address if it is not bound yet (a no-op for IPv4
+    /// and once bound). Fails with `EADDRNOTAVAIL` while the address is tentative.
+    pub fn bind_source(&self) -> Result<(), NetError> {
+        let Some(source) = self.source else {
+            return Ok(());
+        };
+        if self.bound.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.fd
+            .get_ref()
+            .bind(&SockAddr::from(source))
+            .map_err(|source| NetError::Socket {
+                what: "binding the source address",
+                ifname: self.ifname.clone(),
+                source,
+            })?;
+        self.bound.store(true, Ordering::Release);
+        Ok(())
     }
 
     fn register(
@@ -199,6 +232,8 @@ impl VrrpSocket {
             ifindex,
             family,
             protocol,
+            source: None,
+            bound: AtomicBool::new(false),
         })
     }
 
