@@ -809,6 +809,14 @@ fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
     p
 }
 
+/// The address removals among `effects`, in order.
+fn removes_in(effects: &[Effect]) -> Vec<&Effect> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Remove { .. }))
+        .collect()
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("literal")
 }
@@ -831,10 +839,7 @@ fn a_backup_start_removes_its_residual_vips_before_anything_else() {
         ))),
     );
     let effects = core.effects_mut().take();
-    let removes: Vec<&Effect> = effects
-        .iter()
-        .filter(|e| matches!(e, Effect::Remove { .. }))
-        .collect();
+    let removes = removes_in(&effects);
     assert_eq!(
         removes,
         vec![&Effect::Remove {
@@ -893,10 +898,7 @@ fn a_reload_never_removes_a_carried_instances_vips_only_a_new_ones() {
         ))),
     );
     let effects = core.effects_mut().take();
-    let removes: Vec<&Effect> = effects
-        .iter()
-        .filter(|e| matches!(e, Effect::Remove { .. }))
-        .collect();
+    let removes = removes_in(&effects);
     assert_eq!(
         removes,
         vec![&Effect::Remove {
