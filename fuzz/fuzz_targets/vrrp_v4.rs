@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil::daemon::receive::{RxRoute, SocketRoutes, decode};
+use vigil::daemon::receive::{PeerFilter, RxRoute, SocketRoutes, decode};
 use vigil::fsm::InstanceId;
 use vigil::types::{Centis, Family, Version};
 use vigil::wire::{self, Auth, AuthKey, RxContext, V3Checksum};
@@ -34,6 +34,16 @@ fuzz_target!(|data: &[u8]| {
                 ctx: ctx.clone(),
                 own: std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
                 v2_interval: (selector & 0x40 != 0).then(|| Centis::from_secs(1)),
+                // Unicast instances also run the peer source and TTL-range checks.
+                peers: ctx.unicast.then(|| {
+                    vec![PeerFilter {
+                        addr: std::net::Ipv4Addr::new(192, 0, 2, 2).into(),
+                        min_ttl: 64,
+                        max_ttl: 255,
+                    }]
+                    .into()
+                }),
+                vips: vec![std::net::Ipv4Addr::new(192, 0, 2, 100).into()].into(),
             }],
         };
         let _ = decode(Family::V4, datagram, None, &table);
