@@ -169,6 +169,18 @@ fn capabilities(pid: u32) -> Result<[u64; 5]> {
     ])
 }
 
+/// The nice value of a process's main thread (the one running the state machines).
+fn main_thread_nice(pid: u32) -> Result<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/stat"))?;
+    let (_, rest) = stat.rsplit_once(')').context("unreadable stat")?;
+    // Field 19 (nice), the 17th after the command name.
+    Ok(rest
+        .split_whitespace()
+        .nth(16)
+        .context("short stat")?
+        .parse()?)
+}
+
 fn daemon_pid(v: &Vigil) -> Result<u32> {
     let text = std::fs::read_to_string(v.dir().join("vigil.pid"))?;
     Ok(text.trim().parse()?)
@@ -182,11 +194,17 @@ fn the_daemon_keeps_only_the_documented_capabilities_and_still_reloads() -> Resu
         let conf = |vips: &[IpAddr]| {
             let mut i = VigilInstance::new("gw", 51, 150, a);
             i.vips = vips.iter().map(|v| (*v, 24)).collect();
-            vigil_yaml(&[i])
+            // keepalived's vrrp_priority, set at start while CAP_SYS_NICE is still held.
+            format!("global:\n  process_priority: -5\n{}", vigil_yaml(&[i]))
         };
         let v = Vigil::start(&r1, &conf(&[a]))?;
         v.wait_state("gw", "MASTER", SETTLE)?;
         let pid = daemon_pid(&v)?;
+        let nice = main_thread_nice(pid)?;
+        ensure!(
+            nice == -5,
+            "vigil {pid}: nice {nice}, want -5 (process_priority)"
+        );
         let [inh, prm, eff, bnd, amb] = capabilities(pid)?;
         ensure!(
             (inh, prm, eff, bnd, amb) == (0, KEPT_MASK, KEPT_MASK, KEPT_MASK, 0),

@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod fixup;
+mod inert;
 pub mod interfaces;
 pub mod keepalived;
 pub mod model;
@@ -171,6 +172,7 @@ fn finish(
     // Semantic checks only make sense on a model that parsed; parse errors come first.
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(validate::validate(&config, map));
+        diags.extend(inert::inert(&config, map));
     }
     // Scripts are looked at on a valid model only: removing one must not hide an error.
     if scripts == Scripts::Audited && !diags.iter().any(|d| d.severity == Severity::Error) {

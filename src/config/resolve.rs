@@ -10,6 +10,19 @@ use super::model::{Config, Instance, family_of};
 /// (`global.garp.lower_prio_delay`, `instances.3.version`, ...).
 pub fn resolve(config: &mut Config, explicit: &SourceMap) {
     let global = &mut config.global;
+    // keepalived's `vrrp_min_garp`: one GARP/NA on becoming master, no second burst and no
+    // refresh, without overriding what the file sets itself (global_parser.c).
+    if global.min_garp {
+        if !explicit.contains("global.garp.master_repeat") {
+            global.garp.master_repeat = 1;
+        }
+        if !explicit.contains("global.garp.master_delay") {
+            global.garp.master_delay = crate::types::Centis::ZERO;
+        }
+        if !explicit.contains("global.garp.master_refresh") {
+            global.garp.master_refresh = crate::types::Centis::ZERO;
+        }
+    }
     // keepalived: the lower-priority GARP settings default to the master ones.
     if !explicit.contains("global.garp.lower_prio_delay") {
         global.garp.lower_prio_delay = global.garp.master_delay;
@@ -109,5 +122,39 @@ fn resolve_instance(
         // RFC 5798 §6.1 leaves Accept_Mode to the operator; keepalived accepts unless in
         // strict mode, where only the address owner accepts.
         inst.accept = !inst.strict_mode || inst.priority == Priority::OWNER;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{LoadOptions, load_keepalived_str};
+    use crate::types::Centis;
+    use std::path::Path;
+
+    fn garp_of(global: &str) -> crate::config::model::Garp {
+        let conf = format!(
+            "global_defs {{\n{global}}}\nvrrp_instance VI {{\n interface eth0\n virtual_router_id 1\n priority 100\n virtual_ipaddress {{\n  192.0.2.1/24\n }}\n}}\n"
+        );
+        let loaded = load_keepalived_str(&conf, Path::new("k.conf"), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{:?}", e.0));
+        loaded.model.instances[0].garp
+    }
+
+    #[test]
+    fn min_garp_sends_one_message_and_no_second_burst_unless_set_otherwise() {
+        let plain = garp_of("");
+        assert_eq!(
+            (plain.master_repeat, plain.master_delay),
+            (5, Centis::from_secs(5))
+        );
+        let min = garp_of(" vrrp_min_garp\n");
+        assert_eq!((min.master_repeat, min.master_delay), (1, Centis::ZERO));
+        assert_eq!(
+            min.lower_prio_repeat, 1,
+            "lower-priority bursts follow the master's"
+        );
+        // What the file sets itself wins, in either order.
+        let set = garp_of(" vrrp_garp_master_repeat 3\n vrrp_min_garp\n");
+        assert_eq!((set.master_repeat, set.master_delay), (3, Centis::ZERO));
     }
 }

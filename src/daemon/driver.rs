@@ -229,6 +229,17 @@ pub async fn run(
     )
     .await?;
     let config = feeder.install(ready);
+    // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
+    // set at start as keepalived sets it when its VRRP process starts (before the capability
+    // drop: a negative value needs CAP_SYS_NICE).
+    if let Some(nice) = config.global.process_priority {
+        match crate::net::sched::set_nice(nice) {
+            Ok(()) => tracing::info!(nice, "vrrp_priority: scheduling priority set"),
+            Err(e) => {
+                tracing::warn!(nice, error = %e, "vrrp_priority: cannot set the scheduling priority")
+            }
+        }
+    }
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
     free_beside_loop(config);
     // Everything that needs more than the kept capabilities is done: give the rest up before

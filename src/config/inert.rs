@@ -1,0 +1,150 @@
+//! Settings the model holds that vigil does not act on (yet): each one set in a file gets a
+//! warning at its line saying so and why, whichever format it came from, so that nothing is
+//! accepted silently (`--strict` refuses them like every warning).
+//!
+//! A setting leaves this list when something starts acting on it.
+
+use super::diagnostic::{Diagnostic, SourceMap};
+use super::model::Config;
+
+/// Why e-mail alerts do nothing: keepalived's SMTP client is not reimplemented.
+const NO_SMTP: &str = "vigil sends no e-mail: run a notify script (notify_master/backup/fault) that mails, or alert from the Prometheus metrics";
+
+/// Warnings for every inert setting `config` sets.
+pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut warn = |path: String, message: String| {
+        out.push(Diagnostic::warning(map.locate(&path), message));
+    };
+    let g = &config.global;
+    if !g.notification_email.is_empty() {
+        warn(
+            "global.notification_email".into(),
+            format!("`notification_email` has no effect: {NO_SMTP}"),
+        );
+    }
+    if g.notification_email_from.is_some() {
+        warn(
+            "global.notification_email_from".into(),
+            format!("`notification_email_from` has no effect: {NO_SMTP}"),
+        );
+    }
+    if g.smtp_server.is_some() {
+        warn(
+            "global.smtp_server".into(),
+            format!("`smtp_server` has no effect: {NO_SMTP}"),
+        );
+    }
+    if g.smtp_helo_name.is_some() {
+        warn(
+            "global.smtp_helo_name".into(),
+            format!("`smtp_helo_name` has no effect: {NO_SMTP}"),
+        );
+    }
+    if map.contains("global.smtp_connect_timeout") {
+        warn(
+            "global.smtp_connect_timeout".into(),
+            format!("`smtp_connect_timeout` has no effect: {NO_SMTP}"),
+        );
+    }
+    if g.smtp_alert {
+        warn(
+            "global.smtp_alert".into(),
+            format!("`smtp_alert` has no effect: {NO_SMTP}"),
+        );
+    }
+    for (i, group) in config.sync_groups.iter().enumerate() {
+        if group.smtp_alert {
+            warn(
+                format!("sync_groups.{i}.smtp_alert"),
+                format!(
+                    "sync group `{}`: `smtp_alert` has no effect: {NO_SMTP}",
+                    group.name
+                ),
+            );
+        }
+    }
+    for (i, inst) in config.instances.iter().enumerate() {
+        let name = &inst.name;
+        if inst.track_src_ip {
+            warn(
+                format!("instances.{i}.track_src_ip"),
+                format!(
+                    "instance `{name}`: `track_src_ip` has no effect in vigil yet: a removed unicast source address is not tracked (the instance does not go to FAULT when it disappears)"
+                ),
+            );
+        }
+        if inst.dont_track_primary {
+            warn(
+                format!("instances.{i}.dont_track_primary"),
+                format!(
+                    "instance `{name}`: `dont_track_primary` has no effect in vigil yet: the instance still goes to FAULT when its own interface goes down"
+                ),
+            );
+        }
+        if inst.notify.deleted.is_some() {
+            warn(
+                format!("instances.{i}.notify.deleted"),
+                format!(
+                    "instance `{name}`: `notify_deleted` is not run by vigil yet: an instance a reload removes runs `notify_stop` (and `notify` with STOP)"
+                ),
+            );
+        }
+        if inst.notify.master_rx_lower_pri.is_some() {
+            warn(
+                format!("instances.{i}.notify.master_rx_lower_pri"),
+                format!(
+                    "instance `{name}`: `notify_master_rx_lower_pri` is not run by vigil yet: a master hearing a lower priority answers with an advert (RFC 5798 §6.4.3) but runs no script"
+                ),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{LoadOptions, load_keepalived_str};
+    use std::path::Path;
+
+    fn warnings(conf: &str) -> Vec<String> {
+        let loaded = load_keepalived_str(conf, Path::new("k.conf"), &LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{:?}", e.0));
+        loaded.warnings.iter().map(ToString::to_string).collect()
+    }
+
+    const INSTANCE: &str = "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n  192.0.2.1/24\n }\n";
+
+    #[test]
+    fn every_inert_setting_is_warned_at_its_line() {
+        let conf = format!(
+            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n dont_track_primary\n notify_deleted /bin/true\n notify_master_rx_lower_pri /bin/true\n}}\n"
+        );
+        let w = warnings(&conf).join("\n");
+        for (what, line) in [
+            ("`notification_email`", 2),
+            ("`smtp_server`", 5),
+            ("`smtp_alert`", 6),
+            ("`track_src_ip`", 15),
+            ("`dont_track_primary`", 16),
+            ("`notify_deleted`", 17),
+            ("`notify_master_rx_lower_pri`", 18),
+        ] {
+            assert!(
+                w.lines()
+                    .any(|l| l.contains(what) && l.contains(&format!("k.conf:{line}:"))),
+                "no warning for {what} at line {line} in:\n{w}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plain_instance_gets_no_inert_warning() {
+        let w = warnings(&format!("{INSTANCE}}}\n"));
+        assert!(
+            !w.iter()
+                .any(|l| l.contains("has no effect") || l.contains("not run by vigil")),
+            "{w:?}"
+        );
+    }
+}
