@@ -350,9 +350,17 @@ fn plan_instance(
     };
 
     // Sized exactly: a pushed-to Vec keeps room for four, and there are thousands of plans.
-    let mut vips = Vec::with_capacity(inst.virtual_addresses.len());
-    let mut frames = Vec::with_capacity(inst.virtual_addresses.len());
-    for v in &inst.virtual_addresses {
+    // `virtual_ipaddress_excluded` (keepalived's evips) is installed, removed and announced
+    // with the virtual addresses, but stays out of the advert (`repr` above) and so out of
+    // the received address-list check: it may be of either family and any number.
+    let installed = inst.virtual_addresses.len() + inst.excluded_addresses.len();
+    let mut vips = Vec::with_capacity(installed);
+    let mut frames = Vec::with_capacity(installed);
+    for v in inst
+        .virtual_addresses
+        .iter()
+        .chain(&inst.excluded_addresses)
+    {
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
                 facts(dev)
@@ -407,6 +415,8 @@ fn plan_instance(
             lower_prio_repeat: Some(clamp_u8(inst.garp.lower_prio_repeat)),
         },
         lower_prio_no_advert: inst.lower_prio_no_advert,
+        higher_prio_send_advert: inst.higher_prio_send_advert,
+        down_timer_adverts: inst.down_timer_adverts,
     };
     let socket = SocketKey {
         ifindex: iface.ifindex,

@@ -171,3 +171,53 @@ fn the_source_check_is_planned_as_keepalived_turns_it_on() {
                 virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.200/24\n }\n}\n";
     assert_eq!(peers(&planned_conf(conf)), None);
 }
+
+fn plain_conf(global: &str, instance: &str) -> String {
+    format!(
+        "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress {{\n  192.0.2.200/24\n }}\n{instance}}}\n"
+    )
+}
+
+#[test]
+fn excluded_addresses_are_installed_and_announced_but_not_advertised() {
+    let p = planned_conf(&plain_conf(
+        "",
+        " virtual_ipaddress_excluded {\n  192.0.2.201/24\n  2001:db8::9/64\n }\n",
+    ));
+    let installed: Vec<IpAddr> = p.vips.iter().map(|v| v.addr).collect();
+    assert_eq!(
+        installed,
+        vec![
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 201)),
+            "2001:db8::9".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ]
+    );
+    assert_eq!(p.announce.frames.len(), 3, "announced like the VIPs");
+    // The advert (and so the received address-list check, built from it) lists the VIP only.
+    assert_eq!(
+        p.tx.repr.addresses,
+        vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200))]
+    );
+}
+
+#[test]
+fn state_machine_keywords_reach_the_state_machine() {
+    let p = planned_conf(&plain_conf("", ""));
+    assert_eq!(p.fsm.down_timer_adverts, 3);
+    assert!(!p.fsm.higher_prio_send_advert);
+    let p = planned_conf(&plain_conf(
+        "",
+        " down_timer_adverts 6\n higher_prio_send_advert\n",
+    ));
+    assert_eq!(p.fsm.down_timer_adverts, 6);
+    assert!(p.fsm.higher_prio_send_advert);
+    // The global defaults.
+    let p = planned_conf(&plain_conf(
+        " vrrp_down_timer_adverts 5\n vrrp_higher_prio_send_advert\n",
+        "",
+    ));
+    assert_eq!(p.fsm.down_timer_adverts, 5);
+    assert!(p.fsm.higher_prio_send_advert);
+}
