@@ -84,6 +84,8 @@ pub struct Core<E: Effects> {
     pub(super) generation: u64,
     /// Drops no instance can be blamed for (unknown VRID, malformed header, stale route).
     socket_drops: DropCounts,
+    /// keepalived `vrrp_startup_delay` (`startup_delay.rs`).
+    pub(super) startup: super::startup_delay::StartupDelay,
     pub(super) effects: E,
 }
 
@@ -98,6 +100,7 @@ impl<E: Effects> Core<E> {
             link_locals: LinkLocals::default(),
             generation: 0,
             socket_drops: DropCounts::default(),
+            startup: Default::default(),
             effects,
         }
     }
@@ -132,7 +135,11 @@ impl<E: Effects> Core<E> {
 
     /// When the core next needs a [`CoreInput::Tick`].
     pub fn next_deadline(&self) -> Option<Time> {
-        self.node.next_deadline()
+        let node = self.node.next_deadline();
+        match self.startup.until() {
+            Some(at) => Some(node.map_or(at, |n| n.min(at))),
+            None => node,
+        }
     }
 
     pub fn handle(&mut self, now: Time, input: CoreInput) {
@@ -141,6 +148,7 @@ impl<E: Effects> Core<E> {
                 self.reload(now, *prepared);
             }
             CoreInput::Tick => {
+                self.end_startup_delay(now);
                 let actions = self.node.tick(now);
                 self.apply(actions);
             }
@@ -334,7 +342,7 @@ impl<E: Effects> Core<E> {
         let verdict = self.trackers.verdict(&slot.plan.tracking);
         match slot.phase {
             Phase::AwaitingCheckers => {
-                if !verdict.pending {
+                if !verdict.pending && !self.startup.holds(now) {
                     self.start(now, id, verdict);
                 }
             }

@@ -38,6 +38,7 @@ mod residual;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+mod startup_delay;
 
 pub use driver::{DaemonError, RunOptions, run};
 pub use input::CoreInput;

@@ -1,0 +1,112 @@
+//! `vrrp_startup_delay` through `Core::handle` with a virtual clock.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use super::super::core::Core;
+use super::super::input::{CoreInput, LinkFact, Prepared};
+use super::super::plan::{IfaceFacts, plan, plan_groups};
+use super::super::prepare::assemble;
+use super::super::record::RecordingEffects;
+use crate::config::{LoadOptions, load_keepalived_str};
+use crate::fsm::{State, Time};
+
+fn facts(name: &str) -> Option<IfaceFacts> {
+    (name == "eth0").then(|| IfaceFacts {
+        ifindex: 2,
+        name: "eth0".into(),
+        mac: [0x02, 0, 0, 0, 0, 1],
+        up: true,
+        primary_v4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+        link_local_v6: None,
+        ipv6_forwarding: false,
+    })
+}
+
+fn prepared(global: &str) -> Prepared {
+    let conf = format!(
+        "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
+         priority 100\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.200/24\n }}\n}}\n"
+    );
+    let loaded = load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
+    let config = loaded.model;
+    let instances = plan(&config, &facts).unwrap_or_else(|e| panic!("plan: {e:?}"));
+    let groups = plan_groups(&config).unwrap_or_else(|e| panic!("plan groups: {e:?}"));
+    let links = vec![LinkFact {
+        ifindex: 2,
+        name: "eth0".into(),
+        up: true,
+        link_locals: Vec::new(),
+    }];
+    assemble(&config, instances, groups, links)
+}
+
+fn ms(millis: u64) -> Time {
+    Time::from_micros(millis * 1_000)
+}
+
+fn state(core: &Core<RecordingEffects>) -> State {
+    core.instance("vi").map_or(State::Initialize, |(i, _)| i.state())
+}
+
+fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
+    while let Some(due) = core.next_deadline().filter(|&d| d <= at) {
+        core.handle(due, CoreInput::Tick);
+    }
+}
+
+/// Master_Down_Interval of priority 100, advert_int 1 s: 3 s + 156/256 s (RFC 3768 §6.1).
+const MDI_MS: u64 = 3_609;
+
+#[test]
+fn instances_start_when_the_startup_delay_ends() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        ms(0),
+        CoreInput::Reload(Box::new(prepared(" vrrp_startup_delay 5\n"))),
+    );
+    assert_eq!(state(&core), State::Initialize, "held during the delay");
+    assert_eq!(core.next_deadline(), Some(ms(5_000)));
+    run_until(&mut core, ms(4_999));
+    assert_eq!(state(&core), State::Initialize);
+    run_until(&mut core, ms(5_000));
+    assert_eq!(state(&core), State::Backup, "started at the end of the delay");
+    // Without the delay it would be Master at 3.609 s; with it, at 5 s + 3.609 s.
+    run_until(&mut core, ms(5_000 + MDI_MS));
+    assert_eq!(state(&core), State::Backup);
+    run_until(&mut core, ms(5_000 + MDI_MS + 1));
+    assert_eq!(state(&core), State::Master);
+}
+
+#[test]
+fn without_a_startup_delay_instances_start_at_once() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(ms(0), CoreInput::Reload(Box::new(prepared(""))));
+    assert_eq!(state(&core), State::Backup);
+}
+
+#[test]
+fn a_reload_moves_a_running_delay_and_never_starts_a_new_one() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        ms(0),
+        CoreInput::Reload(Box::new(prepared(" vrrp_startup_delay 10\n"))),
+    );
+    // keepalived: the delay is counted from the first start with the new value.
+    core.handle(
+        ms(1_000),
+        CoreInput::Reload(Box::new(prepared(" vrrp_startup_delay 3\n"))),
+    );
+    assert_eq!(state(&core), State::Initialize);
+    assert_eq!(core.next_deadline(), Some(ms(3_000)));
+    run_until(&mut core, ms(3_000));
+    assert_eq!(state(&core), State::Backup);
+    // A reload after the delay ended does not hold the (running) instance again, nor delay.
+    core.handle(
+        ms(4_000),
+        CoreInput::Reload(Box::new(prepared(" vrrp_startup_delay 30\n"))),
+    );
+    assert_eq!(state(&core), State::Backup);
+    assert!(core.next_deadline().is_some_and(|d| d < ms(30_000)));
+}
