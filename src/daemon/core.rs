@@ -339,7 +339,9 @@ impl<E: Effects> Core<E> {
         let Some(slot) = self.node.data(id) else {
             return;
         };
-        let verdict = self.trackers.verdict(&slot.plan.tracking);
+        let mut verdict = self.trackers.verdict(&slot.plan.tracking);
+        // A configuration fault (`InstancePlan::config_fault`) is a checker that never recovers.
+        verdict.faulted |= slot.plan.config_fault.is_some();
         match slot.phase {
             Phase::AwaitingCheckers => {
                 if !verdict.pending && !self.startup.holds(now) {
@@ -368,6 +370,9 @@ impl<E: Effects> Core<E> {
         slot.verdict = verdict;
         slot.phase = Phase::Started;
         let plan = slot.plan.clone();
+        if let Some(why) = &plan.config_fault {
+            tracing::warn!(instance = %plan.name(), "{why}");
+        }
         let mut inputs = Vec::with_capacity(3);
         // A down link, or an IPv6 source still tentative (`link_local.rs`), starts it in Fault.
         if !self.usable(&plan) {

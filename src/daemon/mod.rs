@@ -26,6 +26,8 @@ pub mod effects;
 pub mod fdlimit;
 pub mod group_notify;
 pub mod input;
+#[cfg(test)]
+mod keyword_tests;
 mod link_local;
 pub mod pidfile;
 pub mod plan;

@@ -110,6 +110,11 @@ pub struct InstancePlan {
     pub vmac: Option<Box<VmacPlan>>,
     /// The checkers the instance watches, weights resolved.
     pub tracking: InstanceTrackers,
+    /// Why the configuration holds the instance in Fault for good, if it does: keepalived's
+    /// `unicast_fault_no_peer` with no peer (vrrp.c: "Cannot use unicast without any peers -
+    /// going to fault state"), instead of falling back to multicast.
+    #[serde(default)]
+    pub config_fault: Option<Box<str>>,
 }
 
 impl InstancePlan {
@@ -479,6 +484,8 @@ fn plan_instance(
             .filter(|n| **n != NotifyScripts::default()),
         vmac,
         tracking: InstanceTrackers::for_instance(config, &inst.name),
+        config_fault: (inst.unicast_fault_no_peer && !unicast)
+            .then(|| "Cannot use unicast without any peers - going to fault state".into()),
     })
 }
 

@@ -76,7 +76,3 @@ impl<E: Effects> Core<E> {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "startup_delay_tests.rs"]
-mod tests;

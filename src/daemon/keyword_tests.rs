@@ -1,13 +1,14 @@
-//! `vrrp_startup_delay` through `Core::handle` with a virtual clock.
+//! keepalived keywords the core acts on (`vrrp_startup_delay`, `unicast_fault_no_peer`),
+//! through `Core::handle` with a virtual clock.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use super::super::core::Core;
-use super::super::input::{CoreInput, LinkFact, Prepared};
-use super::super::plan::{IfaceFacts, plan, plan_groups};
-use super::super::prepare::assemble;
-use super::super::record::RecordingEffects;
+use super::core::Core;
+use super::input::{CoreInput, LinkFact, Prepared};
+use super::plan::{IfaceFacts, plan, plan_groups};
+use super::prepare::assemble;
+use super::record::RecordingEffects;
 use crate::config::{LoadOptions, load_keepalived_str};
 use crate::fsm::{State, Time};
 
@@ -24,9 +25,13 @@ fn facts(name: &str) -> Option<IfaceFacts> {
 }
 
 fn prepared(global: &str) -> Prepared {
+    prepared_with(global, "")
+}
+
+fn prepared_with(global: &str, instance: &str) -> Prepared {
     let conf = format!(
         "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
-         priority 100\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.200/24\n }}\n}}\n"
+         priority 100\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.200/24\n }}\n{instance}}}\n"
     );
     let loaded = load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
@@ -109,4 +114,40 @@ fn a_reload_moves_a_running_delay_and_never_starts_a_new_one() {
     );
     assert_eq!(state(&core), State::Backup);
     assert!(core.next_deadline().is_some_and(|d| d < ms(30_000)));
+}
+
+#[test]
+fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
+    // keepalived vrrp.c: "Cannot use unicast without any peers - going to fault state",
+    // instead of multicasting; no checker or link event brings it out.
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        ms(0),
+        CoreInput::Reload(Box::new(prepared_with("", " unicast_fault_no_peer\n"))),
+    );
+    assert_eq!(state(&core), State::Fault);
+    run_until(&mut core, ms(20_000));
+    assert_eq!(state(&core), State::Fault, "never multicasts its way to Master");
+    core.handle(
+        ms(20_000),
+        CoreInput::Link {
+            ifindex: 2,
+            name: "eth0".into(),
+            up: true,
+        },
+    );
+    assert_eq!(state(&core), State::Fault);
+}
+
+#[test]
+fn unicast_fault_no_peer_with_a_peer_runs_as_unicast() {
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        ms(0),
+        CoreInput::Reload(Box::new(prepared_with(
+            "",
+            " unicast_fault_no_peer\n unicast_peer {\n  192.0.2.2\n }\n",
+        ))),
+    );
+    assert_eq!(state(&core), State::Backup);
 }
