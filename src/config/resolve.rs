@@ -99,6 +99,9 @@ fn resolve_instance(
     if !set("down_timer_adverts") {
         inst.down_timer_adverts = global.down_timer_adverts;
     }
+    if !set("v3_checksum_as_v2") {
+        inst.v3_checksum_as_v2 = global.v3_checksum_as_v2;
+    }
     if !set("notify_priority_changes") {
         inst.notify_priority_changes = global.notify_priority_changes;
     }

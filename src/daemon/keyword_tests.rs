@@ -128,15 +128,17 @@ fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
     assert_eq!(state(&core), State::Fault);
     run_until(&mut core, ms(20_000));
     assert_eq!(state(&core), State::Fault, "never multicasts its way to Master");
-    core.handle(
-        ms(20_000),
-        CoreInput::Link {
-            ifindex: 2,
-            name: "eth0".into(),
-            up: true,
-        },
-    );
-    assert_eq!(state(&core), State::Fault);
+    for (at, up) in [(20_000, false), (21_000, true)] {
+        core.handle(
+            ms(at),
+            CoreInput::Link {
+                ifindex: 2,
+                name: "eth0".into(),
+                up,
+            },
+        );
+    }
+    assert_eq!(state(&core), State::Fault, "a link coming back does not clear it");
 }
 
 #[test]

@@ -309,6 +309,13 @@ fn plan_instance(
         _ => IpProtocol::Vrrp,
     };
 
+    // keepalived `v3_checksum_as_v2`: VRRPv3 over IPv4 checksummed as VRRPv2 (no
+    // pseudo-header), both ways; IPv6 and VRRPv2 are unaffected (`pseudo_header_sum`).
+    let v3_checksum = if inst.v3_checksum_as_v2 {
+        V3Checksum::WithoutPseudoHeader
+    } else {
+        V3Checksum::PseudoHeader
+    };
     let advertised: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
     if let Some(bad) = advertised.iter().find(|a| model::family_of(**a) != family) {
         return Err(format!(
@@ -327,7 +334,7 @@ fn plan_instance(
     // seconds, too many addresses) into a start-up error instead of a silent instance.
     let probe_dst = destinations.first().copied().unwrap_or(src);
     let mut probe = vec![0u8; repr.buffer_len_for(family)];
-    repr.emit(&mut probe, src, probe_dst, V3Checksum::PseudoHeader)
+    repr.emit(&mut probe, src, probe_dst, v3_checksum)
         .map_err(|e| format!("cannot build its advertisement: {e}"))?;
 
     let (vip_ifindex, vip_ifname, announce_mac, vmac) = match &inst.use_vmac {
@@ -431,7 +438,7 @@ fn plan_instance(
     let rx = RxContext {
         version: inst.version,
         auth,
-        v3_checksum: V3Checksum::PseudoHeader,
+        v3_checksum,
         unicast,
     };
     // keepalived (vrrp.c `vrrp_check_packet`): the source check applies to unicast instances
@@ -472,7 +479,7 @@ fn plan_instance(
                 .filter(|_| unicast)
                 .unwrap_or(wire::VRRP_HOP_LIMIT),
             repr,
-            v3_checksum: V3Checksum::PseudoHeader,
+            v3_checksum,
         },
         vips,
         announce: AnnouncePlan {

@@ -221,3 +221,32 @@ fn state_machine_keywords_reach_the_state_machine() {
     assert_eq!(p.fsm.down_timer_adverts, 5);
     assert!(p.fsm.higher_prio_send_advert);
 }
+
+#[test]
+fn v3_checksum_as_v2_reaches_send_and_receive() {
+    use crate::wire::{V3Checksum, VRRP_GROUP_V4, vrrp::VrrpRepr};
+    let v3 = " version 3\n";
+    let rfc = planned_conf(&plain_conf("", v3));
+    let as_v2 = planned_conf(&plain_conf("", &format!("{v3} v3_checksum_as_v2\n")));
+    let global = planned_conf(&plain_conf(" v3_checksum_as_v2\n", v3));
+    assert_eq!(rfc.tx.v3_checksum, V3Checksum::PseudoHeader);
+    assert_eq!(rfc.rx.v3_checksum, V3Checksum::PseudoHeader);
+    for p in [&as_v2, &global] {
+        assert_eq!(p.tx.v3_checksum, V3Checksum::WithoutPseudoHeader);
+        assert_eq!(p.rx.v3_checksum, V3Checksum::WithoutPseudoHeader);
+    }
+    // On the wire: what one sends, the other refuses (the checksums differ).
+    let (src, dst) = (rfc.tx.src, IpAddr::V4(VRRP_GROUP_V4));
+    let emit = |p: &InstancePlan| {
+        let mut buf = vec![0u8; p.tx.repr.buffer_len_for(crate::types::Family::V4)];
+        p.tx.repr
+            .emit(&mut buf, src, dst, p.tx.v3_checksum)
+            .unwrap_or_else(|e| panic!("emit: {e}"));
+        buf
+    };
+    let (a, b) = (emit(&rfc), emit(&as_v2));
+    assert_ne!(a, b);
+    assert!(VrrpRepr::parse(&b, src, dst, &as_v2.rx).is_ok());
+    assert!(VrrpRepr::parse(&b, src, dst, &rfc.rx).is_err());
+    assert!(VrrpRepr::parse(&a, src, dst, &as_v2.rx).is_err());
+}
