@@ -55,6 +55,9 @@ pub trait Effects {
     /// A state change happened (logged; the notify follows separately).
     fn transition(&mut self, plan: &InstancePlan, transition: Transition);
     fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority);
+    /// keepalived `notify_priority_changes`: the effective priority changed to `priority`
+    /// while the instance was Master (`master`) or not; a FIFO line, no script.
+    fn priority_changed(&mut self, plan: &InstancePlan, master: bool, priority: Priority);
     /// A sync group as a whole changed state (see `group_notify`).
     fn notify_group(&mut self, group: &GroupPlan, state: NotifyState);
     /// The instance's source address has become usable (IPv6 DAD over): bind its socket to
@@ -355,9 +358,31 @@ impl<E: Effects> Core<E> {
                 if let Some(slot) = self.node.data_mut(id) {
                     slot.verdict = verdict;
                 }
+                let before = self
+                    .node
+                    .instance(id)
+                    .map(|i| (i.effective_priority(), i.state()));
                 let actions = self.node.handle(now, id, tracker_input(verdict));
+                self.report_priority(id, before);
                 self.apply(actions);
             }
+        }
+    }
+
+    /// keepalived `notify_priority_changes` (vrrp_track.c): a changed effective priority is
+    /// reported with the state the instance had when it changed, before what follows from it.
+    fn report_priority(&mut self, id: InstanceId, before: Option<(Priority, State)>) {
+        let Some((old, state)) = before else { return };
+        let Some(now) = self.node.instance(id).map(|i| i.effective_priority()) else {
+            return;
+        };
+        let Some(slot) = self.node.data(id) else {
+            return;
+        };
+        if now != old && slot.plan.notify_priority_changes {
+            let plan = slot.plan.clone();
+            self.effects
+                .priority_changed(&plan, state == State::Master, now);
         }
     }
 

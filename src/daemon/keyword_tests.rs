@@ -8,9 +8,10 @@ use super::core::Core;
 use super::input::{CoreInput, LinkFact, Prepared};
 use super::plan::{IfaceFacts, plan, plan_groups};
 use super::prepare::assemble;
-use super::record::RecordingEffects;
+use super::record::{Effect, RecordingEffects};
 use crate::config::{LoadOptions, load_keepalived_str};
 use crate::fsm::{State, Time};
+use crate::track::TrackerUpdate;
 
 fn facts(name: &str) -> Option<IfaceFacts> {
     (name == "eth0").then(|| IfaceFacts {
@@ -33,7 +34,11 @@ fn prepared_with(global: &str, instance: &str) -> Prepared {
         "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
          priority 100\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.200/24\n }}\n{instance}}}\n"
     );
-    let loaded = load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default())
+    prepared_text(&conf)
+}
+
+fn prepared_text(conf: &str) -> Prepared {
+    let loaded = load_keepalived_str(conf, Path::new("t.conf"), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
     let config = loaded.model;
     let instances = plan(&config, &facts).unwrap_or_else(|e| panic!("plan: {e:?}"));
@@ -152,4 +157,65 @@ fn unicast_fault_no_peer_with_a_peer_runs_as_unicast() {
         ))),
     );
     assert_eq!(state(&core), State::Backup);
+}
+
+fn priority_notes(core: &mut Core<RecordingEffects>) -> Vec<(bool, u8)> {
+    core.effects_mut()
+        .take()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::PriorityNotify {
+                master, priority, ..
+            } => Some((master, priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn weighted(flag: &str) -> Core<RecordingEffects> {
+    let conf = format!(
+        "vrrp_script chk {{\n script \"/bin/true\"\n weight 50\n}}\n\
+         vrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n priority 100\n \
+         advert_int 1\n virtual_ipaddress {{\n  192.0.2.200/24\n }}\n \
+         track_script {{\n  chk\n }}\n{flag}}}\n"
+    );
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(ms(0), CoreInput::Reload(Box::new(prepared_text(&conf))));
+    core
+}
+
+#[test]
+fn notify_priority_changes_reports_each_effective_priority_change() {
+    let mut core = weighted(" notify_priority_changes\n");
+    assert_eq!(state(&core), State::Backup);
+    priority_notes(&mut core);
+    core.handle(
+        ms(100),
+        CoreInput::Tracker(TrackerUpdate::script("chk", true)),
+    );
+    assert_eq!(priority_notes(&mut core), vec![(false, 150)]);
+    // The same verdict again: no change, no line.
+    core.handle(
+        ms(200),
+        CoreInput::Tracker(TrackerUpdate::script("chk", true)),
+    );
+    assert_eq!(priority_notes(&mut core), vec![]);
+    run_until(&mut core, ms(10_000));
+    assert_eq!(state(&core), State::Master);
+    priority_notes(&mut core);
+    core.handle(
+        ms(10_100),
+        CoreInput::Tracker(TrackerUpdate::script("chk", false)),
+    );
+    assert_eq!(priority_notes(&mut core), vec![(true, 100)]);
+}
+
+#[test]
+fn without_notify_priority_changes_nothing_is_reported() {
+    let mut core = weighted("");
+    core.handle(
+        ms(100),
+        CoreInput::Tracker(TrackerUpdate::script("chk", true)),
+    );
+    assert_eq!(priority_notes(&mut core), vec![]);
 }

@@ -115,6 +115,9 @@ pub struct InstancePlan {
     /// going to fault state"), instead of falling back to multicast.
     #[serde(default)]
     pub config_fault: Option<Box<str>>,
+    /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
+    #[serde(default)]
+    pub notify_priority_changes: bool,
 }
 
 impl InstancePlan {
@@ -493,6 +496,7 @@ fn plan_instance(
         tracking: InstanceTrackers::for_instance(config, &inst.name),
         config_fault: (inst.unicast_fault_no_peer && !unicast)
             .then(|| "Cannot use unicast without any peers - going to fault state".into()),
+        notify_priority_changes: inst.notify_priority_changes,
     })
 }
 
