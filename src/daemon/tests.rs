@@ -250,3 +250,25 @@ fn v3_checksum_as_v2_reaches_send_and_receive() {
     assert!(VrrpRepr::parse(&b, src, dst, &rfc.rx).is_err());
     assert!(VrrpRepr::parse(&a, src, dst, &as_v2.rx).is_err());
 }
+
+#[test]
+fn notify_priority_changes_comes_from_the_instance_its_sync_group_or_global() {
+    assert!(!planned_conf(&plain_conf("", "")).notify_priority_changes);
+    assert!(planned_conf(&plain_conf("", " notify_priority_changes\n")).notify_priority_changes);
+    assert!(planned_conf(&plain_conf(" vrrp_notify_priority_changes\n", "")).notify_priority_changes);
+    // keepalived: an instance that does not set it takes its sync group's first.
+    let group = |g: &str, i: &str| {
+        format!(
+            "{}vrrp_sync_group G {{\n group {{\n  vi\n }}\n{g}}}\n",
+            plain_conf(" vrrp_notify_priority_changes\n", i)
+        )
+    };
+    assert!(!planned_conf(&group(" notify_priority_changes off\n", "")).notify_priority_changes);
+    assert!(
+        planned_conf(&group(
+            " notify_priority_changes off\n",
+            " notify_priority_changes on\n"
+        ))
+        .notify_priority_changes
+    );
+}
