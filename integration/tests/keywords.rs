@@ -117,7 +117,11 @@ fn down_timer_adverts_stretches_master_down_interval() -> Result<()> {
         // Two of r1's adverts on the wire before the kill.
         wait_until(SETTLE, "r1's adverts at r2", || -> Result<bool> {
             let pcap = std::fs::read(capture.path())?;
-            Ok(adverts(&pcap)?.iter().filter(|a| a.src == r1.ipv4()).count() >= 2)
+            Ok(adverts(&pcap)?
+                .iter()
+                .filter(|a| a.src == r1.ipv4())
+                .count()
+                >= 2)
         })?;
         v1.kill9()?;
         v2.wait_state("gw", "MASTER", SETTLE)?;
@@ -133,8 +137,7 @@ fn down_timer_adverts_stretches_master_down_interval() -> Result<()> {
             .context("no advert from r2")?;
         let last_r1 = seen
             .iter()
-            .filter(|a| a.src == r1.ipv4() && a.at <= first_r2.at)
-            .last()
+            .rfind(|a| a.src == r1.ipv4() && a.at <= first_r2.at)
             .context("no advert from r1 before r2's")?;
         let gap = first_r2.at - last_r1.at;
         let mdi = master_down_interval(6, Duration::from_millis(500), 100);
@@ -182,9 +185,7 @@ fn excluded_addresses_are_installed_but_not_advertised() -> Result<()> {
         })?;
         capture.stop()?;
         let seen = adverts(&std::fs::read(capture.path())?)?;
-        let IpAddr::V4(vip4) = vip else {
-            unreachable!()
-        };
+        let vip4 = Lab::vip4(0);
         for a in seen.iter().filter(|a| a.src == r1.ipv4()) {
             ensure!(
                 a.addresses == vec![vip4],

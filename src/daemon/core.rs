@@ -373,16 +373,16 @@ impl<E: Effects> Core<E> {
     /// reported with the state the instance had when it changed, before what follows from it.
     fn report_priority(&mut self, id: InstanceId, before: Option<(Priority, State)>) {
         let Some((old, state)) = before else { return };
-        let Some(now) = self.node.instance(id).map(|i| i.effective_priority()) else {
+        let Some(after) = self.node.instance(id).map(|i| i.effective_priority()) else {
             return;
         };
         let Some(slot) = self.node.data(id) else {
             return;
         };
-        if now != old && slot.plan.notify_priority_changes {
+        if after != old && slot.plan.notify_priority_changes {
             let plan = slot.plan.clone();
             self.effects
-                .priority_changed(&plan, state == State::Master, now);
+                .priority_changed(&plan, state == State::Master, after);
         }
     }
 

@@ -57,7 +57,8 @@ fn ms(millis: u64) -> Time {
 }
 
 fn state(core: &Core<RecordingEffects>) -> State {
-    core.instance("vi").map_or(State::Initialize, |(i, _)| i.state())
+    core.instance("vi")
+        .map_or(State::Initialize, |(i, _)| i.state())
 }
 
 fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
@@ -81,7 +82,11 @@ fn instances_start_when_the_startup_delay_ends() {
     run_until(&mut core, ms(4_999));
     assert_eq!(state(&core), State::Initialize);
     run_until(&mut core, ms(5_000));
-    assert_eq!(state(&core), State::Backup, "started at the end of the delay");
+    assert_eq!(
+        state(&core),
+        State::Backup,
+        "started at the end of the delay"
+    );
     // Without the delay it would be Master at 3.609 s; with it, at 5 s + 3.609 s.
     run_until(&mut core, ms(5_000 + MDI_MS));
     assert_eq!(state(&core), State::Backup);
@@ -132,7 +137,11 @@ fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
     );
     assert_eq!(state(&core), State::Fault);
     run_until(&mut core, ms(20_000));
-    assert_eq!(state(&core), State::Fault, "never multicasts its way to Master");
+    assert_eq!(
+        state(&core),
+        State::Fault,
+        "never multicasts its way to Master"
+    );
     for (at, up) in [(20_000, false), (21_000, true)] {
         core.handle(
             ms(at),
@@ -143,7 +152,11 @@ fn unicast_fault_no_peer_without_peers_holds_the_instance_in_fault() {
             },
         );
     }
-    assert_eq!(state(&core), State::Fault, "a link coming back does not clear it");
+    assert_eq!(
+        state(&core),
+        State::Fault,
+        "a link coming back does not clear it"
+    );
 }
 
 #[test]

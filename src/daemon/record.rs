@@ -163,7 +163,11 @@ impl fmt::Display for Effect {
             } => write!(
                 f,
                 "{instance} priority notify {} priority={priority}",
-                if *master { "MASTER_PRIORITY" } else { "BACKUP_PRIORITY" }
+                if *master {
+                    "MASTER_PRIORITY"
+                } else {
+                    "BACKUP_PRIORITY"
+                }
             ),
             Effect::GroupNotify { group, state } => write!(f, "group {group} notify {state:?}"),
             Effect::Bind {

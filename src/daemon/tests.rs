@@ -191,7 +191,9 @@ fn excluded_addresses_are_installed_and_announced_but_not_advertised() {
         vec![
             IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
             IpAddr::V4(Ipv4Addr::new(192, 0, 2, 201)),
-            "2001:db8::9".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            "2001:db8::9"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         ]
     );
     assert_eq!(p.announce.frames.len(), 3, "announced like the VIPs");
@@ -255,7 +257,9 @@ fn v3_checksum_as_v2_reaches_send_and_receive() {
 fn notify_priority_changes_comes_from_the_instance_its_sync_group_or_global() {
     assert!(!planned_conf(&plain_conf("", "")).notify_priority_changes);
     assert!(planned_conf(&plain_conf("", " notify_priority_changes\n")).notify_priority_changes);
-    assert!(planned_conf(&plain_conf(" vrrp_notify_priority_changes\n", "")).notify_priority_changes);
+    assert!(
+        planned_conf(&plain_conf(" vrrp_notify_priority_changes\n", "")).notify_priority_changes
+    );
     // keepalived: an instance that does not set it takes its sync group's first.
     let group = |g: &str, i: &str| {
         format!(
