@@ -349,8 +349,8 @@ pub struct Instance {
     #[serde(default = "defaults::down_timer_adverts")]
     pub down_timer_adverts: u8,
     /// `v3_checksum_as_v2`: checksum VRRPv3 over IPv4 without the pseudo-header, as VRRPv2
-    /// does (keepalived 2.2.8+), on send and receive.
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// does (keepalived 2.2.8+), on send and receive. Always written: it is inherited.
+    #[serde(default)]
     pub v3_checksum_as_v2: bool,
     /// `promote_secondaries`: set the interface flag so removing one VIP keeps its siblings.
     #[serde(default, skip_serializing_if = "is_false")]
