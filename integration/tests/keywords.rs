@@ -202,3 +202,62 @@ fn excluded_addresses_are_installed_but_not_advertised() -> Result<()> {
         Ok(())
     })
 }
+
+/// `notify_priority_changes`: a tracked file's weight moves the effective priority, and the
+/// notify FIFO's reader reads keepalived's `INSTANCE "VI" MASTER_PRIORITY <p>` line.
+#[test]
+fn notify_priority_changes_writes_the_fifo_line() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    scenario("kw_prio_fifo", |lab| {
+        let vip = Lab::vip4(3);
+        let r1 = lab.host("r1")?;
+        let dir = lab.dir().join("kw_prio");
+        std::fs::create_dir_all(&dir)?;
+        let (file, fifo, log, reader) = (
+            dir.join("weight"),
+            dir.join("notify.fifo"),
+            dir.join("fifo.log"),
+            dir.join("reader.sh"),
+        );
+        std::fs::write(&file, "0\n")?;
+        std::fs::write(
+            &reader,
+            format!(
+                "#!/bin/sh\nwhile IFS= read -r line; do echo \"$line\" >> {}; done < \"$1\"\n",
+                log.display()
+            ),
+        )?;
+        std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755))?;
+        let conf = format!(
+            "global_defs {{\n    notify_fifo {fifo}\n    notify_fifo_script {reader}\n}}\n\
+             vrrp_track_file tf {{\n    file \"{file}\"\n    weight 1\n}}\n\
+             vrrp_instance VI {{\n    interface eth0\n    virtual_router_id 63\n    \
+             priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n    \
+             track_file {{\n        tf\n    }}\n    notify_priority_changes\n}}\n",
+            fifo = fifo.display(),
+            reader = reader.display(),
+            file = file.display(),
+        );
+        let v = Vigil::start_with(&r1, "keepalived.conf", &conf)?;
+        v.wait_state("VI", "MASTER", SETTLE)?;
+        let lines = || -> Vec<String> {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        };
+        wait_until(SETTLE, "the FIFO's MASTER line", || {
+            lines().iter().any(|l| l == "INSTANCE \"VI\" MASTER 100")
+        })
+        .with_context(|| format!("{:?}", lines()))?;
+        std::fs::write(&file, "10\n")?;
+        wait_until(SETTLE, "the FIFO's MASTER_PRIORITY 110 line", || {
+            lines()
+                .iter()
+                .any(|l| l == "INSTANCE \"VI\" MASTER_PRIORITY 110")
+        })
+        .with_context(|| format!("{:?}", lines()))?;
+        Ok(())
+    })
+}
