@@ -47,6 +47,7 @@ impl Effects for Nothing {
     fn announce(&mut self, _: &Arc<InstancePlan>, _: u8) {}
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}
+    fn priority_changed(&mut self, _: &InstancePlan, _: bool, _: Priority) {}
     fn notify_group(&mut self, _: &GroupPlan, _: NotifyState) {}
     fn source_ready(&mut self, _: &InstancePlan) {}
     fn bind(&mut self, _: &RxTable) {}

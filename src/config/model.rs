@@ -89,6 +89,9 @@ pub struct Global {
     /// `vrrp_startup_delay`: wait this long after startup before running the instances.
     #[serde(with = "secs_centis")]
     pub startup_delay: Centis,
+    /// `v3_checksum_as_v2`: default of the instances' `v3_checksum_as_v2`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub v3_checksum_as_v2: bool,
     /// `vrrp_priority`: the scheduling (nice) priority of the VRRP process, -20..=19.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_priority: Option<i8>,
@@ -142,6 +145,7 @@ impl Default for Global {
             down_timer_adverts: 3,
             notify_priority_changes: false,
             startup_delay: Centis::ZERO,
+            v3_checksum_as_v2: false,
             process_priority: None,
             default_interface: None,
             script_user: None,
@@ -344,6 +348,10 @@ pub struct Instance {
     /// `down_timer_adverts` (1..=100, default 3, RFC 5798 §6.1 Master_Down_Interval).
     #[serde(default = "defaults::down_timer_adverts")]
     pub down_timer_adverts: u8,
+    /// `v3_checksum_as_v2`: checksum VRRPv3 over IPv4 without the pseudo-header, as VRRPv2
+    /// does (keepalived 2.2.8+), on send and receive. Always written: it is inherited.
+    #[serde(default)]
+    pub v3_checksum_as_v2: bool,
     /// `promote_secondaries`: set the interface flag so removing one VIP keeps its siblings.
     #[serde(default, skip_serializing_if = "is_false")]
     pub promote_secondaries: bool,

@@ -31,9 +31,27 @@ pub fn resolve(config: &mut Config, explicit: &SourceMap) {
         global.garp.lower_prio_repeat = global.garp.master_repeat;
     }
     let global = config.global.clone();
+    // keepalived (vrrp.c): an instance that does not set `notify_priority_changes` takes its
+    // sync group's when the group sets it, the global one otherwise.
+    let group_priority_notes: std::collections::BTreeMap<String, bool> = config
+        .sync_groups
+        .iter()
+        .enumerate()
+        .filter(|(g, _)| explicit.contains(&format!("sync_groups.{g}.notify_priority_changes")))
+        .flat_map(|(_, sg)| {
+            sg.group
+                .iter()
+                .map(move |m| (m.clone(), sg.notify_priority_changes))
+        })
+        .collect();
     for (i, inst) in config.instances.iter_mut().enumerate() {
         let set = |field: &str| explicit.contains(&format!("instances.{i}.{field}"));
         resolve_instance(inst, &global, &set);
+        if !set("notify_priority_changes")
+            && let Some(&v) = group_priority_notes.get(&inst.name)
+        {
+            inst.notify_priority_changes = v;
+        }
     }
 }
 
@@ -111,6 +129,9 @@ fn resolve_instance(
     }
     if !set("down_timer_adverts") {
         inst.down_timer_adverts = global.down_timer_adverts;
+    }
+    if !set("v3_checksum_as_v2") {
+        inst.v3_checksum_as_v2 = global.v3_checksum_as_v2;
     }
     if !set("notify_priority_changes") {
         inst.notify_priority_changes = global.notify_priority_changes;

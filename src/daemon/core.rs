@@ -55,6 +55,9 @@ pub trait Effects {
     /// A state change happened (logged; the notify follows separately).
     fn transition(&mut self, plan: &InstancePlan, transition: Transition);
     fn notify(&mut self, plan: &InstancePlan, state: NotifyState, priority: Priority);
+    /// keepalived `notify_priority_changes`: the effective priority changed to `priority`
+    /// while the instance was Master (`master`) or not; a FIFO line, no script.
+    fn priority_changed(&mut self, plan: &InstancePlan, master: bool, priority: Priority);
     /// A sync group as a whole changed state (see `group_notify`).
     fn notify_group(&mut self, group: &GroupPlan, state: NotifyState);
     /// The instance's source address has become usable (IPv6 DAD over): bind its socket to
@@ -84,6 +87,8 @@ pub struct Core<E: Effects> {
     pub(super) generation: u64,
     /// Drops no instance can be blamed for (unknown VRID, malformed header, stale route).
     socket_drops: DropCounts,
+    /// keepalived `vrrp_startup_delay` (`startup_delay.rs`).
+    pub(super) startup: super::startup_delay::StartupDelay,
     pub(super) effects: E,
 }
 
@@ -98,6 +103,7 @@ impl<E: Effects> Core<E> {
             link_locals: LinkLocals::default(),
             generation: 0,
             socket_drops: DropCounts::default(),
+            startup: Default::default(),
             effects,
         }
     }
@@ -132,7 +138,11 @@ impl<E: Effects> Core<E> {
 
     /// When the core next needs a [`CoreInput::Tick`].
     pub fn next_deadline(&self) -> Option<Time> {
-        self.node.next_deadline()
+        let node = self.node.next_deadline();
+        match self.startup.until() {
+            Some(at) => Some(node.map_or(at, |n| n.min(at))),
+            None => node,
+        }
     }
 
     pub fn handle(&mut self, now: Time, input: CoreInput) {
@@ -141,6 +151,7 @@ impl<E: Effects> Core<E> {
                 self.reload(now, *prepared);
             }
             CoreInput::Tick => {
+                self.end_startup_delay(now);
                 let actions = self.node.tick(now);
                 self.apply(actions);
             }
@@ -331,10 +342,12 @@ impl<E: Effects> Core<E> {
         let Some(slot) = self.node.data(id) else {
             return;
         };
-        let verdict = self.trackers.verdict(&slot.plan.tracking);
+        let mut verdict = self.trackers.verdict(&slot.plan.tracking);
+        // A configuration fault (`InstancePlan::config_fault`) is a checker that never recovers.
+        verdict.faulted |= slot.plan.config_fault.is_some();
         match slot.phase {
             Phase::AwaitingCheckers => {
-                if !verdict.pending {
+                if !verdict.pending && !self.startup.holds(now) {
                     self.start(now, id, verdict);
                 }
             }
@@ -345,9 +358,31 @@ impl<E: Effects> Core<E> {
                 if let Some(slot) = self.node.data_mut(id) {
                     slot.verdict = verdict;
                 }
+                let before = self
+                    .node
+                    .instance(id)
+                    .map(|i| (i.effective_priority(), i.state()));
                 let actions = self.node.handle(now, id, tracker_input(verdict));
+                self.report_priority(id, before);
                 self.apply(actions);
             }
+        }
+    }
+
+    /// keepalived `notify_priority_changes` (vrrp_track.c): a changed effective priority is
+    /// reported with the state the instance had when it changed, before what follows from it.
+    fn report_priority(&mut self, id: InstanceId, before: Option<(Priority, State)>) {
+        let Some((old, state)) = before else { return };
+        let Some(after) = self.node.instance(id).map(|i| i.effective_priority()) else {
+            return;
+        };
+        let Some(slot) = self.node.data(id) else {
+            return;
+        };
+        if after != old && slot.plan.notify_priority_changes {
+            let plan = slot.plan.clone();
+            self.effects
+                .priority_changed(&plan, state == State::Master, after);
         }
     }
 
@@ -360,6 +395,9 @@ impl<E: Effects> Core<E> {
         slot.verdict = verdict;
         slot.phase = Phase::Started;
         let plan = slot.plan.clone();
+        if let Some(why) = &plan.config_fault {
+            tracing::warn!(instance = %plan.name(), "{why}");
+        }
         let mut inputs = Vec::with_capacity(3);
         // A down link, or an IPv6 source still tentative (`link_local.rs`), starts it in Fault.
         if !self.usable(&plan) {

@@ -121,6 +121,7 @@ impl Feeder {
             links: prepared.links.clone(),
             initially_down: prepared.initially_down.clone(),
             present_vips: prepared.present_vips.clone(),
+            startup_delay: prepared.startup_delay,
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);

@@ -257,6 +257,14 @@ impl Effects for SystemEffects {
         self.notifier.notify(plan.notify_scripts(), &note);
     }
 
+    fn priority_changed(&mut self, plan: &InstancePlan, master: bool, priority: Priority) {
+        self.notifier.fifo_only(&crate::notify::priority_fifo_line(
+            plan.name(),
+            master,
+            priority.get(),
+        ));
+    }
+
     fn notify_group(&mut self, group: &GroupPlan, state: NotifyState) {
         tracing::info!(group = %group.name, state = state.as_keepalived(), "sync group state");
         // keepalived gives a group priority 0, in the script's arguments and the FIFO line.

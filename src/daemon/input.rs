@@ -122,6 +122,10 @@ pub struct Prepared {
     /// remove the ones a previous run left behind (`residual.rs`).
     #[serde(default)]
     pub present_vips: Vec<PresentAddress>,
+    /// keepalived `vrrp_startup_delay`: how long after the first start the instances wait
+    /// before they start (`startup_delay.rs`).
+    #[serde(default)]
+    pub startup_delay: crate::types::Centis,
 }
 
 /// An address found on an interface, by the interface's index.

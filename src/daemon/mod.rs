@@ -26,6 +26,8 @@ pub mod effects;
 pub mod fdlimit;
 pub mod group_notify;
 pub mod input;
+#[cfg(test)]
+mod keyword_tests;
 mod link_local;
 pub mod pidfile;
 pub mod plan;
@@ -38,6 +40,7 @@ mod residual;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+mod startup_delay;
 
 pub use driver::{DaemonError, RunOptions, run};
 pub use input::CoreInput;

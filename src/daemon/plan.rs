@@ -110,6 +110,14 @@ pub struct InstancePlan {
     pub vmac: Option<Box<VmacPlan>>,
     /// The checkers the instance watches, weights resolved.
     pub tracking: InstanceTrackers,
+    /// Why the configuration holds the instance in Fault for good, if it does: keepalived's
+    /// `unicast_fault_no_peer` with no peer (vrrp.c: "Cannot use unicast without any peers -
+    /// going to fault state"), instead of falling back to multicast.
+    #[serde(default)]
+    pub config_fault: Option<Box<str>>,
+    /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
+    #[serde(default)]
+    pub notify_priority_changes: bool,
 }
 
 impl InstancePlan {
@@ -304,6 +312,13 @@ fn plan_instance(
         _ => IpProtocol::Vrrp,
     };
 
+    // keepalived `v3_checksum_as_v2`: VRRPv3 over IPv4 checksummed as VRRPv2 (no
+    // pseudo-header), both ways; IPv6 and VRRPv2 are unaffected (`pseudo_header_sum`).
+    let v3_checksum = if inst.v3_checksum_as_v2 {
+        V3Checksum::WithoutPseudoHeader
+    } else {
+        V3Checksum::PseudoHeader
+    };
     let advertised: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
     if let Some(bad) = advertised.iter().find(|a| model::family_of(**a) != family) {
         return Err(format!(
@@ -322,7 +337,7 @@ fn plan_instance(
     // seconds, too many addresses) into a start-up error instead of a silent instance.
     let probe_dst = destinations.first().copied().unwrap_or(src);
     let mut probe = vec![0u8; repr.buffer_len_for(family)];
-    repr.emit(&mut probe, src, probe_dst, V3Checksum::PseudoHeader)
+    repr.emit(&mut probe, src, probe_dst, v3_checksum)
         .map_err(|e| format!("cannot build its advertisement: {e}"))?;
 
     let (vip_ifindex, vip_ifname, announce_mac, vmac) = match &inst.use_vmac {
@@ -350,9 +365,17 @@ fn plan_instance(
     };
 
     // Sized exactly: a pushed-to Vec keeps room for four, and there are thousands of plans.
-    let mut vips = Vec::with_capacity(inst.virtual_addresses.len());
-    let mut frames = Vec::with_capacity(inst.virtual_addresses.len());
-    for v in &inst.virtual_addresses {
+    // `virtual_ipaddress_excluded` (keepalived's evips) is installed, removed and announced
+    // with the virtual addresses, but stays out of the advert (`repr` above) and so out of
+    // the received address-list check: it may be of either family and any number.
+    let installed = inst.virtual_addresses.len() + inst.excluded_addresses.len();
+    let mut vips = Vec::with_capacity(installed);
+    let mut frames = Vec::with_capacity(installed);
+    for v in inst
+        .virtual_addresses
+        .iter()
+        .chain(&inst.excluded_addresses)
+    {
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
                 facts(dev)
@@ -407,6 +430,8 @@ fn plan_instance(
             lower_prio_repeat: Some(clamp_u8(inst.garp.lower_prio_repeat)),
         },
         lower_prio_no_advert: inst.lower_prio_no_advert,
+        higher_prio_send_advert: inst.higher_prio_send_advert,
+        down_timer_adverts: inst.down_timer_adverts,
     };
     let socket = SocketKey {
         ifindex: iface.ifindex,
@@ -416,7 +441,7 @@ fn plan_instance(
     let rx = RxContext {
         version: inst.version,
         auth,
-        v3_checksum: V3Checksum::PseudoHeader,
+        v3_checksum,
         unicast,
     };
     // keepalived (vrrp.c `vrrp_check_packet`): the source check applies to unicast instances
@@ -457,7 +482,7 @@ fn plan_instance(
                 .filter(|_| unicast)
                 .unwrap_or(wire::VRRP_HOP_LIMIT),
             repr,
-            v3_checksum: V3Checksum::PseudoHeader,
+            v3_checksum,
         },
         vips,
         announce: AnnouncePlan {
@@ -469,6 +494,9 @@ fn plan_instance(
             .filter(|n| **n != NotifyScripts::default()),
         vmac,
         tracking: InstanceTrackers::for_instance(config, &inst.name),
+        config_fault: (inst.unicast_fault_no_peer && !unicast)
+            .then(|| "Cannot use unicast without any peers - going to fault state".into()),
+        notify_priority_changes: inst.notify_priority_changes,
     })
 }
 

@@ -153,6 +153,7 @@ pub fn assemble(
             .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
             .collect(),
         present_vips: Vec::new(),
+        startup_delay: config.global.startup_delay,
     }
 }
 

@@ -96,6 +96,13 @@ pub enum Effect {
         state: NotifyState,
         priority: u8,
     },
+    /// keepalived `notify_priority_changes`: the FIFO's `MASTER_PRIORITY` /
+    /// `BACKUP_PRIORITY` line.
+    PriorityNotify {
+        instance: String,
+        master: bool,
+        priority: u8,
+    },
     /// A sync group's notification (keepalived's priority for a group is always 0).
     GroupNotify {
         group: String,
@@ -149,6 +156,19 @@ impl fmt::Display for Effect {
                 state,
                 priority,
             } => write!(f, "{instance} notify {state:?} priority={priority}"),
+            Effect::PriorityNotify {
+                instance,
+                master,
+                priority,
+            } => write!(
+                f,
+                "{instance} priority notify {} priority={priority}",
+                if *master {
+                    "MASTER_PRIORITY"
+                } else {
+                    "BACKUP_PRIORITY"
+                }
+            ),
             Effect::GroupNotify { group, state } => write!(f, "group {group} notify {state:?}"),
             Effect::Bind {
                 generation,
@@ -224,6 +244,14 @@ impl Effects for RecordingEffects {
         self.effects.push(Effect::Notify {
             instance: plan.name().to_owned(),
             state,
+            priority: priority.get(),
+        });
+    }
+
+    fn priority_changed(&mut self, plan: &InstancePlan, master: bool, priority: Priority) {
+        self.effects.push(Effect::PriorityNotify {
+            instance: plan.name().to_owned(),
+            master,
             priority: priority.get(),
         });
     }

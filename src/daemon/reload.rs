@@ -38,8 +38,10 @@ impl<E: Effects> Core<E> {
             links,
             initially_down,
             present_vips,
+            startup_delay,
         } = prepared;
         self.learn_links(&links);
+        self.set_startup_delay(now, startup_delay);
 
         // Member name -> sync group name, before and after (maps: no scan per instance).
         let old_group: BTreeMap<String, String> = self

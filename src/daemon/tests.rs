@@ -171,3 +171,108 @@ fn the_source_check_is_planned_as_keepalived_turns_it_on() {
                 virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.200/24\n }\n}\n";
     assert_eq!(peers(&planned_conf(conf)), None);
 }
+
+fn plain_conf(global: &str, instance: &str) -> String {
+    format!(
+        "global_defs {{\n{global}}}\nvrrp_instance vi {{\n interface eth0\n virtual_router_id 51\n \
+         virtual_ipaddress {{\n  192.0.2.200/24\n }}\n{instance}}}\n"
+    )
+}
+
+#[test]
+fn excluded_addresses_are_installed_and_announced_but_not_advertised() {
+    let p = planned_conf(&plain_conf(
+        "",
+        " virtual_ipaddress_excluded {\n  192.0.2.201/24\n  2001:db8::9/64\n }\n",
+    ));
+    let installed: Vec<IpAddr> = p.vips.iter().map(|v| v.addr).collect();
+    assert_eq!(
+        installed,
+        vec![
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 201)),
+            "2001:db8::9"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ]
+    );
+    assert_eq!(p.announce.frames.len(), 3, "announced like the VIPs");
+    // The advert (and so the received address-list check, built from it) lists the VIP only.
+    assert_eq!(
+        p.tx.repr.addresses,
+        vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 200))]
+    );
+}
+
+#[test]
+fn state_machine_keywords_reach_the_state_machine() {
+    let p = planned_conf(&plain_conf("", ""));
+    assert_eq!(p.fsm.down_timer_adverts, 3);
+    assert!(!p.fsm.higher_prio_send_advert);
+    let p = planned_conf(&plain_conf(
+        "",
+        " down_timer_adverts 6\n higher_prio_send_advert\n",
+    ));
+    assert_eq!(p.fsm.down_timer_adverts, 6);
+    assert!(p.fsm.higher_prio_send_advert);
+    // The global defaults.
+    let p = planned_conf(&plain_conf(
+        " vrrp_down_timer_adverts 5\n vrrp_higher_prio_send_advert\n",
+        "",
+    ));
+    assert_eq!(p.fsm.down_timer_adverts, 5);
+    assert!(p.fsm.higher_prio_send_advert);
+}
+
+#[test]
+fn v3_checksum_as_v2_reaches_send_and_receive() {
+    use crate::wire::{V3Checksum, VRRP_GROUP_V4, vrrp::VrrpRepr};
+    let v3 = " version 3\n";
+    let rfc = planned_conf(&plain_conf("", v3));
+    let as_v2 = planned_conf(&plain_conf("", &format!("{v3} v3_checksum_as_v2\n")));
+    let global = planned_conf(&plain_conf(" v3_checksum_as_v2\n", v3));
+    assert_eq!(rfc.tx.v3_checksum, V3Checksum::PseudoHeader);
+    assert_eq!(rfc.rx.v3_checksum, V3Checksum::PseudoHeader);
+    for p in [&as_v2, &global] {
+        assert_eq!(p.tx.v3_checksum, V3Checksum::WithoutPseudoHeader);
+        assert_eq!(p.rx.v3_checksum, V3Checksum::WithoutPseudoHeader);
+    }
+    // On the wire: what one sends, the other refuses (the checksums differ).
+    let (src, dst) = (rfc.tx.src, IpAddr::V4(VRRP_GROUP_V4));
+    let emit = |p: &InstancePlan| {
+        let mut buf = vec![0u8; p.tx.repr.buffer_len_for(crate::types::Family::V4)];
+        p.tx.repr
+            .emit(&mut buf, src, dst, p.tx.v3_checksum)
+            .unwrap_or_else(|e| panic!("emit: {e}"));
+        buf
+    };
+    let (a, b) = (emit(&rfc), emit(&as_v2));
+    assert_ne!(a, b);
+    assert!(VrrpRepr::parse(&b, src, dst, &as_v2.rx).is_ok());
+    assert!(VrrpRepr::parse(&b, src, dst, &rfc.rx).is_err());
+    assert!(VrrpRepr::parse(&a, src, dst, &as_v2.rx).is_err());
+}
+
+#[test]
+fn notify_priority_changes_comes_from_the_instance_its_sync_group_or_global() {
+    assert!(!planned_conf(&plain_conf("", "")).notify_priority_changes);
+    assert!(planned_conf(&plain_conf("", " notify_priority_changes\n")).notify_priority_changes);
+    assert!(
+        planned_conf(&plain_conf(" vrrp_notify_priority_changes\n", "")).notify_priority_changes
+    );
+    // keepalived: an instance that does not set it takes its sync group's first.
+    let group = |g: &str, i: &str| {
+        format!(
+            "{}vrrp_sync_group G {{\n group {{\n  vi\n }}\n{g}}}\n",
+            plain_conf(" vrrp_notify_priority_changes\n", i)
+        )
+    };
+    assert!(!planned_conf(&group(" notify_priority_changes off\n", "")).notify_priority_changes);
+    assert!(
+        planned_conf(&group(
+            " notify_priority_changes off\n",
+            " notify_priority_changes on\n"
+        ))
+        .notify_priority_changes
+    );
+}

@@ -92,7 +92,24 @@ pub struct InstanceConfig {
     /// advert with an advert of its own (RFC behaviour; keepalived's default is to answer).
     #[serde(default)]
     pub lower_prio_no_advert: bool,
+    /// keepalived `higher_prio_send_advert`: a Master that yields to a higher-priority advert
+    /// (or an equal one from a higher address) first sends one advert of its own, so that the
+    /// new Master's neighbours hear the old one step aside (keepalived vrrp.c
+    /// `vrrp_state_master_rx`).
+    #[serde(default)]
+    pub higher_prio_send_advert: bool,
+    /// keepalived `down_timer_adverts`: the multiplier of Master_Adver_Interval in
+    /// Master_Down_Interval, 3 in RFC 5798 §6.1 (keepalived `VRRP_MS_DOWN_TIMER`).
+    #[serde(default = "default_down_timer_adverts")]
+    pub down_timer_adverts: u8,
 }
+
+fn default_down_timer_adverts() -> u8 {
+    DEFAULT_DOWN_TIMER_ADVERTS
+}
+
+/// RFC 5798 §6.1: Master_Down_Interval is three Master_Adver_Intervals plus the skew.
+pub const DEFAULT_DOWN_TIMER_ADVERTS: u8 = 3;
 
 impl InstanceConfig {
     /// A configuration with the RFC and keepalived defaults for everything but identity.
@@ -121,6 +138,8 @@ impl InstanceConfig {
             initial: InitialState::Backup,
             garp: GarpConfig::default(),
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            down_timer_adverts: DEFAULT_DOWN_TIMER_ADVERTS,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::config::{InitialState, InstanceConfig};
 use super::input::{AdvertRx, Input};
 use super::priority::effective_priority;
 use super::time::Time;
-use super::timers::{Timers, master_down_interval, skew_time, take_if_due};
+use super::timers::{Timers, master_down_interval_n, skew_time, take_if_due};
 use crate::types::{Centis, Priority, Version};
 
 /// One VRRP instance. Feed it [`Input`]s with the current time; carry out the [`Action`]s it
@@ -84,12 +84,14 @@ impl Instance {
         )
     }
 
-    /// Master_Down_Interval for the current priority and Master_Adver_Interval (RFC 5798 §6.1).
+    /// Master_Down_Interval for the current priority and Master_Adver_Interval (RFC 5798 §6.1),
+    /// with keepalived's `down_timer_adverts` as the multiplier (3 by default).
     pub fn master_down_interval(&self) -> Duration {
-        master_down_interval(
+        master_down_interval_n(
             self.config.version,
             self.effective_priority,
             self.master_adver_interval,
+            self.config.down_timer_adverts,
         )
     }
 
@@ -344,6 +346,13 @@ impl Instance {
             || (advert.priority == self.effective_priority
                 && advert.src > self.config.primary_addr);
         if yields {
+            // keepalived `higher_prio_send_advert` (vrrp.c `vrrp_state_master_rx`): one advert
+            // at our own priority before stepping down, not in the RFC.
+            if self.config.higher_prio_send_advert {
+                out.push(Action::SendAdvert {
+                    priority: self.effective_priority,
+                });
+            }
             // RFC 9568 §6.4.3: "Cancel Adver_Timer; Set Active_Adver_Interval to Adver
             // Interval contained in the ADVERTISEMENT; Recompute the Skew_Time and
             // Active_Down_Interval; Set Active_Down_Timer to Active_Down_Interval; Transition

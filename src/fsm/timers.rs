@@ -32,7 +32,18 @@ pub fn master_down_interval(
     priority: Priority,
     master_adver_interval: Centis,
 ) -> Duration {
-    Duration::from_micros(3 * master_adver_interval.as_micros())
+    master_down_interval_n(version, priority, master_adver_interval, 3)
+}
+
+/// Master_Down_Interval with keepalived's `down_timer_adverts` (`adverts`) in place of the
+/// RFC's 3: `adverts × Master_Adver_Interval + Skew_Time` (keepalived `VRRP_MS_DOWN_TIMER`).
+pub fn master_down_interval_n(
+    version: Version,
+    priority: Priority,
+    master_adver_interval: Centis,
+    adverts: u8,
+) -> Duration {
+    Duration::from_micros(u64::from(adverts) * master_adver_interval.as_micros())
         + skew_time(version, priority, master_adver_interval)
 }
 
@@ -127,6 +138,19 @@ mod tests {
         assert_eq!(
             master_down_interval(Version::V2, Priority::new(254), Centis::from_secs(2)),
             Duration::from_micros(6_000_000 + 7_812)
+        );
+    }
+
+    #[test]
+    fn master_down_interval_n_multiplies_by_down_timer_adverts() {
+        // 6 × 0.5 s + (256 - 100) × 0.5 s / 256 = 3 s + 304_687 µs (v3).
+        assert_eq!(
+            master_down_interval_n(Version::V3, Priority::new(100), Centis::new(50), 6),
+            Duration::from_micros(3_000_000 + 304_687)
+        );
+        assert_eq!(
+            master_down_interval_n(Version::V3, Priority::new(100), Centis::new(100), 3),
+            master_down_interval(Version::V3, Priority::new(100), Centis::new(100))
         );
     }
 

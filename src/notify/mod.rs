@@ -13,6 +13,8 @@ mod runner;
 
 pub use argv::{SplitError, split_command};
 pub use fifo::{FifoSpec, FifoWriter};
-pub use plan::{Notification, NotifyScripts, NotifyState, Scope, Script, commands_for};
+pub use plan::{
+    Notification, NotifyScripts, NotifyState, Scope, Script, commands_for, priority_fifo_line,
+};
 pub use reader::{EOF_GRACE, FifoReader, ReaderSpec, TERM_GRACE};
 pub use runner::{Notifier, NotifierConfig, STOP_WAIT};

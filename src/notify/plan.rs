@@ -96,6 +96,19 @@ impl Notification {
     }
 }
 
+/// The line keepalived writes to its notify fifo when `notify_priority_changes` is on and an
+/// instance's effective priority changes (vrrp_notify.c `send_instance_priority_notifies`):
+/// `INSTANCE "VI_1" MASTER_PRIORITY 90` while Master, `BACKUP_PRIORITY` in any other state.
+/// No notify script runs for it.
+pub fn priority_fifo_line(name: &str, master: bool, priority: u8) -> String {
+    let event = if master {
+        "MASTER_PRIORITY"
+    } else {
+        "BACKUP_PRIORITY"
+    };
+    format!("INSTANCE \"{name}\" {event} {priority}\n")
+}
+
 /// The commands to run, in order, for `n`.
 pub fn commands_for(scripts: &NotifyScripts, n: &Notification) -> Vec<Script> {
     let specific = match n.state {
@@ -185,6 +198,19 @@ mod tests {
         assert_eq!(
             note(NotifyState::Fault).fifo_line(),
             "INSTANCE \"VI_1\" FAULT 150\n"
+        );
+    }
+
+    #[test]
+    fn priority_change_fifo_lines_are_keepaliveds() {
+        // keepalived vrrp_notify.c: MASTER_PRIORITY while Master, BACKUP_PRIORITY otherwise.
+        assert_eq!(
+            super::priority_fifo_line("VI_1", true, 90),
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n"
+        );
+        assert_eq!(
+            super::priority_fifo_line("VI_1", false, 150),
+            "INSTANCE \"VI_1\" BACKUP_PRIORITY 150\n"
         );
     }
 }

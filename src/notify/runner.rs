@@ -136,6 +136,13 @@ impl Notifier {
         queue.shared.wake.notify_one();
     }
 
+    /// A line for the FIFO alone (no script runs for it), e.g. a priority change.
+    pub fn fifo_only(&mut self, line: &str) {
+        if let Some(fifo) = &mut self.fifo {
+            fifo.write_line(line);
+        }
+    }
+
     /// At reload: the FIFO the new configuration names, and its reader.
     ///
     /// The same FIFO (path and owner) still at its path (same inode, not followed) is kept

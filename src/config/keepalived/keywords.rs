@@ -54,6 +54,7 @@ pub const GLOBAL_MAPPED: &[&str] = &[
     "vrrp_down_timer_adverts",
     "vrrp_notify_priority_changes",
     "vrrp_startup_delay",
+    "v3_checksum_as_v2",
     "vrrp_priority",
     "default_interface",
     "script_user",
@@ -176,6 +177,7 @@ pub const INSTANCE_MAPPED: &[&str] = &[
     "lower_prio_no_advert",
     "higher_prio_send_advert",
     "down_timer_adverts",
+    "v3_checksum_as_v2",
     "promote_secondaries",
 ];
 

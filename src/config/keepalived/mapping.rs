@@ -485,6 +485,12 @@ impl Mapper {
                 }
                 "startup_delay"
             }
+            "v3_checksum_as_v2" => {
+                if let Ok(v) = self.flag(node) {
+                    self.config.global.v3_checksum_as_v2 = v;
+                }
+                "v3_checksum_as_v2"
+            }
             "vrrp_priority" => {
                 if let Ok(v) = self.int(node, -20i8, 19) {
                     self.config.global.process_priority = Some(v);
@@ -685,6 +691,7 @@ impl Mapper {
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             down_timer_adverts: 3,
+            v3_checksum_as_v2: false,
             promote_secondaries: false,
         };
         let mut has_interface = false;
@@ -1097,6 +1104,10 @@ impl Mapper {
             "down_timer_adverts" => {
                 inst.down_timer_adverts = self.int(n, 1u8, 100).ok()?;
                 "down_timer_adverts"
+            }
+            "v3_checksum_as_v2" => {
+                inst.v3_checksum_as_v2 = self.flag(n).ok()?;
+                "v3_checksum_as_v2"
             }
             "promote_secondaries" => {
                 inst.promote_secondaries = true;

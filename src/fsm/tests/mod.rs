@@ -2,6 +2,7 @@
 
 mod fault;
 mod garp;
+mod keepalived_keywords;
 mod reload;
 mod rfc_backup;
 mod rfc_master;
