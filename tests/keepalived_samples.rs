@@ -120,7 +120,6 @@ const CLASSES: &[(&str, Class)] = &[
                     46,
                     "\"or\" for routes is deprecated. Please use \"nexthop\"",
                 ),
-                (30, 9, "vigil does not install multipath routes yet"),
                 (
                     32,
                     19,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::core::Core;
 use super::dumps::{DumpSignals, Dumper};
 use super::effects::{SystemEffects, Work, execute};
+use super::statics::Statics;
 use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
 use super::plan::{InstancePlan, fifo_reader};
@@ -223,11 +224,23 @@ pub async fn run(
     };
     let config_name = options.config_path.display().to_string();
 
+    // keepalived adds its static addresses and routes when the VRRP process starts, before
+    // any instance runs, and takes them away in stop_vrrp.
+    let statics = Statics::resolve(&config, &netlink).await;
+    statics.install(&netlink).await;
     let ready = prepare(
         Source::Loaded(Box::new(config)),
         feeder.context(&netlink, &input_tx),
     )
-    .await?;
+    .await;
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(e) => {
+            // A start that fails leaves nothing behind.
+            statics.remove(&netlink).await;
+            return Err(e.into());
+        }
+    };
     let config = feeder.install(ready);
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
     free_beside_loop(config);
@@ -332,6 +345,7 @@ pub async fn run(
     }
     effects.close_all();
     effects.flush().await;
+    statics.remove(&netlink).await;
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;

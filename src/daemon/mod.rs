@@ -38,6 +38,7 @@ mod residual;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+pub mod statics;
 
 pub use driver::{DaemonError, RunOptions, run};
 pub use input::CoreInput;

@@ -21,6 +21,7 @@ pub mod events;
 pub mod heap;
 pub mod netlink;
 pub mod netns;
+pub mod routing;
 pub mod socket;
 pub mod sysctl;
 

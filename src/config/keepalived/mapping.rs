@@ -1703,7 +1703,6 @@ impl Mapper {
                     return Err(());
                 }
                 r.nexthops = self.nexthops(&rest)?;
-                self.multipath_warning(line);
                 break;
             }
             let mut value = |m: &mut Self| -> R<&Arg> {
@@ -1758,7 +1757,12 @@ impl Mapper {
                     let v = value(self)?;
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
-                "track_group" => r.track_group = Some(value(self)?.text.clone()),
+                "track_group" => {
+                    // keepalived takes such a route down while the static_track_group's
+                    // interfaces are down; vigil accepts static_track_group without effect.
+                    self.warn(&opt.pos, "route option `track_group` is read, but vigil does not implement static_track_group: the route goes in and out with mastership (or at start for a static route) only");
+                    r.track_group = Some(value(self)?.text.clone());
+                }
                 "or" => {
                     let v = value(self)?;
                     let alternative = self.ip(v, "or")?;
@@ -1783,7 +1787,6 @@ impl Mapper {
                             onlink: false,
                         },
                     ];
-                    self.multipath_warning(line);
                 }
                 "onlink" => r.onlink = true,
                 "no_track" => r.no_track = true,
@@ -1848,11 +1851,6 @@ impl Mapper {
             hops.push(hop);
         }
         Ok(hops)
-    }
-
-    /// Multipath routes are read into the model, and not installed.
-    fn multipath_warning(&mut self, line: &Node) {
-        self.warn(&line.pos, "a route with several next hops (`nexthop` / `or`) is read, but vigil does not install multipath routes yet: the route has no effect");
     }
 
     /// `[from P] [to P] [table N] [priority N] [fwmark N] [iif IF] [oif IF] [no_track] [inet6]`
