@@ -450,7 +450,9 @@ pub async fn apply_routing(netlink: &Netlink, instance: &str, routing: &Routing,
     let routes = async {
         for r in &routing.routes {
             match netlink.route(r, up).await {
-                Ok(()) => tracing::debug!(instance, route = %describe_route(r), up, "route changed"),
+                Ok(()) => {
+                    tracing::debug!(instance, route = %describe_route(r), up, "route changed")
+                }
                 Err(e) if benign(&e) => {}
                 Err(e) => tracing::error!(instance, error = %e, "cannot change route"),
             }

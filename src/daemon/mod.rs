@@ -35,6 +35,8 @@ pub mod receive;
 pub mod record;
 pub mod reload;
 mod residual;
+#[cfg(test)]
+mod routing_tests;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;

@@ -140,8 +140,18 @@ impl Routing {
         let empty = Routing::default();
         let b = b.unwrap_or(&empty);
         let d = Routing {
-            routes: a.routes.iter().filter(|r| !b.routes.contains(r)).cloned().collect(),
-            rules: a.rules.iter().filter(|r| !b.rules.contains(r)).cloned().collect(),
+            routes: a
+                .routes
+                .iter()
+                .filter(|r| !b.routes.contains(r))
+                .cloned()
+                .collect(),
+            rules: a
+                .rules
+                .iter()
+                .filter(|r| !b.rules.contains(r))
+                .cloned()
+                .collect(),
         };
         (!d.routes.is_empty() || !d.rules.is_empty()).then_some(d)
     }

@@ -55,7 +55,11 @@ impl Statics {
 
     /// Adds addresses, then routes (a route may go via a static address's subnet).
     pub async fn install(&self, netlink: &Netlink) {
-        for (spec, r) in self.addresses.iter().zip(netlink.add_addresses(&self.addresses).await) {
+        for (spec, r) in self
+            .addresses
+            .iter()
+            .zip(netlink.add_addresses(&self.addresses).await)
+        {
             match r {
                 Ok(()) => tracing::info!(%spec, "static address added"),
                 Err(e) if e.is_already_exists() => {}
@@ -72,7 +76,11 @@ impl Statics {
         if let Some(routing) = &self.routing {
             apply_routing(netlink, "static", routing, false).await;
         }
-        for (spec, r) in self.addresses.iter().zip(netlink.del_addresses(&self.addresses).await) {
+        for (spec, r) in self
+            .addresses
+            .iter()
+            .zip(netlink.del_addresses(&self.addresses).await)
+        {
             match r {
                 Ok(()) => tracing::info!(%spec, "static address removed"),
                 Err(e) if e.is_not_found() => {}

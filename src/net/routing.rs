@@ -206,10 +206,7 @@ impl Netlink {
         if let Some(o) = &r.oif {
             req = req.output_interface(o.clone());
         }
-        let family = r
-            .from
-            .or(r.to)
-            .map_or(r.family, |p| family_of(p.addr));
+        let family = r.from.or(r.to).map_or(r.family, |p| family_of(p.addr));
         macro_rules! prefixes {
             ($req:expr, $ty:ident) => {{
                 let mut req = $req;
