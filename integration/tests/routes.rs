@@ -1,7 +1,7 @@
 //! Virtual routes and rules follow mastership, static routes are there from the start, on a
 //! real kernel: two vigil routers read a keepalived.conf with `virtual_routes` (a single-path
 //! route via a client-side address and a multipath route), `virtual_rules` (from the VIP,
-//! lookup table 100) and `static_routes`.
+//! lookup table 100), `static_routes` and `static_rules`.
 //!
 //! Each test builds its own lab (unique names, deleted on drop and on panic). They run as
 //! root; under CI=true or VIGIL_LAB=1 a lab that cannot be built fails the test, elsewhere the
@@ -22,6 +22,7 @@ fn conf(host: &Host, priority: u8, vip: Ipv4Addr, gateway: Ipv4Addr) -> String {
     let ifname = host.ifname();
     format!(
         "static_routes {{\n  {STATIC} dev {ifname}\n}}\n\
+         static_rules {{\n  to {STATIC} table 101\n}}\n\
          vrrp_instance gw {{\n  interface {ifname}\n  state BACKUP\n  virtual_router_id 63\n  \
          priority {priority}\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n  \
          virtual_routes {{\n    {VIRTUAL} via {gateway} dev {ifname}\n    \
@@ -37,6 +38,7 @@ struct Seen {
     multipath: bool,
     rule: bool,
     static_route: bool,
+    static_rule: bool,
 }
 
 fn seen(host: &Host, vip: Ipv4Addr) -> Result<Seen> {
@@ -52,6 +54,9 @@ fn seen(host: &Host, vip: Ipv4Addr) -> Result<Seen> {
             .lines()
             .any(|l| l.contains(&format!("from {vip} lookup 100"))),
         static_route: !route(STATIC)?.trim().is_empty(),
+        static_rule: rules
+            .lines()
+            .any(|l| l.contains(&format!("to {STATIC} lookup 101"))),
     })
 }
 
@@ -60,18 +65,21 @@ const MASTER: Seen = Seen {
     multipath: true,
     rule: true,
     static_route: true,
+    static_rule: true,
 };
 const BACKUP: Seen = Seen {
     virtual_route: false,
     multipath: false,
     rule: false,
     static_route: true,
+    static_rule: true,
 };
 const NOTHING: Seen = Seen {
     virtual_route: false,
     multipath: false,
     rule: false,
     static_route: false,
+    static_rule: false,
 };
 
 fn wait_seen(host: &Host, vip: Ipv4Addr, want: &Seen, what: &str) -> Result<()> {
@@ -97,7 +105,12 @@ fn virtual_routes_and_rules_follow_mastership_and_static_routes_stay() -> Result
             &MASTER,
             "the master holds the routes and the rule",
         )?;
-        wait_seen(&r2, vip, &BACKUP, "the backup holds the static route only")?;
+        wait_seen(
+            &r2,
+            vip,
+            &BACKUP,
+            "the backup holds the static route and rule only",
+        )?;
         ensure!(r1.has_address(IpAddr::V4(vip))?, "the master has no VIP");
         // keepalived's protocol for the routes it adds, unless one is configured.
         let ours = r1.run("ip", ["-4", "route", "show", "proto", "18"])?;
@@ -115,7 +128,7 @@ fn virtual_routes_and_rules_follow_mastership_and_static_routes_stay() -> Result
             "the new master took the routes and the rule",
         )?;
 
-        // A clean stop takes away the virtual routes, the rule and the static route.
+        // A clean stop takes away the virtual routes and rule, and the static ones.
         v2.stop()?;
         wait_seen(&r2, vip, &NOTHING, "a stopped vigil left nothing behind")?;
         Ok(())

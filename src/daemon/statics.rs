@@ -1,4 +1,4 @@
-//! keepalived's `static_ipaddress` and `static_routes`: put in at start whatever the VRRP
+//! keepalived's `static_ipaddress`, `static_routes` and `static_rules`: put in at start whatever the VRRP
 //! state, taken away at exit (keepalived's vrrp_daemon.c adds them when the VRRP process
 //! starts and deletes them in stop_vrrp, rules first, then routes, then addresses).
 //!
@@ -45,7 +45,7 @@ impl Statics {
         }
         Statics {
             addresses,
-            routing: Routing::boxed(&config.static_routes, &[]),
+            routing: Routing::boxed(&config.static_routes, &config.static_rules),
         }
     }
 
@@ -53,7 +53,7 @@ impl Statics {
         self.addresses.is_empty() && self.routing.is_none()
     }
 
-    /// Adds addresses, then routes (a route may go via a static address's subnet).
+    /// Adds addresses, then routes, then rules (a route may go via a static address's subnet).
     pub async fn install(&self, netlink: &Netlink) {
         for (spec, r) in self
             .addresses
@@ -71,7 +71,7 @@ impl Statics {
         }
     }
 
-    /// Removes routes, then addresses, as keepalived's stop_vrrp does.
+    /// Removes rules, then routes, then addresses, as keepalived's stop_vrrp does.
     pub async fn remove(&self, netlink: &Netlink) {
         if let Some(routing) = &self.routing {
             apply_routing(netlink, "static", routing, false).await;

@@ -146,6 +146,15 @@ impl Mapper {
                     }
                 }
             }
+            "static_rules" => {
+                for n in self.children(node) {
+                    let i = self.config.static_rules.len();
+                    if let Some(r) = self.skip_bad_line("rule", |m| m.rule(&n)) {
+                        self.map.insert(format!("static_rules.{i}"), n.pos.clone());
+                        self.config.static_rules.push(r);
+                    }
+                }
+            }
             k if TOP_ACCEPTED.contains(&k) => self.no_effect(node, "the top level"),
             _ => self.unknown(node, "the top level", &[TOP_MAPPED, TOP_ACCEPTED], false),
         }
