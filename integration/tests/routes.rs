@@ -127,6 +127,23 @@ fn virtual_routes_and_rules_follow_mastership_and_static_routes_stay() -> Result
             &MASTER,
             "the new master took the routes and the rule",
         )?;
+        // Nobody removed r1's: restarted as a backup, it deletes them with its residual VIP.
+        ensure!(
+            seen(&r1, vip)? == MASTER,
+            "r1 lost its routes at kill -9: the test cannot show their removal"
+        );
+        let v1 = Vigil::start_with(&r1, "keepalived.conf", &conf(&r1, 50, vip, c.ipv4()))?;
+        wait_seen(
+            &r1,
+            vip,
+            &BACKUP,
+            "the restarted backup removed its residual routes",
+        )?;
+        v1.wait_state("gw", "BACKUP", SETTLE)?;
+        ensure!(
+            !r1.has_address(IpAddr::V4(vip))?,
+            "r1 kept its residual VIP"
+        );
 
         // A clean stop takes away the virtual routes and rule, and the static ones.
         v2.stop()?;

@@ -801,7 +801,7 @@ fn skip_check_adv_addr_spares_only_the_current_master_while_backup() {
 // Residual virtual addresses (residual.rs)
 
 /// `prepared` with these (ifindex, address) pairs found in the kernel.
-fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
+pub(super) fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
     let mut p = prepared(conf, &[]);
     p.present_vips = present
         .iter()

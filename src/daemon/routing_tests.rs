@@ -3,7 +3,8 @@
 
 use super::core::Core;
 use super::core_tests::{
-    advert_from_peer, instance, prepared, run_until, secs, started, state, transitions,
+    advert_from_peer, instance, prepared, prepared_with_present, run_until, secs, started, state,
+    transitions,
 };
 use super::input::CoreInput;
 use super::record::{Effect, RecordingEffects};
@@ -123,6 +124,34 @@ fn a_reload_leaves_unchanged_routes_alone_and_moves_only_the_delta() {
         vec![
             "VI_1 remove-routing routes=1 rules=0".to_owned(),
             "VI_1 add-routing routes=1 rules=0".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn a_backup_start_with_residual_vips_removes_its_routes_first() {
+    // VI_1's VIP is on eth0 (ifindex 2) from a killed master: its routes were in too.
+    let conf = format!(
+        "{}{}",
+        instance("VI_1", 1, 100, ROUTING),
+        instance(
+            "VI_2",
+            2,
+            100,
+            ROUTING.replace("table 100", "table 102").as_str()
+        )
+    );
+    let mut core = Core::new(RecordingEffects::default());
+    core.handle(
+        secs(0.0),
+        CoreInput::Reload(Box::new(prepared_with_present(&conf, &[(2, "192.0.2.1")]))),
+    );
+    // VI_2 had no residual VIP: its routes are not touched.
+    assert_eq!(
+        moves(&core.effects_mut().take()),
+        vec![
+            "VI_1 remove-routing routes=2 rules=1".to_owned(),
+            "VI_1 remove 192.0.2.1".to_owned()
         ]
     );
 }
