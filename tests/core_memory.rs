@@ -16,7 +16,7 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use vigil::config::{LoadOptions, load_keepalived_str};
 use vigil::daemon::core::{Core, Effects, Transition};
 use vigil::daemon::input::{CoreInput, GroupPlan, LinkFact};
-use vigil::daemon::plan::{IfaceFacts, InstancePlan, plan, plan_groups};
+use vigil::daemon::plan::{IfaceFacts, InstancePlan, Routing, plan, plan_groups};
 use vigil::daemon::prepare::assemble;
 use vigil::daemon::receive::RxTable;
 use vigil::daemon::slot::TxState;
@@ -44,6 +44,7 @@ impl Effects for Nothing {
     }
     fn install(&mut self, _: &Arc<InstancePlan>, _: Option<&[AddressSpec]>) {}
     fn remove(&mut self, _: &Arc<InstancePlan>, _: Option<&[AddressSpec]>) {}
+    fn routing(&mut self, _: &Arc<InstancePlan>, _: bool, _: Option<&Routing>) {}
     fn announce(&mut self, _: &Arc<InstancePlan>, _: u8) {}
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}

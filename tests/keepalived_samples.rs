@@ -120,7 +120,6 @@ const CLASSES: &[(&str, Class)] = &[
                     46,
                     "\"or\" for routes is deprecated. Please use \"nexthop\"",
                 ),
-                (30, 9, "vigil does not install multipath routes yet"),
                 (
                     32,
                     19,
@@ -130,19 +129,14 @@ const CLASSES: &[(&str, Class)] = &[
         },
     ),
     (
-        // keepalived: "Invalid rule to address 192.168.200./24", the rule skipped. Line 11
-        // has the same mistake inside static_rules, a block vigil does not read yet.
+        // keepalived: "Invalid rule to address 192.168.200./24", the rule skipped, in
+        // static_rules (line 11) and in virtual_rules (line 26).
         "keepalived.conf.vrrp.rules",
         Class::Vrrp {
             instances: 1,
             fixups: &[
+                (11, 8, "the rule is skipped (keepalived's fix-up"),
                 (26, 12, "the rule is skipped (keepalived's fix-up"),
-                // vigil's own warning: static_rules is read by another part, not yet here.
-                (
-                    9,
-                    1,
-                    "`static_rules` in the top level is accepted but has no effect",
-                ),
             ],
         },
     ),

@@ -81,6 +81,7 @@ pub fn missing_interfaces(config: &Config, exists: &dyn Fn(&str) -> bool) -> Vec
     }
     addresses(&mut need, "static_ipaddress", &config.static_addresses);
     routes(&mut need, "static_routes", &config.static_routes);
+    rules(&mut need, "static_rules", &config.static_rules);
     missing
 }
 

@@ -39,6 +39,9 @@ pub struct Config {
     /// keepalived's `static_routes`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub static_routes: Vec<Route>,
+    /// keepalived's `static_rules`: installed at startup whatever the VRRP state.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub static_rules: Vec<Rule>,
 }
 
 /// keepalived's `global_defs`, VRRP side.

@@ -19,7 +19,7 @@ use super::drops::{DropCounts, DropReason};
 use super::group_notify::GroupSlot;
 use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
 use super::link_local::LinkLocals;
-use super::plan::InstancePlan;
+use super::plan::{InstancePlan, Routing};
 use super::receive::RxTable;
 use super::rx_checks;
 use super::slot::{Phase, Slot, TxState};
@@ -50,6 +50,11 @@ pub trait Effects {
     /// Removes the instance's virtual addresses (all, or `only` these) and cancels its paced
     /// announcements.
     fn remove(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>);
+    /// Adds (`up`) or removes the instance's virtual routes and rules (keepalived's
+    /// `virtual_routes` / `virtual_rules`): all of them, or the `only` delta of a reload.
+    /// Called after the VIPs are added and before they are removed, so a route through a
+    /// VIP's subnet or from a VIP finds its address in place.
+    fn routing(&mut self, plan: &Arc<InstancePlan>, up: bool, only: Option<&Routing>);
     /// Gratuitous ARPs / unsolicited NAs for every virtual address, `count` rounds.
     fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8);
     /// A state change happened (logged; the notify follows separately).
@@ -437,8 +442,20 @@ impl<E: Effects> Core<E> {
                     slot.counters.adverts_sent += 1;
                     self.effects.send_advert(&slot.plan, &mut slot.tx, priority);
                 }
-                Action::InstallVips => self.effects.install(&slot.plan, None),
-                Action::RemoveVips => self.effects.remove(&slot.plan, None),
+                // keepalived's vrrp_state_become_master adds addresses, then routes, then
+                // rules; vrrp_restore_interface takes them away in the reverse order.
+                Action::InstallVips => {
+                    self.effects.install(&slot.plan, None);
+                    if slot.plan.routing.is_some() {
+                        self.effects.routing(&slot.plan, true, None);
+                    }
+                }
+                Action::RemoveVips => {
+                    if slot.plan.routing.is_some() {
+                        self.effects.routing(&slot.plan, false, None);
+                    }
+                    self.effects.remove(&slot.plan, None);
+                }
                 Action::Announce { count, .. } => self.effects.announce(&slot.plan, count),
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;

@@ -38,7 +38,7 @@ fn facts(name: &str) -> Option<IfaceFacts> {
     })
 }
 
-fn instance(name: &str, vrid: u8, priority: u8, extra: &str) -> String {
+pub(super) fn instance(name: &str, vrid: u8, priority: u8, extra: &str) -> String {
     format!(
         "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
          priority {priority}\n advert_int 1\n virtual_ipaddress {{\n  192.0.2.{vrid}/24\n }}\n\
@@ -47,7 +47,7 @@ fn instance(name: &str, vrid: u8, priority: u8, extra: &str) -> String {
 }
 
 /// keepalived.conf text → what `prepare` would hand the core (links all up unless `down`).
-fn prepared(conf: &str, down: &[u32]) -> Prepared {
+pub(super) fn prepared(conf: &str, down: &[u32]) -> Prepared {
     let loaded = load_keepalived_str(conf, Path::new("test.conf"), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("config does not load: {e:?}\n{conf}"));
     let config = loaded.model;
@@ -65,24 +65,24 @@ fn prepared(conf: &str, down: &[u32]) -> Prepared {
     assemble(&config, instances, groups, links)
 }
 
-fn secs(s: f64) -> Time {
+pub(super) fn secs(s: f64) -> Time {
     Time::from_micros((s * 1_000_000.0) as u64)
 }
 
-fn started(conf: &str) -> Core<RecordingEffects> {
+pub(super) fn started(conf: &str) -> Core<RecordingEffects> {
     let mut core = Core::new(RecordingEffects::default());
     core.handle(secs(0.0), CoreInput::Reload(Box::new(prepared(conf, &[]))));
     core
 }
 
-fn state(core: &Core<RecordingEffects>, name: &str) -> State {
+pub(super) fn state(core: &Core<RecordingEffects>, name: &str) -> State {
     core.instance(name)
         .unwrap_or_else(|| panic!("no instance {name}"))
         .0
         .state()
 }
 
-fn transitions(effects: &[Effect]) -> Vec<(String, State, State)> {
+pub(super) fn transitions(effects: &[Effect]) -> Vec<(String, State, State)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -99,13 +99,17 @@ fn t(name: &str, from: State, to: State) -> (String, State, State) {
 }
 
 /// Runs timers until `at`.
-fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
+pub(super) fn run_until(core: &mut Core<RecordingEffects>, at: Time) {
     while let Some(due) = core.next_deadline().filter(|&d| d <= at) {
         core.handle(due, CoreInput::Tick);
     }
 }
 
-fn advert_from_peer(core: &Core<RecordingEffects>, name: &str, priority: u8) -> CoreInput {
+pub(super) fn advert_from_peer(
+    core: &Core<RecordingEffects>,
+    name: &str,
+    priority: u8,
+) -> CoreInput {
     advert_with(core, name, |a| a.priority = Priority::new(priority))
 }
 
@@ -797,7 +801,7 @@ fn skip_check_adv_addr_spares_only_the_current_master_while_backup() {
 // Residual virtual addresses (residual.rs)
 
 /// `prepared` with these (ifindex, address) pairs found in the kernel.
-fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
+pub(super) fn prepared_with_present(conf: &str, present: &[(u32, &str)]) -> Prepared {
     let mut p = prepared(conf, &[]);
     p.present_vips = present
         .iter()

@@ -24,6 +24,7 @@ use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::privilege;
 use super::record::Recorder;
 use super::sdnotify;
+use super::statics::Statics;
 use crate::config::model::Config;
 use crate::control;
 use crate::fsm::Time;
@@ -224,11 +225,23 @@ pub async fn run(
     };
     let config_name = options.config_path.display().to_string();
 
+    // keepalived adds its static addresses and routes when the VRRP process starts, before
+    // any instance runs, and takes them away in stop_vrrp.
+    let statics = Statics::resolve(&config, &netlink).await;
+    statics.install(&netlink).await;
     let ready = prepare(
         Source::Loaded(Box::new(config)),
         feeder.context(&netlink, &input_tx),
     )
-    .await?;
+    .await;
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(e) => {
+            // A start that fails leaves nothing behind.
+            statics.remove(&netlink).await;
+            return Err(e.into());
+        }
+    };
     let config = feeder.install(ready);
     // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
     // set at start as keepalived sets it when its VRRP process starts (before the capability
@@ -344,6 +357,7 @@ pub async fn run(
     }
     effects.close_all();
     effects.flush().await;
+    statics.remove(&netlink).await;
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;

@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 
 use super::core::{Effects, Transition};
 use super::input::{GroupPlan, SocketKey};
-use super::plan::{InstancePlan, VmacPlan};
+use super::plan::{InstancePlan, Routing, VmacPlan};
 use super::receive::{RxTable, SocketRoutes};
 use super::slot::TxState;
 use crate::net::{AddressSpec, Announcer, Netlink, VrrpSocket};
@@ -35,6 +35,12 @@ use crate::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
 pub enum Work {
     Install(Vec<AddressSpec>),
     Remove(Vec<AddressSpec>),
+    /// Virtual (or static) routes and rules to add (`up`) or delete.
+    Routing {
+        instance: String,
+        routing: Box<Routing>,
+        up: bool,
+    },
     Announce {
         plan: Arc<InstancePlan>,
         count: u8,
@@ -225,6 +231,16 @@ impl Effects for SystemEffects {
         }
     }
 
+    fn routing(&mut self, plan: &Arc<InstancePlan>, up: bool, only: Option<&Routing>) {
+        if let Some(routing) = only.or(plan.routing.as_deref()) {
+            self.queue(Work::Routing {
+                instance: plan.name().to_owned(),
+                routing: Box::new(routing.clone()),
+                up,
+            });
+        }
+    }
+
     fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8) {
         if !plan.announce.frames.is_empty() {
             self.queue(Work::Announce {
@@ -363,6 +379,11 @@ pub async fn execute(
                         }
                     }
                 }
+                Work::Routing {
+                    instance,
+                    routing,
+                    up,
+                } => apply_routing(&netlink, &instance, &routing, up).await,
                 Work::StopAnnouncing(instance) => {
                     if let Some(cancel) = repeating.remove(&instance) {
                         cancel.store(true, Ordering::Relaxed);
@@ -418,6 +439,48 @@ pub async fn execute(
                 }
             }
         }
+    }
+}
+
+/// Adds routes then rules, or deletes rules then routes (keepalived's order: a rule may
+/// point at a table the routes fill). A route already there (adding) or already gone
+/// (deleting) is what was wanted; anything else is logged with the route, and the others
+/// still go in: one bad route does not cost an instance the rest.
+pub async fn apply_routing(netlink: &Netlink, instance: &str, routing: &Routing, up: bool) {
+    use crate::net::routing::{describe_route, describe_rule};
+    let benign = |e: &crate::net::NetError| {
+        if up {
+            e.is_already_exists()
+        } else {
+            e.is_not_found() || e.errno() == Some(libc::ESRCH)
+        }
+    };
+    let routes = async {
+        for r in &routing.routes {
+            match netlink.route(r, up).await {
+                Ok(()) => {
+                    tracing::debug!(instance, route = %describe_route(r), up, "route changed")
+                }
+                Err(e) if benign(&e) => {}
+                Err(e) => tracing::error!(instance, error = %e, "cannot change route"),
+            }
+        }
+    };
+    let rules = async {
+        for r in &routing.rules {
+            match netlink.rule(r, up).await {
+                Ok(()) => tracing::debug!(instance, rule = %describe_rule(r), up, "rule changed"),
+                Err(e) if benign(&e) => {}
+                Err(e) => tracing::error!(instance, error = %e, "cannot change rule"),
+            }
+        }
+    };
+    if up {
+        routes.await;
+        rules.await;
+    } else {
+        rules.await;
+        routes.await;
     }
 }
 

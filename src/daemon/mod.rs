@@ -37,10 +37,13 @@ pub mod receive;
 pub mod record;
 pub mod reload;
 mod residual;
+#[cfg(test)]
+mod routing_tests;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
 mod startup_delay;
+pub mod statics;
 
 pub use driver::{DaemonError, RunOptions, run};
 pub use input::CoreInput;

@@ -118,6 +118,51 @@ pub struct InstancePlan {
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
+    /// absent when the instance has none, as most have.
+    pub routing: Option<Box<Routing>>,
+}
+
+/// An instance's virtual routes and rules, as configured (interface names are resolved when
+/// they are installed, as `ip route` does).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    pub routes: Vec<model::Route>,
+    pub rules: Vec<model::Rule>,
+}
+
+impl Routing {
+    /// `None` when there is nothing to install.
+    pub fn boxed(routes: &[model::Route], rules: &[model::Rule]) -> Option<Box<Routing>> {
+        (!routes.is_empty() || !rules.is_empty()).then(|| {
+            Box::new(Routing {
+                routes: routes.to_vec(),
+                rules: rules.to_vec(),
+            })
+        })
+    }
+
+    /// What `a` holds that `b` does not (`None` when nothing): a reload's delta.
+    pub fn minus(a: Option<&Routing>, b: Option<&Routing>) -> Option<Routing> {
+        let a = a?;
+        let empty = Routing::default();
+        let b = b.unwrap_or(&empty);
+        let d = Routing {
+            routes: a
+                .routes
+                .iter()
+                .filter(|r| !b.routes.contains(r))
+                .cloned()
+                .collect(),
+            rules: a
+                .rules
+                .iter()
+                .filter(|r| !b.rules.contains(r))
+                .cloned()
+                .collect(),
+        };
+        (!d.routes.is_empty() || !d.rules.is_empty()).then_some(d)
+    }
 }
 
 impl InstancePlan {
@@ -497,6 +542,7 @@ fn plan_instance(
         config_fault: (inst.unicast_fault_no_peer && !unicast)
             .then(|| "Cannot use unicast without any peers - going to fault state".into()),
         notify_priority_changes: inst.notify_priority_changes,
+        routing: Routing::boxed(&inst.virtual_routes, &inst.virtual_rules),
     })
 }
 
@@ -504,7 +550,7 @@ fn clamp_u8(v: u32) -> u8 {
     u8::try_from(v).unwrap_or(u8::MAX)
 }
 
-fn scope(s: model::Scope) -> AddrScope {
+pub(super) fn scope(s: model::Scope) -> AddrScope {
     match s {
         model::Scope::Global => AddrScope::Global,
         model::Scope::Site => AddrScope::Site,

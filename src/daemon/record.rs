@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::core::{Core, Effects, Transition};
 use super::input::{CoreInput, GroupPlan};
-use super::plan::InstancePlan;
+use super::plan::{InstancePlan, Routing};
 use super::receive::RxTable;
 use super::slot::TxState;
 use crate::fsm::{Reason, State, Time};
@@ -80,6 +80,13 @@ pub enum Effect {
         instance: String,
         addresses: Vec<IpAddr>,
     },
+    /// Routes and rules added (`up`) or removed, counted.
+    Routing {
+        instance: String,
+        up: bool,
+        routes: usize,
+        rules: usize,
+    },
     Announce {
         instance: String,
         count: u8,
@@ -140,6 +147,16 @@ impl fmt::Display for Effect {
                 addresses,
             } => write!(f, "{instance} remove {}", list(addresses)),
             Effect::Announce { instance, count } => write!(f, "{instance} announce count={count}"),
+            Effect::Routing {
+                instance,
+                up,
+                routes,
+                rules,
+            } => write!(
+                f,
+                "{instance} {} routes={routes} rules={rules}",
+                if *up { "add-routing" } else { "remove-routing" }
+            ),
             Effect::SourceReady { instance } => write!(f, "{instance} source ready"),
             Effect::Transition {
                 instance,
@@ -213,6 +230,16 @@ impl Effects for RecordingEffects {
         self.effects.push(Effect::Install {
             instance: plan.name().to_owned(),
             addresses: addrs(plan, only),
+        });
+    }
+
+    fn routing(&mut self, plan: &Arc<InstancePlan>, up: bool, only: Option<&Routing>) {
+        let r = only.or(plan.routing.as_deref());
+        self.effects.push(Effect::Routing {
+            instance: plan.name().to_owned(),
+            up,
+            routes: r.map_or(0, |r| r.routes.len()),
+            rules: r.map_or(0, |r| r.rules.len()),
         });
     }
 

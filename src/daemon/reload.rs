@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::core::{Core, Effects};
 use super::group_notify::GroupSlot;
 use super::input::Prepared;
-use super::plan::InstancePlan;
+use super::plan::{InstancePlan, Routing};
 use super::receive::{RxRoute, RxTable, SocketRoutes};
 use super::slot::{Phase, Slot};
 use crate::fsm::{Input, Instance, InstanceId, Node, State, Time};
@@ -111,6 +111,8 @@ impl<E: Effects> Core<E> {
         let mut node: Node<Slot> = Node::with_capacity(instances.len());
         let mut reconfigured = Vec::new();
         let mut deltas: Vec<(InstanceId, Vec<AddressSpec>, Vec<AddressSpec>)> = Vec::new();
+        // A carried Master's changed routes and rules: (added, removed).
+        let mut routing_deltas: Vec<(InstanceId, Option<Routing>, Option<Routing>)> = Vec::new();
         let mut started = Vec::new();
         for (plan, from) in instances.into_iter().zip(&carried_from) {
             let plan = Arc::new(plan);
@@ -119,11 +121,18 @@ impl<E: Effects> Core<E> {
                     let actions = inst.reconfigure(now, plan.fsm.clone());
                     let is_master = inst.state() == State::Master;
                     let (install, remove) = vip_delta(&slot.plan, &plan);
+                    let (old_r, new_r) = (slot.plan.routing.as_deref(), plan.routing.as_deref());
+                    let routing = (Routing::minus(new_r, old_r), Routing::minus(old_r, new_r));
                     slot.plan = plan;
                     let id = node.push(inst, slot);
                     reconfigured.extend(actions.into_iter().map(|a| (id, a)));
                     if is_master && !(install.is_empty() && remove.is_empty()) {
                         deltas.push((id, install, remove));
+                    }
+                    // An unchanged instance's routes are not touched; a changed set moves
+                    // only its delta.
+                    if is_master && (routing.0.is_some() || routing.1.is_some()) {
+                        routing_deltas.push((id, routing.0, routing.1));
                     }
                 }
                 None => {
@@ -167,17 +176,28 @@ impl<E: Effects> Core<E> {
         self.remove_residual(&started, &present_vips);
 
         self.apply(reconfigured);
+        // Routes and rules leave before the addresses they may depend on, and come after.
+        let plan_of = |core: &Self, id: InstanceId| core.node.data(id).map(|s| s.plan.clone());
+        for (id, _, removed) in &routing_deltas {
+            if let (Some(plan), Some(r)) = (plan_of(self, *id), removed) {
+                self.effects.routing(&plan, false, Some(r));
+            }
+        }
         for (id, install, remove) in deltas {
-            let Some(slot) = self.node.data(id) else {
+            let Some(plan) = plan_of(self, id) else {
                 continue;
             };
-            let plan = slot.plan.clone();
             if !remove.is_empty() {
                 self.effects.remove(&plan, Some(&remove));
             }
             if !install.is_empty() {
                 self.effects.install(&plan, Some(&install));
                 self.effects.announce(&plan, 1);
+            }
+        }
+        for (id, added, _) in &routing_deltas {
+            if let (Some(plan), Some(r)) = (plan_of(self, *id), added) {
+                self.effects.routing(&plan, true, Some(r));
             }
         }
         // Running instances get their (possibly changed) verdict; new ones, and those still

@@ -15,12 +15,19 @@
 //! A reload never removes the addresses of a carried instance: a running master keeps its
 //! VIPs. An instance that starts at a reload removes only addresses no carried instance also
 //! lists, so a VIP shared with a running instance stays.
+//!
+//! Virtual routes and rules: the kernel is not dumped for them. An instance whose residual
+//! VIPs are found was master when the previous run died, so its routes and rules were in too:
+//! they are deleted with the addresses (before them, as keepalived orders it), except those a
+//! running instance also lists. A deletion of a route that is not there is a no-op. Routes
+//! left without any residual VIP (someone removed the VIPs by hand) stay.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::core::{Core, Effects};
 use super::input::PresentAddress;
+use super::plan::Routing;
 use crate::fsm::InstanceId;
 use crate::net::AddressSpec;
 use crate::types::Priority;
@@ -42,6 +49,17 @@ impl<E: Effects> Core<E> {
             .filter(|(id, _, _)| !starting_set.contains(id))
             .flat_map(|(_, _, s)| s.plan.vips.iter().map(|v| (v.ifindex, v.addr)))
             .collect();
+        let mut running_routing = Routing::default();
+        for (_, _, s) in self
+            .node
+            .iter()
+            .filter(|(id, _, _)| !starting_set.contains(id))
+        {
+            if let Some(r) = &s.plan.routing {
+                running_routing.routes.extend(r.routes.iter().cloned());
+                running_routing.rules.extend(r.rules.iter().cloned());
+            }
+        }
         for &id in starting {
             let Some(slot) = self.node.data(id) else {
                 continue;
@@ -68,6 +86,15 @@ impl<E: Effects> Core<E> {
                     address = %spec,
                     "removing a virtual address left on the interface by a previous run (the instance does not start as its owner)"
                 );
+            }
+            if let Some(routing) = Routing::minus(plan.routing.as_deref(), Some(&running_routing)) {
+                tracing::warn!(
+                    instance = %plan.name(),
+                    routes = routing.routes.len(),
+                    rules = routing.rules.len(),
+                    "removing the virtual routes and rules a previous run may have left with its addresses"
+                );
+                self.effects.routing(&plan, false, Some(&routing));
             }
             self.effects.remove(&plan, Some(&residual));
         }

@@ -38,6 +38,10 @@ pub enum NetError {
     #[error("no such interface: {0}")]
     NoSuchLink(String),
 
+    /// A route or rule that cannot be expressed as a netlink message (mixed families).
+    #[error("invalid route or rule {target}: {reason}")]
+    InvalidRoute { target: String, reason: String },
+
     /// An address or prefix length that cannot be configured as asked.
     #[error("invalid address {addr}/{prefix_len} on ifindex {ifindex}: {reason}")]
     InvalidAddress {

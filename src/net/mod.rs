@@ -22,6 +22,7 @@ pub mod heap;
 pub mod netlink;
 pub mod netns;
 pub mod sched;
+pub mod routing;
 pub mod socket;
 pub mod sysctl;
 

@@ -130,7 +130,7 @@ struct SavedArp {
 /// The command connection. Dropping it stops its background task.
 #[derive(Debug)]
 pub struct Netlink {
-    handle: Handle,
+    pub(super) handle: Handle,
     connection: tokio::task::JoinHandle<()>,
     saved_arp: Mutex<HashMap<u32, SavedArp>>,
 }

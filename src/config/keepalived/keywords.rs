@@ -13,11 +13,11 @@ pub const TOP_MAPPED: &[&str] = &[
     "vrrp_track_process",
     "static_ipaddress",
     "static_routes",
+    "static_rules",
 ];
 
 /// Top-level blocks accepted but with no effect in vigil (LVS, BFD and the like).
 pub const TOP_ACCEPTED: &[&str] = &[
-    "static_rules",
     "static_track_group",
     "garp_group",
     "linkbeat_interfaces",

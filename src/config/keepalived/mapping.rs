@@ -146,6 +146,15 @@ impl Mapper {
                     }
                 }
             }
+            "static_rules" => {
+                for n in self.children(node) {
+                    let i = self.config.static_rules.len();
+                    if let Some(r) = self.skip_bad_line("rule", |m| m.rule(&n)) {
+                        self.map.insert(format!("static_rules.{i}"), n.pos.clone());
+                        self.config.static_rules.push(r);
+                    }
+                }
+            }
             k if TOP_ACCEPTED.contains(&k) => self.no_effect(node, "the top level"),
             _ => self.unknown(node, "the top level", &[TOP_MAPPED, TOP_ACCEPTED], false),
         }
@@ -1714,7 +1723,6 @@ impl Mapper {
                     return Err(());
                 }
                 r.nexthops = self.nexthops(&rest)?;
-                self.multipath_warning(line);
                 break;
             }
             let mut value = |m: &mut Self| -> R<&Arg> {
@@ -1769,7 +1777,12 @@ impl Mapper {
                     let v = value(self)?;
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
-                "track_group" => r.track_group = Some(value(self)?.text.clone()),
+                "track_group" => {
+                    // keepalived takes such a route down while the static_track_group's
+                    // interfaces are down; vigil accepts static_track_group without effect.
+                    self.warn(&opt.pos, "route option `track_group` is read, but vigil does not implement static_track_group: the route goes in and out with mastership (or at start for a static route) only");
+                    r.track_group = Some(value(self)?.text.clone());
+                }
                 "or" => {
                     let v = value(self)?;
                     let alternative = self.ip(v, "or")?;
@@ -1794,7 +1807,6 @@ impl Mapper {
                             onlink: false,
                         },
                     ];
-                    self.multipath_warning(line);
                 }
                 "onlink" => r.onlink = true,
                 "no_track" => r.no_track = true,
@@ -1859,11 +1871,6 @@ impl Mapper {
             hops.push(hop);
         }
         Ok(hops)
-    }
-
-    /// Multipath routes are read into the model, and not installed.
-    fn multipath_warning(&mut self, line: &Node) {
-        self.warn(&line.pos, "a route with several next hops (`nexthop` / `or`) is read, but vigil does not install multipath routes yet: the route has no effect");
     }
 
     /// `[from P] [to P] [table N] [priority N] [fwmark N] [iif IF] [oif IF] [no_track] [inet6]`
