@@ -21,8 +21,8 @@ pub mod events;
 pub mod heap;
 pub mod netlink;
 pub mod netns;
-pub mod sched;
 pub mod routing;
+pub mod sched;
 pub mod socket;
 pub mod sysctl;
 
