@@ -136,22 +136,40 @@ impl Accept for TcpListener {
 /// The listeners' runtime, on its own thread for the life of the process (module doc).
 fn listeners_runtime() -> std::io::Result<&'static tokio::runtime::Handle> {
     static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    // Two first listeners at once (parallel tests) must not both start a thread.
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     if let Some(handle) = HANDLE.get() {
         return Ok(handle);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let handle = runtime.handle().clone();
-    // Two first listeners racing: the loser's runtime is dropped unused.
-    if HANDLE.set(handle).is_ok() {
-        std::thread::Builder::new()
-            .name("vigil-listen".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+    let _one = STARTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle);
     }
-    HANDLE
-        .get()
-        .ok_or_else(|| std::io::Error::other("listeners' runtime not started"))
+    // The runtime is built, run and (never) dropped on its own thread: dropping a runtime on
+    // an async caller's thread would panic.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("vigil-listen".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => {
+                    let _ = tx.send(Ok(runtime.handle().clone()));
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })?;
+    let handle = rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the listeners' thread ended at start"))??;
+    Ok(HANDLE.get_or_init(|| handle))
 }
 
 /// A running accept loop; dropping it stops accepting (connections being served finish
