@@ -70,12 +70,22 @@ impl Capture {
 
 /// Splits a classic pcap file (either byte order, microsecond or nanosecond) into records.
 pub fn parse_pcap(data: &[u8]) -> Result<Vec<Vec<u8>>> {
+    Ok(parse_pcap_timed(data)?
+        .into_iter()
+        .map(|(_, frame)| frame)
+        .collect())
+}
+
+/// Splits a classic pcap file into records with their capture time (since the epoch).
+pub fn parse_pcap_timed(data: &[u8]) -> Result<Vec<(std::time::Duration, Vec<u8>)>> {
     let magic = data
         .get(..4)
         .context("pcap shorter than its magic number")?;
-    let le = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
-        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+    let (le, nanos) = match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] => (true, false),
+        [0x4d, 0x3c, 0xb2, 0xa1] => (true, true),
+        [0xa1, 0xb2, 0xc3, 0xd4] => (false, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => (false, true),
         _ => bail!("not a pcap file (magic {magic:02x?})"),
     };
     let u32_at = |off: usize| -> Option<u32> {
@@ -89,7 +99,8 @@ pub fn parse_pcap(data: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut frames = Vec::new();
     let mut off = 24;
     // A file still being written may end in a partial record: stop there.
-    while let Some(incl) = u32_at(off + 8) {
+    while let (Some(sec), Some(frac), Some(incl)) = (u32_at(off), u32_at(off + 4), u32_at(off + 8))
+    {
         let start = off + 16;
         let Some(frame) = usize::try_from(incl)
             .ok()
@@ -97,7 +108,13 @@ pub fn parse_pcap(data: &[u8]) -> Result<Vec<Vec<u8>>> {
         else {
             break;
         };
-        frames.push(frame.to_vec());
+        let at = std::time::Duration::from_secs(u64::from(sec))
+            + if nanos {
+                std::time::Duration::from_nanos(u64::from(frac))
+            } else {
+                std::time::Duration::from_micros(u64::from(frac))
+            };
+        frames.push((at, frame.to_vec()));
         off = start + frame.len();
     }
     Ok(frames)

@@ -72,7 +72,7 @@ mod process;
 mod vigil;
 mod wait;
 
-pub use capture::{Capture, parse_pcap};
+pub use capture::{Capture, parse_pcap, parse_pcap_timed};
 pub use host::{Host, HostAddr, HostKind, Link};
 pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};

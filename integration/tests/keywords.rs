@@ -10,7 +10,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use common::{VigilInstance, vigil_yaml};
 use vigil_integration::{Lab, Vigil, scenario, wait_until};
 
@@ -25,40 +25,10 @@ struct Advert {
     addresses: Vec<Ipv4Addr>,
 }
 
-/// Reads a classic pcap (microsecond or nanosecond, either byte order) of Ethernet frames
-/// with their timestamps, and keeps the untagged IPv4 VRRP packets.
+/// The untagged IPv4 VRRP packets of a classic pcap of Ethernet frames, with their times.
 fn adverts(pcap: &[u8]) -> Result<Vec<Advert>> {
-    let magic = pcap.get(..4).context("pcap shorter than its magic")?;
-    let (le, nanos) = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => (true, false),
-        [0x4d, 0x3c, 0xb2, 0xa1] => (true, true),
-        [0xa1, 0xb2, 0xc3, 0xd4] => (false, false),
-        [0xa1, 0xb2, 0x3c, 0x4d] => (false, true),
-        _ => bail!("not a pcap file (magic {magic:02x?})"),
-    };
-    let u32_at = |off: usize| -> Option<u32> {
-        let b: [u8; 4] = pcap.get(off..off + 4)?.try_into().ok()?;
-        Some(if le {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
-    };
     let mut out = Vec::new();
-    let mut off = 24;
-    while let (Some(sec), Some(frac), Some(incl)) = (u32_at(off), u32_at(off + 4), u32_at(off + 8))
-    {
-        let start = off + 16;
-        let Some(frame) = pcap.get(start..start + incl as usize) else {
-            break;
-        };
-        off = start + frame.len();
-        let at = Duration::from_secs(u64::from(sec))
-            + if nanos {
-                Duration::from_nanos(u64::from(frac))
-            } else {
-                Duration::from_micros(u64::from(frac))
-            };
+    for (at, frame) in vigil_integration::parse_pcap_timed(pcap)? {
         // Ethernet II, IPv4 (0x0800), protocol 112.
         if frame.get(12..14) != Some(&[0x08, 0x00][..]) {
             continue;
