@@ -32,14 +32,20 @@ fn down_timer_adverts_applies_when_a_backup_hears_an_advert() {
     assert_eq!(inst.next_deadline(), Some(ms(500) + us(1_609_375)));
 }
 
-#[test]
-fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
+/// A priority-100 master with `higher_prio_send_advert`, and the time it became master.
+fn master_sending_advert_to_higher_prio() -> (Instance, Time) {
     let mut c = config(Version::V3, 100, 1);
     c.higher_prio_send_advert = true;
     let mut inst = Instance::new(c);
     inst.handle(ms(0), Input::Startup);
     let at = inst.next_deadline().unwrap_or_else(|| unreachable!());
     inst.handle(at, Input::TimerTick);
+    (inst, at)
+}
+
+#[test]
+fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
+    let (mut inst, at) = master_sending_advert_to_higher_prio();
     assert_eq!(inst.state(), State::Master);
     let actions = inst.handle(at + us(10), advert(2, 101, 100));
     assert_eq!(
@@ -58,12 +64,7 @@ fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
 
 #[test]
 fn higher_prio_send_advert_also_covers_equal_priority_from_a_higher_address() {
-    let mut c = config(Version::V3, 100, 1);
-    c.higher_prio_send_advert = true;
-    let mut inst = Instance::new(c);
-    inst.handle(ms(0), Input::Startup);
-    let at = inst.next_deadline().unwrap_or_else(|| unreachable!());
-    inst.handle(at, Input::TimerTick);
+    let (mut inst, at) = master_sending_advert_to_higher_prio();
     let actions = inst.handle(at, advert(9, 100, 100));
     assert_eq!(adverts(&actions), vec![100]);
     assert_eq!(inst.state(), State::Backup);
