@@ -1,10 +1,16 @@
 //! keepalived.conf: a lexer (includes, parameters, conditionals), a block parser, and the
-//! mapping of keepalived's VRRP keywords onto the model.
+//! mapping of keepalived's VRRP keywords onto the model through one keyword table per block
+//! (`blocks/`, shape in `table.rs`).
 
-pub mod keywords;
+mod address;
+pub mod blocks;
 pub mod lexer;
 pub mod mapping;
 pub mod parser;
+mod route;
+mod rule;
+pub mod table;
+mod values;
 
 use std::path::Path;
 

@@ -1,0 +1,124 @@
+//! Address lines of `virtual_ipaddress`, `virtual_ipaddress_excluded` and `static_ipaddress`:
+//! keepalived's `ip address add`-style words, with its fix-ups.
+
+use std::net::IpAddr;
+
+use crate::config::diagnostic::did_you_mean;
+use crate::config::model::VirtualAddress;
+
+use super::mapping::Mapper;
+use super::parser::{Arg, Node};
+use super::table::R;
+
+impl Mapper {
+    /// `<ip>[/<len>] [brd X] [dev X] [scope X] [label X] [peer X] [home] [-nodad] ...`
+    /// keepalived's fix-ups of an address line: an address that does not parse is skipped
+    /// ("VRRP parsed invalid IP X. skipping IP..."); returns false then.
+    pub(crate) fn address_is_usable(&mut self, line: &Node) -> bool {
+        let addr = line
+            .keyword
+            .split_once('/')
+            .map_or(line.keyword.as_str(), |(a, _)| a);
+        if addr.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        self.warn(
+            &line.pos,
+            format!(
+                "VRRP parsed invalid IP {}. skipping IP... (keepalived's fix-up): the address is not used; write an IP address with an optional /prefix length, or run with --strict to refuse",
+                line.keyword
+            ),
+        );
+        false
+    }
+
+    pub(crate) fn address(&mut self, line: &Node) -> R<VirtualAddress> {
+        let mut first = Arg {
+            text: line.keyword.clone(),
+            pos: line.pos.clone(),
+        };
+        // keepalived: a prefix length beyond the family's is replaced by the full length.
+        if let Some((ad, l)) = first.text.split_once('/')
+            && let Ok(ip) = ad.parse::<IpAddr>()
+        {
+            let max: u32 = if ip.is_ipv4() { 32 } else { 128 };
+            if l.parse::<u32>().is_ok_and(|n| n > max) {
+                self.warn(&first.pos, format!("Invalid address prefix len {l} for address {} - using {max} (keepalived's fix-up); write /{max} or less, or run with --strict to refuse", first.text));
+                first.text = ad.to_string();
+            }
+        }
+        let prefix = self.prefix(&first, "virtual address")?;
+        let mut a = VirtualAddress::new(prefix.addr, prefix.len);
+        let mut it = line.args.iter();
+        while let Some(opt) = it.next() {
+            let mut value = |m: &mut Self| -> R<&Arg> {
+                it.next()
+                    .ok_or_else(|| m.err(&opt.pos, format!("`{}` needs a value", opt.text)))
+            };
+            match opt.text.as_str() {
+                "brd" | "broadcast" => {
+                    let v = value(self)?;
+                    a.brd = Some(v.text.parse().map_err(|_| {
+                        self.err(
+                            &v.pos,
+                            format!("`brd` needs an IPv4 address, not `{}`", v.text),
+                        )
+                    })?);
+                }
+                "dev" => a.dev = Some(value(self)?.text.clone()),
+                "scope" => {
+                    let v = value(self)?;
+                    a.scope = Some(self.scope(v)?);
+                }
+                "label" => a.label = Some(value(self)?.text.clone()),
+                "peer" => {
+                    let v = value(self)?;
+                    a.peer = Some(self.ip(v, "peer")?);
+                }
+                "preferred_lft" => {
+                    let v = value(self)?;
+                    a.preferred_lft = Some(if v.text == "forever" {
+                        u32::MAX
+                    } else {
+                        self.int_word("preferred_lft", v, 0u32, u32::MAX - 1)?
+                    });
+                }
+                "track_group" => a.track_group = Some(value(self)?.text.clone()),
+                "home" => a.home = true,
+                "-nodad" | "nodad" => a.nodad = true,
+                "mngtmpaddr" => a.mngtmpaddr = true,
+                "noprefixroute" => a.noprefixroute = true,
+                "autojoin" => a.autojoin = true,
+                "no_track" => a.no_track = true,
+                "use_vmac" => a.use_vmac = true,
+                other => {
+                    let known = [
+                        "brd",
+                        "dev",
+                        "scope",
+                        "label",
+                        "peer",
+                        "preferred_lft",
+                        "track_group",
+                        "home",
+                        "-nodad",
+                        "mngtmpaddr",
+                        "noprefixroute",
+                        "autojoin",
+                        "no_track",
+                        "use_vmac",
+                    ];
+                    self.err(
+                        &opt.pos,
+                        format!(
+                            "unknown address option `{other}`{}",
+                            did_you_mean(other, known)
+                        ),
+                    );
+                    return Err(());
+                }
+            }
+        }
+        Ok(a)
+    }
+}

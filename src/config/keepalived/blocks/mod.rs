@@ -1,0 +1,39 @@
+//! One keyword table per keepalived.conf block (see `table.rs`), each in its own file.
+
+pub mod authentication;
+pub mod global_defs;
+pub mod top;
+pub mod track_file;
+pub mod vrrp_instance;
+pub mod vrrp_script;
+pub mod vrrp_sync_group;
+pub mod vrrp_track_process;
+
+use super::table::{Block, Info};
+
+/// A block's name in the keyword list and the docs, and its entries.
+pub struct BlockInfo {
+    pub name: &'static str,
+    pub entries: Vec<Info>,
+}
+
+fn info<C>(b: &Block<C>) -> BlockInfo {
+    BlockInfo {
+        name: b.list_name,
+        entries: b.infos(),
+    }
+}
+
+/// Every table, in the order the docs list them.
+pub fn all() -> Vec<BlockInfo> {
+    vec![
+        info(&top::BLOCK),
+        info(&global_defs::BLOCK),
+        info(&vrrp_instance::BLOCK),
+        info(&authentication::BLOCK),
+        info(&vrrp_sync_group::BLOCK),
+        info(&vrrp_script::BLOCK),
+        info(&track_file::BLOCK),
+        info(&vrrp_track_process::BLOCK),
+    ]
+}
