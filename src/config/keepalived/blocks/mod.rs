@@ -1,6 +1,7 @@
 //! One keyword table per keepalived.conf block (see `table.rs`), each in its own file.
 
 pub mod authentication;
+pub mod docs;
 pub mod global_defs;
 pub mod top;
 pub mod track_file;
