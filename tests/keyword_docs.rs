@@ -178,6 +178,59 @@ fn warned_and_refused_keywords_say_why_at_their_line() {
     assert!(checked > 100, "only {checked} keywords checked");
 }
 
+/// A value that parses for a warned keyword with its own parser.
+fn sample_value(name: &str) -> &'static str {
+    match name {
+        "notification_email" => "{\n  ops@example.com\n }",
+        "smtp_server" => "192.0.2.25",
+        "notification_email_from" | "smtp_helo_name" => "vigil@example.com",
+        "smtp_connect_timeout" => "30",
+        "notify_deleted" | "notify_master_rx_lower_pri" => "/bin/true",
+        "lvs_sync_daemon_interface" => "eth0",
+        _ => "",
+    }
+}
+
+#[test]
+fn warned_keywords_with_their_own_parser_warn_at_their_line() {
+    let mut checked = 0;
+    for table in blocks::all() {
+        let Some((before, after)) = surround(table.name) else {
+            continue;
+        };
+        for e in table.entries.iter().filter(|e| e.parsed) {
+            if !matches!(e.class, Class::Warned(_)) {
+                continue;
+            }
+            for name in e.names {
+                let line = before.lines().count() + 1;
+                let mut text = format!("{before}{name} {}{after}", sample_value(name));
+                if table.name != "vrrp_instance" {
+                    text.push_str("vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n}\n");
+                }
+                let loaded =
+                    load_keepalived_str(&text, Path::new("k.conf"), &LoadOptions::default())
+                        .unwrap_or_else(|d| {
+                            panic!("{} {name}: refused: {d:?}\n{text}", table.name)
+                        });
+                let at = format!("k.conf:{line}:");
+                let key = name.replace("smtp_alert_vrrp", "smtp_alert");
+                assert!(
+                    loaded.warnings.iter().any(|w| {
+                        let w = w.to_string();
+                        w.starts_with(&at) && w.contains(&format!("`{key}`"))
+                    }),
+                    "{} {name}: no warning at line {line}: {:?}",
+                    table.name,
+                    loaded.warnings
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} keywords checked");
+}
+
 #[test]
 fn docs_keyword_table_is_generated_from_the_tables() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md");

@@ -66,6 +66,15 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
     }
     for (i, inst) in config.instances.iter().enumerate() {
         let name = &inst.name;
+        // Only where the instance sets it: an instance inheriting global_defs' smtp_alert
+        // is covered by the warning there.
+        let path = format!("instances.{i}.smtp_alert");
+        if inst.smtp_alert && map.contains(&path) {
+            warn(
+                path,
+                format!("instance `{name}`: `smtp_alert` has no effect: {NO_SMTP}"),
+            );
+        }
         if inst.track_src_ip {
             warn(
                 format!("instances.{i}.track_src_ip"),
