@@ -1,4 +1,12 @@
 //! One keyword table per keepalived.conf block (see `table.rs`), each in its own file.
+//!
+//! To make a keyword act: change its entry to
+//! `K::acted(&["keyword", "alias"], "model.path", parser)`, where `parser` is a
+//! `fn(&mut Mapper, &mut Ctx, &Node) -> R<()>` (a closure or a function in its own file) that
+//! parses the value with the shared parsers of `values.rs` and sets the field; `model.path`
+//! is recorded in the SourceMap (under the block's base) when it returns `Ok`. Then regenerate
+//! docs/config.md's table: `VIGIL_BLESS=1 cargo test --test keyword_docs`, and take the
+//! keyword out of `PENDING` in tests/keyword_docs.rs if it was there.
 
 pub mod authentication;
 pub mod docs;
