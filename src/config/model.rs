@@ -127,6 +127,11 @@ pub struct Global {
     /// `smtp_alert` / `smtp_alert_vrrp`: default of the instances' `smtp_alert`.
     #[serde(skip_serializing_if = "is_false")]
     pub smtp_alert: bool,
+    /// keepalived's top-level `net_namespace NAME`: the daemon enters the network namespace
+    /// /run/netns/NAME (made by `ip netns add NAME`) after reading the configuration and
+    /// before it opens any socket, so every instance runs there (`daemon::netns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
 }
 
 impl Default for Global {
@@ -160,6 +165,7 @@ impl Default for Global {
             smtp_helo_name: None,
             smtp_connect_timeout: 30,
             smtp_alert: false,
+            net_namespace: None,
         }
     }
 }
@@ -655,6 +661,10 @@ pub struct Route {
     pub scope: Option<Scope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// `vrf NAME`: the route goes in that VRF device's table (keepalived sets the table from
+    /// the VRF; it wins over `table`). Looked up when the route is installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
     /// `metric` / `priority` / `preference`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,

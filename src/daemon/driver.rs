@@ -69,6 +69,8 @@ pub enum DaemonError {
     Signal(std::io::Error),
     #[error(transparent)]
     Privilege(#[from] privilege::PrivilegeError),
+    #[error(transparent)]
+    Netns(#[from] crate::net::netns::EnterError),
     #[error("cannot record events to {path}: {source}")]
     Record {
         path: String,
@@ -81,6 +83,8 @@ struct Feeder {
     core: Core<SystemEffects>,
     epoch: Instant,
     recorder: Option<Recorder>,
+    /// `net_namespace` at start: a reload may not change it.
+    net_namespace: Option<String>,
 }
 
 impl Feeder {
@@ -136,6 +140,7 @@ impl Feeder {
             events: events.clone(),
             open_sockets: self.core.effects().open_sockets(),
             open_vmacs: self.core.effects().open_vmacs(),
+            net_namespace: self.net_namespace.clone(),
         }
     }
 }
@@ -147,6 +152,11 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    // `main` entered the namespace before any thread existed; a daemon started anywhere
+    // else would run its instances in the wrong network.
+    if let Some(name) = &config.global.net_namespace {
+        crate::net::netns::ensure_current(name)?;
+    }
     match super::fdlimit::raise_nofile_limit() {
         Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE)"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
@@ -222,6 +232,7 @@ pub async fn run(
         core: Core::new(SystemEffects::new(notifier, work_tx)),
         epoch: Instant::now(),
         recorder,
+        net_namespace: config.global.net_namespace.clone(),
     };
     let config_name = options.config_path.display().to_string();
 

@@ -56,6 +56,8 @@ pub struct Context {
     pub events: mpsc::Sender<CoreInput>,
     pub open_sockets: Vec<SocketKey>,
     pub open_vmacs: HashMap<String, OpenVmac>,
+    /// The `net_namespace` the daemon runs in (entered at start; fixed until a restart).
+    pub net_namespace: Option<String>,
 }
 
 /// A prepared configuration and what was opened for it.
@@ -70,7 +72,15 @@ pub struct Ready {
 pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError> {
     let config = match source {
         Source::Loaded(config) => *config,
-        Source::File { path, options } => blocking(move || load(&path, &options)).await??,
+        Source::File { path, options } => {
+            let config = blocking(move || load(&path, &options)).await??;
+            super::netns::reload_change(
+                ctx.net_namespace.as_deref(),
+                config.global.net_namespace.as_deref(),
+            )
+            .map_err(|e| PrepareError::Config(vec![e]))?;
+            config
+        }
     };
     let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
     // keepalived refuses a configuration naming an interface that does not exist; so does

@@ -5,7 +5,7 @@
 //! - [`netlink`]: rtnetlink commands: link lookup, addresses (batched), macvlan VMACs.
 //! - [`events`]: link and address notifications on a separate multicast netlink connection.
 //! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
-//! - [`netns`]: moving one thread into a network namespace (lab tests).
+//! - [`netns`]: entering a network namespace (`net_namespace`; lab tests).
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
 //!

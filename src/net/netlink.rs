@@ -17,7 +17,8 @@ use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
 use rtnetlink::packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, MacVlanMode,
+    InfoData, InfoKind, InfoVrf, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+    MacVlanMode,
 };
 use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{Handle, LinkMacVlan, LinkUnspec};
@@ -50,6 +51,8 @@ pub struct LinkInfo {
     /// IFLA_LINK: the lower device (a macvlan's base interface).
     pub parent: Option<u32>,
     pub is_macvlan: bool,
+    /// A VRF device (IFLA_INFO_KIND "vrf"): its routing table (IFLA_VRF_TABLE).
+    pub vrf_table: Option<u32>,
 }
 
 impl LinkInfo {
@@ -69,6 +72,7 @@ impl LinkInfo {
             mtu: None,
             parent: None,
             is_macvlan: false,
+            vrf_table: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -82,6 +86,15 @@ impl LinkInfo {
                     info.is_macvlan = infos
                         .iter()
                         .any(|i| matches!(i, NlLinkInfo::Kind(InfoKind::MacVlan)));
+                    info.vrf_table = infos.iter().find_map(|i| match i {
+                        NlLinkInfo::Data(InfoData::Vrf(data)) => {
+                            data.iter().find_map(|d| match d {
+                                InfoVrf::TableId(t) => Some(*t),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    });
                 }
                 _ => {}
             }

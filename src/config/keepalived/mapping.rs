@@ -155,6 +155,17 @@ impl Mapper {
                     }
                 }
             }
+            "net_namespace" => {
+                use super::namespaces::{NetNamespaceLine, net_namespace_line};
+                match net_namespace_line(node, self.config.global.net_namespace.as_deref()) {
+                    NetNamespaceLine::Set(name) => {
+                        self.map.insert("global.net_namespace", node.pos.clone());
+                        self.config.global.net_namespace = Some(name);
+                    }
+                    NetNamespaceLine::Ignored(msg) => self.warn(&node.pos, msg),
+                    NetNamespaceLine::Refused(msg) => self.err(&node.pos, msg),
+                }
+            }
             k if TOP_ACCEPTED.contains(&k) => self.no_effect(node, "the top level"),
             _ => self.unknown(node, "the top level", &[TOP_MAPPED, TOP_ACCEPTED], false),
         }
@@ -1128,6 +1139,11 @@ impl Mapper {
                 self.warn(&n.pos, "`lvs_sync_daemon_interface` is deprecated in keepalived (use global_defs' `lvs_sync_daemon`), and LVS has no effect in vigil: ignored");
                 return None;
             }
+            "vrf" => {
+                let msg = super::namespaces::instance_vrf_warning(n);
+                self.warn(&n.pos, msg);
+                return None;
+            }
             k if INSTANCE_ACCEPTED.contains(&k) => {
                 self.no_effect(n, "vrrp_instance");
                 return None;
@@ -1705,6 +1721,7 @@ impl Mapper {
             dev: None,
             scope: None,
             table: None,
+            vrf: None,
             metric: None,
             protocol: None,
             mtu: None,
@@ -1759,6 +1776,7 @@ impl Mapper {
                         _ => self.int_word("table", v, 0u32, u32::MAX)?,
                     });
                 }
+                "vrf" => r.vrf = Some(value(self)?.text.clone()),
                 "metric" | "priority" | "preference" => {
                     let v = value(self)?;
                     r.metric = Some(self.int_word(&opt.text, v, 0u32, u32::MAX)?);
