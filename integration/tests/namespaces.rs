@@ -200,3 +200,42 @@ fn vigil_check_looks_for_interfaces_in_the_namespace() -> Result<()> {
     })
     .context("vigil check and net_namespace")
 }
+
+/// A route's `vrf` names the VRF device whose table the route goes in. This kernel has no
+/// VRF support (CONFIG_NET_VRF is off), so only the refusals can run here: a device that is
+/// not a VRF, and one that does not exist.
+#[test]
+fn a_route_vrf_that_is_not_a_vrf_device_refuses_the_start() -> Result<()> {
+    scenario("route_vrf_refused", |lab| {
+        let a = lab.host("a")?;
+        let vip = Lab::vip4(10);
+        let with_vrf = |vrf: &str| {
+            format!(
+                "vrrp_instance vrf {{\n  interface eth0\n  virtual_router_id 72\n  priority 100\n  \
+                 advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n  virtual_routes {{\n    \
+                 198.51.100.0/24 dev eth0 vrf {vrf}\n  }}\n}}\n"
+            )
+        };
+        for (vrf, why) in [
+            ("eth0", "\"eth0\" is not a VRF device"),
+            (
+                "novrf0",
+                "interface \"novrf0\" (vrrp_instance vrf route vrf) does not exist",
+            ),
+        ] {
+            let err = match Vigil::start_with(&a, "keepalived.conf", &with_vrf(vrf)) {
+                Ok(_) => anyhow::bail!("vigil started with a route in `vrf {vrf}`"),
+                Err(e) => format!("{e:#}"),
+            };
+            ensure!(
+                err.contains(why),
+                "`vrf {vrf}`: the refusal does not say {why:?}:\n{err}"
+            );
+            ensure!(
+                !a.has_address(IpAddr::V4(vip))?,
+                "a refused start left the VIP behind"
+            );
+        }
+        Ok(())
+    })
+}

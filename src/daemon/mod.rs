@@ -4,7 +4,7 @@
 //! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
-//!   [`netns`]: `net_namespace` at reload; [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
+//!   [`netns`]: `net_namespace` at reload, route `vrf` checks; [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
 //!   previous run left, removed at start; [`drops`]: drop reasons; `link_local`: IPv6
 //!   instances wait in Fault while their link-local source is tentative.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.

@@ -91,6 +91,10 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
             missing.iter().map(ToString::to_string).collect(),
         ));
     }
+    // A route's `vrf` must name a VRF device: its table is the route's (daemon/netns.rs).
+    super::netns::check_route_vrfs(&config, &ctx.netlink)
+        .await
+        .map_err(PrepareError::Config)?;
     let links: Vec<LinkFact> = facts
         .values()
         .map(|f| LinkFact {
