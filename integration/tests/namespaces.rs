@@ -21,6 +21,7 @@ use vigil_integration::{Host, Lab, Reload, Vigil, scenario, wait_until};
 /// the margin covers a loaded machine.
 const SETTLE: Duration = Duration::from_secs(15);
 const IPPROTO_VRRP: u8 = 112;
+const METRICS_PORT: u16 = 9652;
 
 fn conf(netns: Option<&str>, ifname: &str, vip: Ipv4Addr) -> String {
     let ns = netns.map_or(String::new(), |n| format!("net_namespace {n}\n"));
@@ -73,8 +74,26 @@ fn net_namespace_runs_the_instances_in_the_named_namespace() -> Result<()> {
         let in_a = a.capture("vrrp", "ip proto 112")?;
         let in_b = b.capture("vrrp", "ip proto 112")?;
         // Started in A (`ip netns exec A vigil run`), configured for B.
-        let v = Vigil::start_with(&a, "keepalived.conf", &conf(Some(b.netns()), "eth0", vip))?;
+        let v = Vigil::start_full(
+            &a,
+            "keepalived.conf",
+            &conf(Some(b.netns()), "eth0", vip),
+            &["--metrics-listen", &format!("127.0.0.1:{METRICS_PORT}")],
+        )?;
         v.wait_state("ns", "MASTER", SETTLE)?;
+        // The metrics listener is a network socket like the others: it is in B.
+        let fetch = format!(
+            "exec 3<>/dev/tcp/127.0.0.1/{METRICS_PORT}; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"
+        );
+        let http = b.run("bash", ["-c", &fetch])?;
+        ensure!(
+            http.starts_with("HTTP/1.0 200 OK"),
+            "no metrics in B:\n{http}"
+        );
+        ensure!(
+            !a.exec("bash", ["-c", &fetch])?.status.success(),
+            "the metrics listener answers in A, where vigil was started"
+        );
         wait_until(SETTLE, "the VIP on B's eth0", || {
             b.has_address(IpAddr::V4(vip))
         })?;
