@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::core::Core;
 use super::dumps::{DumpSignals, Dumper};
-use super::effects::{SystemEffects, Work, execute};
+use super::effects::{AnnounceGaps, SystemEffects, Work, execute};
 use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
 use super::plan::{InstancePlan, fifo_reader};
@@ -127,6 +127,7 @@ impl Feeder {
             initially_down: prepared.initially_down.clone(),
             present_vips: prepared.present_vips.clone(),
             startup_delay: prepared.startup_delay,
+            router_id: prepared.router_id.clone(),
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);
@@ -226,7 +227,10 @@ pub async fn run(
     tokio::spawn(execute(
         netlink.clone(),
         work_rx,
-        config.global.garp_interval,
+        AnnounceGaps {
+            garp: config.global.garp_interval,
+            gna: config.global.gna_interval,
+        },
     ));
     let mut feeder = Feeder {
         core: Core::new(SystemEffects::new(notifier, work_tx)),
