@@ -208,6 +208,9 @@ pub fn assemble(
         smtp_server: _,
         smtp_helo_name: _,
         smtp_connect_timeout: _,
+        // `main` entered it before the daemon started; the driver keeps it so that a reload
+        // cannot change it (`daemon::netns`).
+        net_namespace: _,
         startup_delay,
     } = *global;
     Prepared {
