@@ -1,7 +1,7 @@
 //! Address lines of `virtual_ipaddress`, `virtual_ipaddress_excluded` and `static_ipaddress`:
 //! keepalived's `ip address add`-style words, with its fix-ups.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::config::diagnostic::did_you_mean;
 use crate::config::model::VirtualAddress;
@@ -51,11 +51,20 @@ impl Mapper {
         let mut a = VirtualAddress::new(prefix.addr, prefix.len);
         let mut it = line.args.iter();
         while let Some(opt) = it.next() {
+            let brd_sign = matches!(it.clone().next(), Some(v) if v.text == "+" || v.text == "-");
             let mut value = |m: &mut Self| -> R<&Arg> {
                 it.next()
                     .ok_or_else(|| m.err(&opt.pos, format!("`{}` needs a value", opt.text)))
             };
             match opt.text.as_str() {
+                "brd" | "broadcast" if brd_sign => {
+                    let v = value(self)?;
+                    // `ip address`'s `brd +` / `brd -`: the subnet's last / first address.
+                    match broadcast_of(a.addr, a.prefix_len, v.text == "+") {
+                        Some(b) => a.brd = Some(b),
+                        None => self.warn(&v.pos, format!("Address prefix length {} too long for broadcast (keepalived's fix-up): no broadcast address is set; drop `brd {}`, or run with --strict to refuse", a.prefix_len, v.text)),
+                    }
+                }
                 "brd" | "broadcast" => {
                     let v = value(self)?;
                     a.brd = Some(v.text.parse().map_err(|_| {
@@ -85,7 +94,7 @@ impl Mapper {
                 }
                 "track_group" => a.track_group = Some(value(self)?.text.clone()),
                 "home" => a.home = true,
-                "-nodad" | "nodad" => a.nodad = true,
+                "-nodad" => a.dad = true,
                 "mngtmpaddr" => a.mngtmpaddr = true,
                 "noprefixroute" => a.noprefixroute = true,
                 "autojoin" => a.autojoin = true,
@@ -119,6 +128,51 @@ impl Mapper {
                 }
             }
         }
+        if a.addr.is_ipv6() {
+            // keepalived: "Cannot specify scope / label for IPv6 addresses ... - ignoring".
+            if a.scope.take().is_some() {
+                self.warn(&line.pos, format!("Cannot specify scope for IPv6 addresses ({}) - ignoring scope (keepalived's fix-up); drop `scope`, or run with --strict to refuse", a.addr));
+            }
+            if a.label.take().is_some() {
+                self.warn(&line.pos, format!("Cannot specify label for IPv6 addresses ({}) - ignoring label (keepalived's fix-up); drop `label`, or run with --strict to refuse", a.addr));
+            }
+        }
         Ok(a)
+    }
+}
+
+/// The broadcast address `brd +` (`last`) or `brd -` sets: the subnet's last or first
+/// address; `None` for a non-IPv4 address or a prefix longer than /30 (keepalived's limit).
+fn broadcast_of(addr: IpAddr, prefix_len: u8, last: bool) -> Option<Ipv4Addr> {
+    let IpAddr::V4(v4) = addr else { return None };
+    if prefix_len > 30 {
+        return None;
+    }
+    let host_mask = u32::MAX >> prefix_len;
+    let bits = u32::from(v4);
+    Some(Ipv4Addr::from(if last {
+        bits | host_mask
+    } else {
+        bits & !host_mask
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brd_plus_and_minus_are_the_subnet_s_ends() {
+        let a: IpAddr = "192.0.2.77".parse().unwrap();
+        assert_eq!(
+            broadcast_of(a, 24, true),
+            Some(Ipv4Addr::new(192, 0, 2, 255))
+        );
+        assert_eq!(
+            broadcast_of(a, 24, false),
+            Some(Ipv4Addr::new(192, 0, 2, 0))
+        );
+        assert_eq!(broadcast_of(a, 31, true), None);
+        assert_eq!(broadcast_of("2001:db8::1".parse().unwrap(), 64, true), None);
     }
 }

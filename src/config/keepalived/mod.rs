@@ -6,6 +6,7 @@ mod address;
 pub mod blocks;
 pub mod lexer;
 pub mod mapping;
+pub mod namespaces;
 pub mod parser;
 mod route;
 mod rule;

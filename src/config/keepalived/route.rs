@@ -51,6 +51,7 @@ impl Mapper {
             dev: None,
             scope: None,
             table: None,
+            vrf: None,
             metric: None,
             protocol: None,
             mtu: None,
@@ -105,6 +106,7 @@ impl Mapper {
                         _ => self.int_word("table", v, 0u32, u32::MAX)?,
                     });
                 }
+                "vrf" => r.vrf = Some(value(self)?.text.clone()),
                 "metric" | "priority" | "preference" => {
                     let v = value(self)?;
                     r.metric = Some(self.int_word(&opt.text, v, 0u32, u32::MAX)?);

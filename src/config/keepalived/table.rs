@@ -88,6 +88,8 @@ pub enum Why {
     IgmpSysctl,
     /// keepalived's per-interface debounce of link changes.
     LinkDelays,
+    /// keepalived itself ignores it in this place (its warning says why).
+    KeepalivedIgnores,
     /// A keyword vigil does not act on yet whose implementation is under way (issue 9); the
     /// coverage test allows this reason only for the keywords it names.
     Pending,
@@ -114,7 +116,7 @@ impl Why {
                 "it tunes keepalived's own processes (names, scheduling, memory locking, rlimits, netlink buffers); vigil is one process, tuned by its systemd unit"
             }
             Why::Firewall => {
-                "vigil installs no iptables/nftables rules: with `accept` off it does not add the VIPs' drop rules keepalived adds"
+                "it configures the iptables/ipset/nftables rules keepalived manages for itself; vigil manages no firewall rules"
             }
             Why::KeepalivedRuntime => {
                 "it configures keepalived's own reload, config-checking, dump or debugging machinery; vigil has `vigil check`, `vigil reload` and its own dump signals"
@@ -155,6 +157,9 @@ impl Why {
             }
             Why::LinkDelays => {
                 "vigil acts on link changes as the kernel reports them, without per-interface debounce delays"
+            }
+            Why::KeepalivedIgnores => {
+                "keepalived itself ignores it here, and vigil ignores it the same way (the warning names keepalived's message)"
             }
             Why::Pending => "not acted on by vigil yet (being implemented, issue 9)",
         }

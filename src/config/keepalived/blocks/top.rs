@@ -1,6 +1,7 @@
 //! The top level of keepalived.conf: its blocks. keepalived skips an unknown keyword here
 //! with a message (vigil: a warning).
 
+use super::super::namespaces::{NetNamespaceLine, net_namespace_line};
 use super::super::table::{Block, Keyword, Why};
 use super::{
     global_defs, track_file, vrrp_instance, vrrp_script, vrrp_sync_group, vrrp_track_process,
@@ -74,11 +75,21 @@ static KEYWORDS: &[K] = &[
         }
         Ok(())
     }),
+    K::acted(&["net_namespace"], "", |m, _, n| {
+        match net_namespace_line(n, m.config.global.net_namespace.as_deref()) {
+            NetNamespaceLine::Set(name) => {
+                m.record("global.net_namespace".into(), &n.pos);
+                m.config.global.net_namespace = Some(name);
+            }
+            NetNamespaceLine::Ignored(msg) => m.warn(&n.pos, msg),
+            NetNamespaceLine::Refused(msg) => m.err(&n.pos, msg),
+        }
+        Ok(())
+    }),
     // Being made to act by other work of issue 9.
     K::warned(&["track_group"], Why::Pending),
     K::warned(&["static_track_group"], Why::Pending)
         .vigil_only("the name keepalived's documentation gives the top-level `track_group` block"),
-    K::warned(&["net_namespace"], Why::Pending),
     K::warned(&["garp_group"], Why::ExtraGarp),
     K::warned(&["linkbeat_interfaces"], Why::LinkPolling),
     K::warned(&["linkbeat_use_polling"], Why::LinkPolling),

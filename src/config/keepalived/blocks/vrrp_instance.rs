@@ -7,6 +7,7 @@ use crate::config::model::{
 use crate::types::{Centis, Family, Priority, Version, Vrid};
 
 use super::super::mapping::Mapper;
+use super::super::namespaces::instance_vrf_warning;
 use super::super::parser::Node;
 use super::super::table::{Block, Keyword, R, Why};
 use super::super::values::looks_like_mac;
@@ -409,7 +410,12 @@ static KEYWORDS: &[K] = &[
         Err(())
     }),
     // Being made to act by other work of issue 9.
-    K::warned(&["vrf"], Why::Pending),
+    // keepalived ignores `vrf` in an instance with an `interface`, and every vigil instance
+    // has one (config/keepalived/namespaces.rs).
+    K::warned_by(&["vrf"], Why::KeepalivedIgnores, "", |m, _, n| {
+        m.warn(&n.pos, instance_vrf_warning(n));
+        Err(())
+    }),
     K::warned(&["use_vmac_addr"], Why::Pending),
     K::refused(&["no_virtual_ipaddress"], Why::Pending),
     // A security keyword that is accepted and not enforced would be the worst bug: refused
