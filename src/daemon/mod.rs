@@ -37,6 +37,10 @@ pub mod receive;
 pub mod record;
 pub mod reload;
 mod residual;
+mod resync;
+mod snapshot;
+#[cfg(test)]
+mod resync_tests;
 #[cfg(test)]
 mod routing_tests;
 pub mod rx_checks;

@@ -115,6 +115,12 @@ pub struct InstancePlan {
     /// going to fault state"), instead of falling back to multicast.
     #[serde(default)]
     pub config_fault: Option<Box<str>>,
+    /// keepalived `dynamic_interfaces`: an interface the instance needs (its own, or a virtual
+    /// address's `dev`) did not exist when it was planned. The plan is a placeholder (no
+    /// socket, no VMAC, held in Fault by `config_fault`) until that interface appears and
+    /// the configuration is planned again (`Core::on_link`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaits_interface: Option<Arc<str>>,
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
@@ -185,6 +191,20 @@ impl InstancePlan {
             && self.tx.unicast == other.tx.unicast
             && self.tx.ttl == other.tx.ttl
             && self.vmac == other.vmac
+    }
+
+    /// Whether `other` is this virtual router planned again on the same interface name after
+    /// the interface appeared (`dynamic_interfaces`) or was re-created under a new ifindex:
+    /// a reload carries such an instance over from Fault, with its new socket, instead of
+    /// stopping it (keepalived keeps the instance and rebinds it when the interface returns).
+    pub fn moved_to(&self, other: &InstancePlan) -> bool {
+        let (a, b) = (&self.fsm, &other.fsm);
+        (self.awaits_interface.is_some() || self.ifindex != other.ifindex)
+            && self.interface == other.interface
+            && a.vrid == b.vrid
+            && a.version == b.version
+            && a.family == b.family
+            && self.socket.family == other.socket.family
     }
 
     /// Points the instance at its VMAC interface once it exists (`ifindex`): virtual addresses
@@ -312,8 +332,12 @@ fn plan_instance(
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
     names: &mut Names,
 ) -> Result<InstancePlan, String> {
-    let iface = facts(&inst.interface)
-        .ok_or_else(|| format!("interface {:?} does not exist", inst.interface))?;
+    let awaits = awaited_interface(config, inst, facts);
+    let iface = match facts(&inst.interface) {
+        Some(f) => f,
+        None if awaits.is_some() => placeholder_facts(&inst.interface),
+        None => return Err(format!("interface {:?} does not exist", inst.interface)),
+    };
     let family = inst.family;
     let unicast = !inst.unicast_peers.is_empty();
 
@@ -424,6 +448,8 @@ fn plan_instance(
         let ifindex = match &v.dev {
             Some(dev) if *dev != inst.interface => {
                 facts(dev)
+                    // Waiting for it: never installed before it exists and is planned again.
+                    .or_else(|| awaits.as_ref().map(|_| placeholder_facts(dev)))
                     .ok_or_else(|| {
                         format!(
                             "virtual address {}: interface {dev:?} does not exist",
@@ -539,11 +565,58 @@ fn plan_instance(
             .filter(|n| **n != NotifyScripts::default()),
         vmac,
         tracking: InstanceTrackers::for_instance(config, &inst.name),
-        config_fault: (inst.unicast_fault_no_peer && !unicast)
-            .then(|| "Cannot use unicast without any peers - going to fault state".into()),
+        config_fault: match &awaits {
+            Some(name) => Some(
+                format!(
+                    "interface {name:?} does not exist (dynamic_interfaces): waiting for it in FAULT"
+                )
+                .into(),
+            ),
+            None => (inst.unicast_fault_no_peer && !unicast)
+                .then(|| "Cannot use unicast without any peers - going to fault state".into()),
+        },
+        awaits_interface: awaits.map(|n| names.get(&n)),
         notify_priority_changes: inst.notify_priority_changes,
         routing: Routing::boxed(&inst.virtual_routes, &inst.virtual_rules),
     })
+}
+
+/// With `dynamic_interfaces`, the first interface the instance needs that does not exist
+/// (its own, then its addresses' `dev`s; a VMAC is made by vigil and not looked up). keepalived
+/// 2.4 creates a placeholder interface for such a name and runs the instance in FAULT until
+/// the kernel reports it.
+fn awaited_interface(
+    config: &Config,
+    inst: &Instance,
+    facts: &dyn Fn(&str) -> Option<IfaceFacts>,
+) -> Option<String> {
+    if !config.global.dynamic_interfaces {
+        return None;
+    }
+    std::iter::once(&inst.interface)
+        .chain(
+            inst.virtual_addresses
+                .iter()
+                .chain(&inst.excluded_addresses)
+                .filter_map(|v| v.dev.as_ref()),
+        )
+        .filter(|name| inst.use_vmac.as_ref() != Some(*name))
+        .find(|name| facts(name).is_none())
+        .cloned()
+}
+
+/// Facts for an interface that does not exist yet: enough to plan a placeholder that never
+/// sends, binds or installs anything.
+fn placeholder_facts(name: &str) -> IfaceFacts {
+    IfaceFacts {
+        ifindex: 0,
+        name: name.to_owned(),
+        mac: [0; 6],
+        up: false,
+        primary_v4: Some(Ipv4Addr::UNSPECIFIED),
+        link_local_v6: Some(Ipv6Addr::UNSPECIFIED),
+        ipv6_forwarding: false,
+    }
 }
 
 fn clamp_u8(v: u32) -> u8 {

@@ -75,8 +75,9 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
     // keepalived refuses a configuration naming an interface that does not exist; so does
     // `vigil check`, from the same list.
+    // With `dynamic_interfaces` their instances wait in Fault instead (`plan`).
     let missing = missing_interfaces(&config, &|name| facts.contains_key(name));
-    if !missing.is_empty() {
+    if !missing.is_empty() && !config.global.dynamic_interfaces {
         return Err(PrepareError::Config(
             missing.iter().map(ToString::to_string).collect(),
         ));
@@ -225,7 +226,8 @@ async fn open(
     tentative: &HashSet<(u32, Ipv6Addr)>,
     made: &mut Made,
 ) -> Result<(), PrepareError> {
-    for p in planned.iter_mut() {
+    // A placeholder waiting for its interface (`dynamic_interfaces`) has nothing to open.
+    for p in planned.iter_mut().filter(|p| p.awaits_interface.is_none()) {
         let Some(v) = p.vmac.as_deref().cloned() else {
             continue;
         };
@@ -251,7 +253,7 @@ async fn open(
         p.attach_vmac(link.ifindex);
     }
     let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
-    for p in planned.iter() {
+    for p in planned.iter().filter(|p| p.awaits_interface.is_none()) {
         if !open.insert(p.socket) {
             continue;
         }
