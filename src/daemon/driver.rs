@@ -183,8 +183,7 @@ pub async fn run(
     let (input_tx, mut input_rx) = mpsc::channel::<CoreInput>(4096);
     let (tracker_tx, mut tracker_rx) = mpsc::channel::<TrackerUpdate>(1024);
     // One preparation at a time; its result comes back here.
-    let (ready_tx, mut ready_rx) =
-        mpsc::channel::<(Preparation, Result<Ready, PrepareError>)>(1);
+    let (ready_tx, mut ready_rx) = mpsc::channel::<(Preparation, Result<Ready, PrepareError>)>(1);
     // One resync at a time (`snapshot.rs`): the new subscription and what was read after it.
     let (resync_tx, mut resync_rx) =
         mpsc::channel::<(NetlinkEvents, super::input::KernelSnapshot)>(1);
@@ -306,7 +305,12 @@ pub async fn run(
         if !preparing && let Some(interface) = replan.take() {
             preparing = true;
             tracing::info!(%interface, "interface appeared or re-created: planning the configuration again");
-            spawn_replan(interface, &running, feeder.context(&netlink, &input_tx), &ready_tx);
+            spawn_replan(
+                interface,
+                &running,
+                feeder.context(&netlink, &input_tx),
+                &ready_tx,
+            );
         }
         let deadline = feeder.core.next_deadline().map(|t| feeder.instant(t));
         tokio::select! {

@@ -38,7 +38,6 @@ pub mod record;
 pub mod reload;
 mod residual;
 mod resync;
-mod snapshot;
 #[cfg(test)]
 mod resync_tests;
 #[cfg(test)]
@@ -46,6 +45,7 @@ mod routing_tests;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+mod snapshot;
 mod startup_delay;
 pub mod statics;
 

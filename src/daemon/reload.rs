@@ -256,6 +256,10 @@ impl<E: Effects> Core<E> {
         let mut vmacs = BTreeSet::new();
         for (id, _, slot) in self.node.iter() {
             let plan = &slot.plan;
+            // A placeholder waiting for its interface has no socket (`prepare`).
+            if plan.awaits_interface.is_some() {
+                continue;
+            }
             let routes = sockets.entry(plan.socket).or_insert_with(|| SocketRoutes {
                 generation: self.generation,
                 routes: Vec::new(),

@@ -88,7 +88,11 @@ impl<E: Effects> Core<E> {
             for ll in &link.link_locals {
                 self.on_link_local(now, link.ifindex, ll.addr.into(), ll.usable);
             }
-            if self.links.get(&link.ifindex).is_none_or(|l| l.up != link.up) {
+            if self
+                .links
+                .get(&link.ifindex)
+                .is_none_or(|l| l.up != link.up)
+            {
                 changed += 1;
             }
             self.on_link(now, link.ifindex, link.name.clone(), link.up);

@@ -44,10 +44,13 @@ async fn read(netlink: &Netlink) -> Result<KernelSnapshot, NetError> {
         if let IpAddr::V6(v6) = a.addr
             && (v6.segments()[0] & 0xffc0) == 0xfe80
         {
-            link_locals.entry(a.ifindex).or_default().push(LinkLocalFact {
-                addr: v6,
-                usable: !a.is_tentative() && !a.is_dad_failed(),
-            });
+            link_locals
+                .entry(a.ifindex)
+                .or_default()
+                .push(LinkLocalFact {
+                    addr: v6,
+                    usable: !a.is_tentative() && !a.is_dad_failed(),
+                });
         }
     }
     Ok(KernelSnapshot {
