@@ -116,11 +116,12 @@ pub struct InstancePlan {
     #[serde(default)]
     pub config_fault: Option<Box<str>>,
     /// keepalived `dynamic_interfaces`: an interface the instance needs (its own, or a virtual
-    /// address's `dev`) did not exist when it was planned. The plan is a placeholder (no
-    /// socket, no VMAC, held in Fault by `config_fault`) until that interface appears and
-    /// the configuration is planned again (`Core::on_link`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub awaits_interface: Option<Arc<str>>,
+    /// address's `dev`) did not exist when it was planned; `config_fault` names it. The plan
+    /// is a placeholder (no socket, no VMAC, held in Fault by `config_fault`) until an
+    /// interface appears and the configuration is planned again (`resync.rs`). A flag, not the
+    /// name: it fits in the plan's padding, and thousands of plans are kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaits_interface: bool,
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
@@ -199,7 +200,7 @@ impl InstancePlan {
     /// stopping it (keepalived keeps the instance and rebinds it when the interface returns).
     pub fn moved_to(&self, other: &InstancePlan) -> bool {
         let (a, b) = (&self.fsm, &other.fsm);
-        (self.awaits_interface.is_some() || self.ifindex != other.ifindex)
+        (self.awaits_interface || self.ifindex != other.ifindex)
             && self.interface == other.interface
             && a.vrid == b.vrid
             && a.version == b.version
@@ -575,7 +576,7 @@ fn plan_instance(
             None => (inst.unicast_fault_no_peer && !unicast)
                 .then(|| "Cannot use unicast without any peers - going to fault state".into()),
         },
-        awaits_interface: awaits.map(|n| names.get(&n)),
+        awaits_interface: awaits.is_some(),
         notify_priority_changes: inst.notify_priority_changes,
         routing: Routing::boxed(&inst.virtual_routes, &inst.virtual_rules),
     })

@@ -227,7 +227,7 @@ async fn open(
     made: &mut Made,
 ) -> Result<(), PrepareError> {
     // A placeholder waiting for its interface (`dynamic_interfaces`) has nothing to open.
-    for p in planned.iter_mut().filter(|p| p.awaits_interface.is_none()) {
+    for p in planned.iter_mut().filter(|p| !p.awaits_interface) {
         let Some(v) = p.vmac.as_deref().cloned() else {
             continue;
         };
@@ -253,7 +253,7 @@ async fn open(
         p.attach_vmac(link.ifindex);
     }
     let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
-    for p in planned.iter().filter(|p| p.awaits_interface.is_none()) {
+    for p in planned.iter().filter(|p| !p.awaits_interface) {
         if !open.insert(p.socket) {
             continue;
         }

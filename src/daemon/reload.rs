@@ -257,7 +257,7 @@ impl<E: Effects> Core<E> {
         for (id, _, slot) in self.node.iter() {
             let plan = &slot.plan;
             // A placeholder waiting for its interface has no socket (`prepare`).
-            if plan.awaits_interface.is_some() {
+            if plan.awaits_interface {
                 continue;
             }
             let routes = sockets.entry(plan.socket).or_insert_with(|| SocketRoutes {

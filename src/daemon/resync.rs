@@ -62,9 +62,12 @@ impl<E: Effects> Core<E> {
             .filter(|(i, l)| **i != ifindex && l.name == name)
             .map(|(&i, _)| i)
             .collect();
+        // A placeholder may wait for a virtual address's `dev`, which it does not name: any
+        // interface new to the core may be the one (planning again is harmless if not).
+        let new = !self.links.contains_key(&ifindex);
         self.node.iter().any(|(_, _, s)| {
             let p = &s.plan;
-            p.awaits_interface.as_deref() == Some(name)
+            (p.awaits_interface && (new || &*p.interface == name))
                 || (&*p.interface == name && p.ifindex != ifindex)
                 || p.vips.iter().any(|v| earlier.contains(&v.ifindex))
         })
