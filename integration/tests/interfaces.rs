@@ -158,6 +158,12 @@ fn flood(h: &Host, round: usize) -> Result<()> {
         2 * PAIRS,
         t.elapsed()
     );
+    // The route netlink sockets subscribed to links and addresses (groups 0x111), as the
+    // kernel sees them: queued bytes and drops (a measurement, shown with --nocapture).
+    let table = h.run("cat", ["/proc/net/netlink"])?;
+    for line in table.lines().filter(|l| l.contains("00000111")) {
+        eprintln!("flood {round}: /proc/net/netlink: {line}");
+    }
     Ok(())
 }
 
