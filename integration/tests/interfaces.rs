@@ -25,6 +25,10 @@ const PEER: &str = "dyn0p";
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
 
 fn conf(dynamic: bool) -> String {
+    conf_with(dynamic, "")
+}
+
+fn conf_with(dynamic: bool, extra: &str) -> String {
     let global = if dynamic {
         "global_defs {\n    dynamic_interfaces\n}\n"
     } else {
@@ -32,7 +36,7 @@ fn conf(dynamic: bool) -> String {
     };
     format!(
         "{global}vrrp_instance VI {{\n    interface {IFACE}\n    virtual_router_id 71\n    \
-         priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n}}\n"
+         priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {VIP}/24\n    }}\n{extra}}}\n"
     )
 }
 
@@ -49,7 +53,11 @@ fn create_iface(h: &Host) -> Result<()> {
 }
 
 fn vip_on_iface(h: &Host) -> bool {
-    h.run("ip", ["-4", "-o", "addr", "show", "dev", IFACE])
+    vip_on(h, IFACE)
+}
+
+fn vip_on(h: &Host, dev: &str) -> bool {
+    h.run("ip", ["-4", "-o", "addr", "show", "dev", dev])
         .is_ok_and(|out| out.contains(&format!("{VIP}/24")))
 }
 
@@ -134,6 +142,28 @@ fn an_interface_deleted_and_created_again_is_taken_back_without_a_reload() -> Re
             "a reload happened:\n{}",
             v.log()
         );
+        Ok(())
+    })
+}
+
+/// With `use_vmac` the kernel deletes the VMAC with its base interface: created again, the
+/// base gets a new VMAC and the instance returns to MASTER with its VIP there.
+#[test]
+fn a_vmac_instance_follows_its_base_interface_created_again() -> Result<()> {
+    scenario("dynif_vmac", |lab| {
+        let r1 = lab.host("r1")?;
+        create_iface(&r1)?;
+        let conf = conf_with(false, "    use_vmac vrrp.71\n");
+        let v = Vigil::start_with(&r1, "keepalived.conf", &conf)?;
+        v.wait_state("VI", "MASTER", SETTLE)?;
+        wait_until(SETTLE, "the VIP on the VMAC", || vip_on(&r1, "vrrp.71"))?;
+        r1.run("ip", ["link", "del", IFACE])?;
+        v.wait_state("VI", "FAULT", SETTLE)?;
+        create_iface(&r1)?;
+        v.wait_state("VI", "MASTER", SETTLE)
+            .context("after the base interface was created again")?;
+        wait_until(SETTLE, "the VIP on the new VMAC", || vip_on(&r1, "vrrp.71"))
+            .with_context(|| v.child().log_tail(30))?;
         Ok(())
     })
 }

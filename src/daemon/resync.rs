@@ -24,7 +24,8 @@ impl<E: Effects> Core<E> {
         let users = self
             .node
             .iter()
-            .filter(|(_, _, s)| s.plan.ifindex == ifindex || s.plan.socket.ifindex == ifindex)
+            // (A VMAC deleted under its instance is not this case: its link is the base's.)
+            .filter(|(_, _, s)| s.plan.ifindex == ifindex)
             .count();
         if users > 0 {
             tracing::warn!(
