@@ -283,3 +283,35 @@ fn a_resync_sees_an_interface_deleted_and_created_again_unseen() {
     assert!(!effects.iter().any(|e| matches!(e, Effect::Install { .. })));
     assert_eq!(replans(&effects), 1, "{effects:?}");
 }
+
+#[test]
+fn a_resync_is_recorded_and_replayed_like_any_input() {
+    let input = CoreInput::Resync(Box::new(KernelSnapshot {
+        links: vec![LinkFact {
+            ifindex: 2,
+            name: "eth0".into(),
+            up: true,
+            link_locals: Vec::new(),
+        }],
+        addresses: vec![PresentAddress {
+            ifindex: 2,
+            addr: VIP,
+        }],
+    }));
+    let line = serde_json::to_string(&input).expect("serialises");
+    let back: CoreInput = serde_json::from_str(&line).expect("parses");
+    assert_eq!(back, input);
+}
+
+#[test]
+fn without_dynamic_interfaces_a_missing_interface_is_not_planned() {
+    let config = load_keepalived_str(
+        &instance("VI_1", 1, 100, ""),
+        Path::new("test.conf"),
+        &LoadOptions::default(),
+    )
+    .expect("loads")
+    .model;
+    let errors = plan(&config, &|_| None).expect_err("planned without its interface");
+    assert!(errors[0].message.contains("does not exist"), "{errors:?}");
+}
