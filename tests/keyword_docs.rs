@@ -27,7 +27,6 @@ const PENDING: &[&str] = &[
     "use_vmac_addr",
     "max_auto_priority",
     "min_auto_priority_delay",
-    "dynamic_interfaces",
     "notify_deleted",
     "notify_master_rx_lower_pri",
     "track_src_ip",

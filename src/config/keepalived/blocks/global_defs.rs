@@ -229,6 +229,26 @@ static KEYWORDS: &[K] = &[
         }
         Ok(())
     }),
+    K::acted(&["dynamic_interfaces"], "dynamic_interfaces", |m, _, n| {
+        m.config.global.dynamic_interfaces = true;
+        // keepalived's one option: without it, an interface re-created as another kind
+        // (macvlan or not, another lower device) is not taken back. vigil plans a
+        // re-created interface afresh whatever its kind, as with the option.
+        match n.args.first().map(|a| a.text.as_str()) {
+            None => {}
+            Some("allow_if_changes") => m.warn(
+                &n.pos,
+                "`dynamic_interfaces allow_if_changes`: vigil always takes back an \
+                 interface re-created under its name, whatever its kind, so the option \
+                 changes nothing",
+            ),
+            Some(other) => {
+                let msg = format!("unknown dynamic_interfaces option `{other}`");
+                m.err(&n.pos, msg);
+            }
+        }
+        Ok(())
+    }),
     K::acted(&["script_user"], "script_user", |m, _, n| {
         if let Ok(a) = m.arg(n) {
             m.config.global.script_user = Some(RunAs {
@@ -328,7 +348,6 @@ static KEYWORDS: &[K] = &[
     // Being made to act by other work of issue 9.
     K::warned(&["max_auto_priority"], Why::Pending),
     K::warned(&["min_auto_priority_delay"], Why::Pending),
-    K::warned(&["dynamic_interfaces"], Why::Pending),
     // LVS / checker side.
     K::warned(&["smtp_alert_checker"], Why::Lvs),
     K::warned(&["checker_log_all_failures"], Why::Lvs),
