@@ -204,3 +204,5 @@ pub fn default_config_id() -> String {
 mod fixup_tests;
 #[cfg(test)]
 mod format_tests;
+#[cfg(test)]
+mod instance_keyword_tests;

@@ -240,6 +240,11 @@ pub struct Instance {
     /// `virtual_ipaddress`: the addresses carried in adverts.
     #[serde(default, rename = "virtual_ipaddress")]
     pub virtual_addresses: Vec<VirtualAddress>,
+    /// `no_virtual_ipaddress` (keepalived 2.4): the instance has no `virtual_ipaddress` on
+    /// purpose. Without it, keepalived refuses a VRRPv3 or strict instance without one and
+    /// warns about a VRRPv2 one; with it, it says nothing (strict mode clears it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_virtual_ipaddress: bool,
     /// `virtual_ipaddress_excluded`: installed with the VIPs but not advertised.
     #[serde(
         default,
@@ -386,13 +391,19 @@ pub struct Notify {
     /// `notify_stop`: run when the instance stops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<NotifyScript>,
-    /// `notify_deleted`: the instance was removed by a reload.
+    /// `notify_deleted SCRIPT` (instances only): run when a reload removes the instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<NotifyScript>,
+    /// keepalived's `notify_deleted` with or without a script (instances only): a reload's
+    /// removal is announced as DELETED (to `notify` and the FIFO) instead of FAULT.
+    /// Implied by `deleted`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub report_deleted: bool,
     /// `notify`: run on every transition with keepalived's 4 extra arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<NotifyScript>,
-    /// `notify_master_rx_lower_pri`: a master received a lower-priority advert.
+    /// `notify_master_rx_lower_pri` (instances only): run, with its own arguments, each time
+    /// the Master receives a lower-priority advert.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_rx_lower_pri: Option<NotifyScript>,
 }

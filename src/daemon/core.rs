@@ -95,6 +95,9 @@ pub struct Core<E: Effects> {
     /// keepalived `vrrp_startup_delay` (`startup_delay.rs`).
     pub(super) startup: super::startup_delay::StartupDelay,
     pub(super) effects: E,
+    /// Set while a reload removes instances: their shutdown is announced as keepalived
+    /// announces a deleted instance ([`deleted_note`]), not as STOP.
+    pub(super) deleting: bool,
 }
 
 impl<E: Effects> Core<E> {
@@ -110,6 +113,7 @@ impl<E: Effects> Core<E> {
             socket_drops: DropCounts::default(),
             startup: Default::default(),
             effects,
+            deleting: false,
         }
     }
 
@@ -457,6 +461,11 @@ impl<E: Effects> Core<E> {
                     self.effects.remove(&slot.plan, None);
                 }
                 Action::Announce { count, .. } => self.effects.announce(&slot.plan, count),
+                // keepalived's `send_event_notify`: the FIFO line always, the script if set.
+                Action::HeardLowerPriority => {
+                    self.effects
+                        .notify(&slot.plan, NotifyState::MasterRxLowerPri, priority);
+                }
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
                     self.effects.transition(
@@ -472,6 +481,9 @@ impl<E: Effects> Core<E> {
                         (State::Master, _) => Some(NotifyState::Master),
                         (State::Backup, _) => Some(NotifyState::Backup),
                         (State::Fault, _) => Some(NotifyState::Fault),
+                        (State::Initialize, Reason::Shutdown) if self.deleting => {
+                            deleted_note(slot.plan.notify_scripts().notify_deleted, from)
+                        }
                         (State::Initialize, Reason::Shutdown) => Some(NotifyState::Stop),
                         (State::Initialize, _) => None,
                     };
@@ -528,6 +540,20 @@ impl<E: Effects> Core<E> {
             instances,
             socket_drops: self.socket_drops.by_label(),
         }
+    }
+}
+
+/// How the removal of an instance by a reload is announced, leaving state `from`
+/// (keepalived vrrp.c `clear_diff_vrrp` and vrrp_notify.c `send_instance_notifies`): DELETED
+/// with `notify_deleted`; otherwise FAULT, as keepalived did before `notify_deleted`
+/// existed, and nothing at all for an instance already in FAULT.
+pub(super) fn deleted_note(notify_deleted: bool, from: State) -> Option<NotifyState> {
+    if notify_deleted {
+        Some(NotifyState::Deleted)
+    } else if from == State::Fault {
+        None
+    } else {
+        Some(NotifyState::Fault)
     }
 }
 

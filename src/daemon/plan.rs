@@ -272,7 +272,15 @@ pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
     let mut planned = Vec::with_capacity(config.sync_groups.len());
     let mut errors = Vec::new();
     for g in &config.sync_groups {
-        match notify_scripts(&g.notify, config.global.script_user.as_ref()) {
+        // keepalived's sync groups have no `notify_deleted` or `notify_master_rx_lower_pri`
+        // (validation warns where a file sets them): only the instances' run.
+        let group_notify = model::Notify {
+            deleted: None,
+            report_deleted: false,
+            master_rx_lower_pri: None,
+            ..g.notify.clone()
+        };
+        match notify_scripts(&group_notify, config.global.script_user.as_ref()) {
             Ok(notify) => planned.push(GroupPlan {
                 name: g.name.clone(),
                 members: g.group.clone(),
@@ -569,12 +577,26 @@ fn notify_scripts(
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
         s.as_ref().map(|s| script(s, default_user)).transpose()
     };
+    let model::Notify {
+        master,
+        backup,
+        fault,
+        stop,
+        deleted,
+        report_deleted,
+        any,
+        master_rx_lower_pri,
+    } = n;
     Ok(Some(Box::new(NotifyScripts {
-        master: one(&n.master)?,
-        backup: one(&n.backup)?,
-        fault: one(&n.fault)?,
-        stop: one(&n.stop)?,
-        any: one(&n.any)?,
+        master: one(master)?,
+        backup: one(backup)?,
+        fault: one(fault)?,
+        stop: one(stop)?,
+        // keepalived: `notify_deleted SCRIPT` implies `notify_deleted`.
+        notify_deleted: *report_deleted || deleted.is_some(),
+        deleted: one(deleted)?,
+        master_rx_lower_pri: one(master_rx_lower_pri)?,
+        any: one(any)?,
     })))
 }
 

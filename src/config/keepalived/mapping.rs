@@ -673,6 +673,7 @@ impl Mapper {
             accept: true,
             virtual_addresses: Vec::new(),
             excluded_addresses: Vec::new(),
+            no_virtual_ipaddress: false,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             auth: None,
@@ -1072,6 +1073,15 @@ impl Mapper {
                 inst.garp.lower_prio_repeat = self.int(n, 0u32, 10_000).ok()?;
                 "garp.lower_prio_repeat"
             }
+            // keepalived: `notify_deleted` alone only changes how the removal is announced.
+            "notify_deleted" if n.args.is_empty() => {
+                inst.notify.report_deleted = true;
+                "notify.report_deleted"
+            }
+            "no_virtual_ipaddress" => {
+                inst.no_virtual_ipaddress = true;
+                "no_virtual_ipaddress"
+            }
             k @ ("notify_master"
             | "notify_backup"
             | "notify_fault"
@@ -1242,8 +1252,13 @@ impl Mapper {
                     }
                     k
                 }
+                "notify_deleted" | "notify_master_rx_lower_pri" => {
+                    // Instance keywords: keepalived reports them as unknown in a sync group.
+                    self.warn(&n.pos, format!("`{}` is a vrrp_instance keyword (keepalived does not know it in a vrrp_sync_group): ignored; set it in the member instances", n.keyword));
+                    continue;
+                }
                 k @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop"
-                | "notify_deleted" | "notify") => match self.script_cmd(&n) {
+                | "notify") => match self.script_cmd(&n) {
                     Ok(s) => set_notify(&mut g.notify, k, s),
                     Err(()) => continue,
                 },
