@@ -173,3 +173,59 @@ fn reload_removing_instances_announces_deleted_or_fault() -> Result<()> {
         Ok(())
     })
 }
+
+/// keepalived's static entries: an address without `dev` goes on `default_interface`; a
+/// `track_group` puts its member instance in FAULT while that interface is down (the other
+/// instance is not a member and stays Master); a reload removes the static address the new
+/// configuration no longer has and adds the new one.
+#[test]
+fn static_track_group_default_interface_and_reload() -> Result<()> {
+    scenario("ikw_static_track", |lab| {
+        let h1 = lab.host("r1")?;
+        // A veth pair inside r1's namespace (no dummy module on every kernel): dum0 carries
+        // the static address, its peer only gives it a carrier.
+        h1.run(
+            "ip",
+            [
+                "link", "add", "dum0", "type", "veth", "peer", "name", "dum0p",
+            ],
+        )?;
+        h1.run("ip", ["link", "set", "dum0p", "up"])?;
+        h1.run("ip", ["link", "set", "dum0", "up"])?;
+        let conf = |addr: &str| {
+            format!(
+                "global_defs {{\n    default_interface dum0\n}}\n{}{}track_group G {{\n    group {{\n        VI_1\n    }}\n}}\n\
+                 static_ipaddress {{\n    {addr}/24 track_group G\n}}\n",
+                instance("VI_1", 75, 200, ""),
+                instance("VI_2", 76, 200, "")
+            )
+        };
+        let on_dum0 = |addr: &str| -> Result<bool> {
+            let out = h1.run("ip", ["-4", "-o", "addr", "show", "dev", "dum0"])?;
+            Ok(out.contains(&format!(" {addr}/24")))
+        };
+        let v1 = Vigil::start_with(&h1, "keepalived.conf", &conf("10.99.0.1"))?;
+        v1.wait_state("VI_1", "MASTER", SETTLE)?;
+        v1.wait_state("VI_2", "MASTER", SETTLE)?;
+        ensure!(
+            on_dum0("10.99.0.1")?,
+            "the static address without dev is not on default_interface dum0"
+        );
+
+        h1.run("ip", ["link", "set", "dum0", "down"])?;
+        v1.wait_state("VI_1", "FAULT", SETTLE)?;
+        ensure!(v1.state("VI_2")?.as_deref() == Some("MASTER"));
+        h1.run("ip", ["link", "set", "dum0", "up"])?;
+        v1.wait_state("VI_1", "MASTER", SETTLE)?;
+
+        v1.write_config(&conf("10.99.0.2"))?;
+        ensure!(v1.reload()? == Reload::Applied, "reload rejected");
+        wait_until(SETTLE, "the reload's static address change", || {
+            on_dum0("10.99.0.2").unwrap_or(false) && !on_dum0("10.99.0.1").unwrap_or(true)
+        })
+        .with_context(|| h1.run("ip", ["-4", "-o", "addr"]).unwrap_or_default())?;
+        v1.stop()?;
+        ensure!(!on_dum0("10.99.0.2")?, "the static address outlived vigil");
+        Ok(())
+    })
+}

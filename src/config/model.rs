@@ -42,6 +42,22 @@ pub struct Config {
     /// keepalived's `static_rules`: installed at startup whatever the VRRP state.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<Rule>,
+    /// keepalived's top-level `track_group NAME { group { VI_1 ... } }`: the instances that
+    /// track a static address, route or rule naming it (`track_group NAME`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_groups: Vec<TrackGroup>,
+}
+
+/// A static track group (keepalived vrrp_static_track.c): each member instance watches the
+/// interface of every static address, route (`dev`) and rule (`iif`) naming the group, as a
+/// `track_interface` of weight 0 does: the instance is in FAULT while it is down, since the
+/// static item cannot be (re)installed there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackGroup {
+    pub name: String,
+    /// Instance names (`group { }`).
+    pub group: Vec<String>,
 }
 
 /// keepalived's `global_defs`, VRRP side.
@@ -737,6 +753,9 @@ pub struct Rule {
     pub oif: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_track: bool,
+    /// `track_group` (static rules only): the group's instances watch `iif`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_group: Option<String>,
 }
 
 /// An interface an instance watches; down means FAULT unless a weight is given.

@@ -321,6 +321,30 @@ fn a_tracked_interface_is_a_checker_fed_by_link_events() {
     assert_eq!(inst.effective_priority().get(), 70);
 }
 
+/// keepalived's static track group: a member instance is in FAULT while the interface of a
+/// static address naming the group is down; an instance outside the group is not.
+#[test]
+fn a_static_track_group_member_faults_with_the_static_address_interface() {
+    let conf = format!(
+        "{}{}track_group G {{\n group {{\n  VI_1\n }}\n}}\nstatic_ipaddress {{\n 10.9.0.1/24 dev eth1 track_group G\n}}\n",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = started(&conf);
+    run_until(&mut core, secs(4.0));
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    let link = |up| CoreInput::Link {
+        ifindex: ETH1,
+        name: "eth1".into(),
+        up,
+    };
+    core.handle(secs(4.1), link(false));
+    assert_eq!(state(&core, "VI_1"), State::Fault);
+    assert_eq!(state(&core, "VI_2"), State::Master);
+    core.handle(secs(4.2), link(true));
+    assert_ne!(state(&core, "VI_1"), State::Fault);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Receive routing and drops
 

@@ -243,6 +243,7 @@ pub async fn run(
         }
     };
     let config = feeder.install(ready);
+    let (statics_tx, statics_worker) = super::statics::spawn_worker(statics, netlink.clone());
     // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
     // set at start as keepalived sets it when its VRRP process starts (before the capability
     // drop: a negative value needs CAP_SYS_NICE).
@@ -317,6 +318,8 @@ pub async fn run(
                             .effects_mut()
                             .notifier_mut()
                             .set_fifo(path, reader);
+                        // keepalived applies the static entries' changes at reload.
+                        statics_tx.send_replace(super::statics::StaticSpec::of(&config));
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
@@ -357,7 +360,11 @@ pub async fn run(
     }
     effects.close_all();
     effects.flush().await;
-    statics.remove(&netlink).await;
+    drop(statics_tx);
+    match statics_worker.await {
+        Ok(statics) => statics.remove(&netlink).await,
+        Err(e) => tracing::error!(error = %e, "static entries worker failed: not removed"),
+    }
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;

@@ -4,32 +4,45 @@
 //!
 //! They belong to no instance, so the core never decides about them: the driver installs
 //! them once before the first instance starts and removes them after the last has handed
-//! over. A reload does not move them (keepalived diffs them at reload; vigil warns instead,
-//! see `driver.rs`).
+//! over. A reload applies the new set as keepalived's does (vrrp_daemon.c: the
+//! `clear_diff_static_*` functions delete the rules, routes and addresses the new
+//! configuration no longer has, then every static entry is added again, those already
+//! present staying as they are): [`Statics::replace`], run beside the loop.
 
-use crate::config::model::Config;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::model::{Config, VirtualAddress};
 use crate::net::{AddrScope, AddressSpec, Netlink};
 
 use super::effects::apply_routing;
 use super::plan::{Routing, scope};
 
-/// The static configuration, addresses resolved to interfaces.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Statics {
-    addresses: Vec<AddressSpec>,
+/// The static configuration as read, interfaces by name: taken from the model inside the
+/// loop (cheap, synchronous), resolved beside it.
+#[derive(Debug, Clone, Default)]
+pub struct StaticSpec {
+    addresses: Vec<(String, VirtualAddress)>,
     routing: Option<Box<Routing>>,
 }
 
-impl Statics {
-    /// Resolves the static addresses' interfaces. An address without `dev`, or on an
-    /// interface that does not exist, is skipped with a warning (keepalived skips it too).
-    pub async fn resolve(config: &Config, netlink: &Netlink) -> Statics {
-        let mut addresses = Vec::with_capacity(config.static_addresses.len());
-        for a in &config.static_addresses {
-            let Some(dev) = &a.dev else {
-                tracing::warn!(address = %a.addr, "static_ipaddress without `dev`: not installed");
-                continue;
-            };
+impl StaticSpec {
+    pub fn of(config: &Config) -> StaticSpec {
+        StaticSpec {
+            addresses: config
+                .static_addresses
+                .iter()
+                .map(|a| (config.static_address_dev(a).to_owned(), a.clone()))
+                .collect(),
+            routing: Routing::boxed(&config.static_routes, &config.static_rules),
+        }
+    }
+
+    pub async fn resolve(self, netlink: &Netlink) -> Statics {
+        let mut addresses = Vec::with_capacity(self.addresses.len());
+        for (dev, a) in &self.addresses {
             match netlink.link_by_name(dev).await {
                 Ok(link) => {
                     let mut spec = AddressSpec::new(link.ifindex, a.addr, a.prefix_len);
@@ -45,8 +58,66 @@ impl Statics {
         }
         Statics {
             addresses,
-            routing: Routing::boxed(&config.static_routes, &config.static_rules),
+            routing: self.routing,
         }
+    }
+}
+
+/// Applies each reload's static set beside the loop, in order; a set superseded before its
+/// turn is skipped (the channel holds the newest only). Dropping the sender ends the worker,
+/// which hands back what is installed, for the exit to remove.
+pub fn spawn_worker(
+    mut statics: Statics,
+    netlink: Arc<Netlink>,
+) -> (watch::Sender<StaticSpec>, JoinHandle<Statics>) {
+    let (tx, mut rx) = watch::channel(StaticSpec::default());
+    let worker = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let spec = rx.borrow_and_update().clone();
+            let new = spec.resolve(&netlink).await;
+            statics.replace(new, &netlink).await;
+        }
+        statics
+    });
+    (tx, worker)
+}
+
+/// The static configuration, addresses resolved to interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statics {
+    addresses: Vec<AddressSpec>,
+    routing: Option<Box<Routing>>,
+}
+
+impl Statics {
+    /// Resolves the static addresses' interfaces: `dev`, else `default_interface`, else
+    /// `eth0`, as keepalived (`Config::static_address_dev`). Configuration checks refuse a
+    /// missing one as keepalived does; one gone since is skipped with a warning.
+    pub async fn resolve(config: &Config, netlink: &Netlink) -> Statics {
+        StaticSpec::of(config).resolve(netlink).await
+    }
+
+    /// Moves from this set to `new`: what `new` no longer has is removed (rules, routes,
+    /// then addresses), then all of `new` is added (what is present stays); `self` becomes
+    /// `new`.
+    pub async fn replace(&mut self, new: Statics, netlink: &Netlink) {
+        let gone = Statics {
+            addresses: self
+                .addresses
+                .iter()
+                .filter(|a| !new.addresses.contains(a))
+                .cloned()
+                .collect(),
+            routing: Routing::minus(self.routing.as_deref(), new.routing.as_deref()).map(Box::new),
+        };
+        if !gone.is_empty() {
+            tracing::info!(
+                "reload: removing the static addresses, routes and rules no longer configured"
+            );
+            gone.remove(netlink).await;
+        }
+        new.install(netlink).await;
+        *self = new;
     }
 
     pub fn is_empty(&self) -> bool {

@@ -14,11 +14,11 @@ pub const TOP_MAPPED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
+    "track_group",
 ];
 
 /// Top-level blocks accepted but with no effect in vigil (LVS, BFD and the like).
 pub const TOP_ACCEPTED: &[&str] = &[
-    "static_track_group",
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",

@@ -112,6 +112,38 @@ impl Mapper {
         }
     }
 
+    /// keepalived's top-level `track_group NAME { group { VI_1 VI_2 } }` (see
+    /// `model::TrackGroup`); a second block of the same name is skipped, as keepalived does.
+    fn track_group_block(&mut self, node: &Node) {
+        let name = self.name(node);
+        if self.config.track_groups.iter().any(|g| g.name == name) {
+            self.warn(&node.pos, format!("track_group {name} already defined - ignoring (keepalived's fix-up): give each track_group its own name"));
+            return;
+        }
+        let i = self.config.track_groups.len();
+        self.map
+            .insert(format!("track_groups.{i}"), node.pos.clone());
+        let mut group = Vec::new();
+        for n in self.children(node) {
+            if n.keyword == "group" {
+                group.extend(self.lines(&n).into_iter().flatten().map(|a| a.text));
+            } else {
+                self.unknown(&n, "track_group", &[&["group"]], false);
+            }
+        }
+        self.config.track_groups.push(TrackGroup { name, group });
+    }
+
+    /// A static item's `track_group NAME`: keepalived looks the group up while it parses, so
+    /// a group defined further down is "not found" and the option is dropped.
+    fn track_group_ref(&mut self, arg: &Arg) -> Option<String> {
+        if self.config.track_groups.iter().any(|g| g.name == arg.text) {
+            return Some(arg.text.clone());
+        }
+        self.warn(&arg.pos, format!("track_group {} not found - ignored (keepalived's fix-up): define the track_group block before the lines that name it", arg.text));
+        None
+    }
+
     fn top(&mut self, node: &Node) {
         match node.keyword.as_str() {
             "global_defs" => {
@@ -155,6 +187,7 @@ impl Mapper {
                     }
                 }
             }
+            "track_group" => self.track_group_block(node),
             k if TOP_ACCEPTED.contains(&k) => self.no_effect(node, "the top level"),
             _ => self.unknown(node, "the top level", &[TOP_MAPPED, TOP_ACCEPTED], false),
         }
@@ -1581,7 +1614,10 @@ impl Mapper {
                         self.int_word("preferred_lft", v, 0u32, u32::MAX - 1)?
                     });
                 }
-                "track_group" => a.track_group = Some(value(self)?.text.clone()),
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    a.track_group = self.track_group_ref(&g);
+                }
                 "home" => a.home = true,
                 "-nodad" | "nodad" => a.nodad = true,
                 "mngtmpaddr" => a.mngtmpaddr = true,
@@ -1793,10 +1829,8 @@ impl Mapper {
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
                 "track_group" => {
-                    // keepalived takes such a route down while the static_track_group's
-                    // interfaces are down; vigil accepts static_track_group without effect.
-                    self.warn(&opt.pos, "route option `track_group` is read, but vigil does not implement static_track_group: the route goes in and out with mastership (or at start for a static route) only");
-                    r.track_group = Some(value(self)?.text.clone());
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
                 }
                 "or" => {
                     let v = value(self)?;
@@ -1905,6 +1939,7 @@ impl Mapper {
             iif: None,
             oif: None,
             no_track: false,
+            track_group: None,
         };
         let mut it = words.iter();
         while let Some(opt) = it.next() {
@@ -1952,10 +1987,14 @@ impl Mapper {
                 "iif" => r.iif = Some(value(self)?.text.clone()),
                 "oif" => r.oif = Some(value(self)?.text.clone()),
                 "no_track" => r.no_track = true,
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
+                }
                 "inet6" => r.family = Family::V6,
                 "inet" => r.family = Family::V4,
                 other => {
-                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, inet6"));
+                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, track_group, inet6"));
                     return Err(());
                 }
             }
