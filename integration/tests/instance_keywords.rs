@@ -229,3 +229,46 @@ fn static_track_group_default_interface_and_reload() -> Result<()> {
         Ok(())
     })
 }
+
+/// The scheduling policy and realtime priority of a thread (/proc/PID/stat fields 41, 40).
+fn sched_of(pid: u32) -> Result<(u32, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let (_, rest) = stat.rsplit_once(')').context("unreadable stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields after the command name start at field 3; rt_priority is 40, policy 41.
+    let field = |n: usize| -> Result<u32> { Ok(fields.get(n - 3).context("short stat")?.parse()?) };
+    Ok((field(41)?, field(40)?))
+}
+
+/// keepalived's `max_auto_priority`: when the daemon is held back (here: SIGSTOP for longer
+/// than `min_auto_priority_delay` past its next advert) its next timer is served late, and
+/// it moves itself to SCHED_RR at the lowest realtime priority; it keeps running as Master.
+#[test]
+fn max_auto_priority_moves_a_late_daemon_to_realtime() -> Result<()> {
+    scenario("ikw_auto_priority", |lab| {
+        let h1 = lab.host("r1")?;
+        let conf = format!(
+            "global_defs {{\n    max_auto_priority 5\n    min_auto_priority_delay 200000\n}}\n{}",
+            instance("VI_1", 77, 200, "")
+        );
+        let v1 = Vigil::start_with(&h1, "keepalived.conf", &conf)?;
+        v1.wait_state("VI_1", "MASTER", SETTLE)?;
+        let pid = v1.child().pid();
+        const SCHED_RR: u32 = 2;
+        ensure!(
+            sched_of(pid)?.0 != SCHED_RR,
+            "realtime before any late timer: {:?}",
+            sched_of(pid)?
+        );
+        // Held for 2.5 advert intervals: the pending advert timer is served >1 s late.
+        v1.child().signal(nix::sys::signal::Signal::SIGSTOP)?;
+        std::thread::sleep(Duration::from_millis(2500));
+        v1.child().signal(nix::sys::signal::Signal::SIGCONT)?;
+        wait_until(SETTLE, "vigil to move to SCHED_RR", || {
+            sched_of(pid).is_ok_and(|s| s == (SCHED_RR, 1))
+        })
+        .with_context(|| format!("{:?}\n{}", sched_of(pid), v1.log()))?;
+        ensure!(v1.state("VI_1")?.as_deref() == Some("MASTER"));
+        Ok(())
+    })
+}

@@ -114,6 +114,14 @@ pub struct Global {
     /// `vrrp_priority`: the scheduling (nice) priority of the VRRP process, -20..=19.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_priority: Option<i8>,
+    /// `max_auto_priority [N]` (keepalived 2.4): the highest realtime (SCHED_RR) priority,
+    /// 1..=99, the daemon raises itself to, one step at a time, each time a timer is served
+    /// more than `min_auto_priority_delay` late. 0: never (keepalived's default).
+    #[serde(skip_serializing_if = "is_zero_u8")]
+    pub max_auto_priority: u8,
+    /// `min_auto_priority_delay` in microseconds (1..=10_000_000, default 1_000_000).
+    #[serde(default = "defaults::min_auto_priority_delay")]
+    pub min_auto_priority_delay: u32,
     /// `default_interface`: the interface of static addresses that name none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
@@ -166,6 +174,8 @@ impl Default for Global {
             startup_delay: Centis::ZERO,
             v3_checksum_as_v2: false,
             process_priority: None,
+            max_auto_priority: 0,
+            min_auto_priority_delay: defaults::min_auto_priority_delay(),
             default_interface: None,
             script_user: None,
             enable_script_security: false,
@@ -924,6 +934,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero_u8(v: &u8) -> bool {
+    *v == 0
+}
+
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
@@ -931,6 +945,10 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 /// Field defaults that are not the type's `Default`.
 pub(crate) mod defaults {
     use super::*;
+    /// keepalived's `min_auto_priority_delay` default: one second, in microseconds.
+    pub fn min_auto_priority_delay() -> u32 {
+        1_000_000
+    }
     pub fn version() -> Version {
         Version::V2
     }

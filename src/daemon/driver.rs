@@ -244,6 +244,11 @@ pub async fn run(
     };
     let config = feeder.install(ready);
     let (statics_tx, statics_worker) = super::statics::spawn_worker(statics, netlink.clone());
+    let config_max_auto_priority = config.global.max_auto_priority;
+    let mut auto_priority = super::auto_priority::AutoPriority::new(
+        config.global.max_auto_priority,
+        config.global.min_auto_priority_delay,
+    );
     // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
     // set at start as keepalived sets it when its VRRP process starts (before the capability
     // drop: a negative value needs CAP_SYS_NICE).
@@ -264,7 +269,12 @@ pub async fn run(
             "--keep-capabilities: the daemon and its root scripts keep every capability"
         );
     } else {
-        let kept = privilege::drop_all_but(&privilege::KEPT)?;
+        // `max_auto_priority` needs CAP_SYS_NICE later, when the loop falls behind.
+        let mut keep = privilege::KEPT.to_vec();
+        if config_max_auto_priority > 0 {
+            keep.push(caps::Capability::CAP_SYS_NICE);
+        }
+        let kept = privilege::drop_all_but(&keep)?;
         tracing::info!(kept = %privilege::names(&kept), "capabilities dropped");
     }
     // The FIFO's reader runs with what every script gets, so it starts after the drop.
@@ -283,7 +293,21 @@ pub async fn run(
             // of (even invalid) packets can never delay a master's advertisements.
             biased;
             () = &mut shutdown => break,
-            () = sleep_until(deadline) => feeder.feed(CoreInput::Tick),
+            () = sleep_until(deadline) => {
+                // keepalived's `max_auto_priority`: a timer served this late means the
+                // machine starves the daemon: move to realtime scheduling, a step at a time.
+                if let Some(due) = deadline.filter(|_| auto_priority.is_on()) {
+                    let late = Instant::now().saturating_duration_since(due);
+                    if let Some(rt) = auto_priority.timer_served(late) {
+                        tracing::info!(late = ?late, "a timer expired late");
+                        match crate::net::sched::set_realtime(rt) {
+                            Ok(()) => tracing::info!(priority = rt, "max_auto_priority: set realtime priority"),
+                            Err(e) => tracing::warn!(priority = rt, error = %e, "max_auto_priority: cannot set realtime priority"),
+                        }
+                    }
+                }
+                feeder.feed(CoreInput::Tick)
+            }
             Some(input) = input_rx.recv() => feeder.feed(input),
             Some(ev) = net_events.next() => {
                 if let Some(input) = from_net_event(ev) {

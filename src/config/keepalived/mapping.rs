@@ -539,6 +539,22 @@ impl Mapper {
                 }
                 "process_priority"
             }
+            "max_auto_priority" => {
+                // keepalived: no value is the maximum (sched_get_priority_max(SCHED_RR)); -1
+                // only silences its start-up notice, so it is 0 (off) here.
+                if node.args.is_empty() {
+                    self.config.global.max_auto_priority = crate::net::sched::MAX_RT_PRIORITY;
+                } else if let Ok(v) = self.int(node, -1i16, 99) {
+                    self.config.global.max_auto_priority = u8::try_from(v).unwrap_or(0);
+                }
+                "max_auto_priority"
+            }
+            "min_auto_priority_delay" => {
+                if let Ok(v) = self.int(node, 1u32, 10_000_000) {
+                    self.config.global.min_auto_priority_delay = v;
+                }
+                "min_auto_priority_delay"
+            }
             "default_interface" => {
                 if let Ok(a) = self.arg(node) {
                     self.config.global.default_interface = Some(a.text.clone());
