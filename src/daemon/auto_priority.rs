@@ -30,6 +30,12 @@ impl AutoPriority {
         }
     }
 
+    /// Whether these are the settings it was made with (a reload that changes them is
+    /// warned about: they apply from the next start).
+    pub fn is_configured(&self, max: u8, min_delay_us: u32) -> bool {
+        self.max == max && self.min_delay == Duration::from_micros(u64::from(min_delay_us))
+    }
+
     pub fn is_on(&self) -> bool {
         self.max > 0
     }

@@ -344,6 +344,14 @@ pub async fn run(
                             .set_fifo(path, reader);
                         // keepalived applies the static entries' changes at reload.
                         statics_tx.send_replace(super::statics::StaticSpec::of(&config));
+                        let g = &config.global;
+                        if !auto_priority.is_configured(g.max_auto_priority, g.min_auto_priority_delay) {
+                            tracing::warn!(
+                                max_auto_priority = g.max_auto_priority,
+                                min_auto_priority_delay = g.min_auto_priority_delay,
+                                "reload: max_auto_priority / min_auto_priority_delay changed; they take effect at the next restart (the capability they need is kept or dropped at start)"
+                            );
+                        }
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.

@@ -13,9 +13,8 @@ pub fn set_realtime(priority: u8) -> std::io::Result<()> {
         sched_priority: libc::c_int::from(priority),
     };
     // SAFETY: `param` is a valid sched_param that outlives the call; pid 0 is the caller.
-    let r = unsafe {
-        libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param)
-    };
+    let r =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
     if r == 0 {
         Ok(())
     } else {
