@@ -88,6 +88,20 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
     }
     for (i, inst) in config.instances.iter().enumerate() {
         let name = &inst.name;
+        for (field, list) in [
+            ("virtual_ipaddress", &inst.virtual_addresses),
+            ("virtual_ipaddress_excluded", &inst.excluded_addresses),
+        ] {
+            for (k, a) in list.iter().enumerate().filter(|(_, a)| a.use_vmac) {
+                warn(
+                    format!("instances.{i}.{field}.{k}"),
+                    format!(
+                        "instance `{name}`: address {} option `use_vmac` is not implemented by vigil: the address goes on its interface with that interface's MAC, where keepalived creates a VMAC (virtual MAC, RFC 5798 §7.3) for it",
+                        a.addr
+                    ),
+                );
+            }
+        }
         if inst.track_src_ip {
             warn(
                 format!("instances.{i}.track_src_ip"),

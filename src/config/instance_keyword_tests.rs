@@ -120,3 +120,20 @@ fn instance_only_notify_keywords_in_a_sync_group_are_warned_and_ignored() {
         );
     }
 }
+
+#[test]
+fn use_vmac_addr_and_an_address_use_vmac_are_warned_with_the_reason() {
+    let conf = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n use_vmac_addr\n virtual_ipaddress {\n  10.0.0.1\n  10.0.1.1/24 dev eth1 use_vmac\n }\n}\n";
+    let (ok, msgs) = load(conf);
+    assert!(ok, "{msgs:?}");
+    for (line, what) in [
+        (4, "`use_vmac_addr` is not implemented"),
+        (7, "option `use_vmac` is not implemented"),
+    ] {
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with(&format!("k.conf:{line}:")) && m.contains(what)),
+            "{what} at {line}: {msgs:?}"
+        );
+    }
+}

@@ -170,6 +170,7 @@ pub const INSTANCE_MAPPED: &[&str] = &[
     "notify",
     "notify_master_rx_lower_pri",
     "no_virtual_ipaddress",
+    "use_vmac_addr",
     "notify_priority_changes",
     "smtp_alert",
     "dont_track_primary",
@@ -185,7 +186,6 @@ pub const INSTANCE_MAPPED: &[&str] = &[
 /// `vrrp_instance` keywords accepted with no effect in vigil.
 pub const INSTANCE_ACCEPTED: &[&str] = &[
     "vrf",
-    "use_vmac_addr",
     "use_ipvlan",
     "track_bfd",
     "old_unicast_checksum",

@@ -1127,6 +1127,10 @@ impl Mapper {
                 inst.notify.report_deleted = true;
                 "notify.report_deleted"
             }
+            "use_vmac_addr" => {
+                self.warn(&n.pos, "`use_vmac_addr` is not implemented by vigil: a virtual address on another interface than the instance's (or of the other family) goes on that interface itself, answering with its MAC, where keepalived creates a VMAC (virtual MAC, RFC 5798 §7.3) on that interface for it; ignored");
+                return None;
+            }
             "no_virtual_ipaddress" => {
                 inst.no_virtual_ipaddress = true;
                 "no_virtual_ipaddress"
