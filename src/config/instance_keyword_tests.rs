@@ -128,7 +128,7 @@ fn use_vmac_addr_and_an_address_use_vmac_are_warned_with_the_reason() {
     assert!(ok, "{msgs:?}");
     for (line, what) in [
         (4, "`use_vmac_addr` is not implemented"),
-        (7, "option `use_vmac` is not implemented"),
+        (7, "`use_vmac` on an address has no effect"),
     ] {
         assert!(
             msgs.iter()

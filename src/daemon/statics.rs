@@ -15,10 +15,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::model::{Config, VirtualAddress};
-use crate::net::{AddrScope, AddressSpec, Netlink};
+use crate::net::{AddressSpec, Netlink};
 
+use super::address_plan::address_spec;
 use super::effects::apply_routing;
-use super::plan::{Routing, scope};
+use super::plan::Routing;
 
 /// The static configuration as read, interfaces by name: taken from the model inside the
 /// loop (cheap, synchronous), resolved beside it.
@@ -45,11 +46,7 @@ impl StaticSpec {
         for (dev, a) in &self.addresses {
             match netlink.link_by_name(dev).await {
                 Ok(link) => {
-                    let mut spec = AddressSpec::new(link.ifindex, a.addr, a.prefix_len);
-                    spec.label = a.label.clone();
-                    spec.broadcast = a.brd;
-                    spec.scope = a.scope.map_or(AddrScope::Global, scope);
-                    addresses.push(spec);
+                    addresses.push(address_spec(a, link.ifindex));
                 }
                 Err(e) => {
                     tracing::warn!(address = %a.addr, error = %e, "static_ipaddress not installed")
