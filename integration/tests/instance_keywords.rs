@@ -174,8 +174,8 @@ fn reload_removing_instances_announces_deleted_or_fault() -> Result<()> {
     })
 }
 
-/// keepalived's static entries: an address without `dev` goes on `default_interface`; a
-/// `track_group` puts its member instance in FAULT while that interface is down (the other
+/// keepalived's static entries: an address without `dev` goes on `default_interface`, and is
+/// put back when someone deletes it; a `track_group` puts its member instance in FAULT while that interface is down (the other
 /// instance is not a member and stays Master); a reload removes the static address the new
 /// configuration no longer has and adds the new one.
 #[test]
@@ -211,6 +211,13 @@ fn static_track_group_default_interface_and_reload() -> Result<()> {
             on_dum0("10.99.0.1")?,
             "the static address without dev is not on default_interface dum0"
         );
+
+        // Deleted by someone else: put back, as keepalived reinstates a static address.
+        h1.run("ip", ["addr", "del", "10.99.0.1/24", "dev", "dum0"])?;
+        wait_until(SETTLE, "the deleted static address to be put back", || {
+            on_dum0("10.99.0.1").unwrap_or(false)
+        })
+        .with_context(|| v1.log())?;
 
         h1.run("ip", ["link", "set", "dum0", "down"])?;
         v1.wait_state("VI_1", "FAULT", SETTLE)?;

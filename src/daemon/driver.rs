@@ -258,7 +258,7 @@ pub async fn run(
         }
     };
     let config = feeder.install(ready);
-    let (statics_tx, statics_worker) = super::statics::spawn_worker(statics, netlink.clone());
+    let statics_worker = super::statics::spawn_worker(statics, netlink.clone());
     let config_max_auto_priority = config.global.max_auto_priority;
     let mut auto_priority = super::auto_priority::AutoPriority::new(
         config.global.max_auto_priority,
@@ -325,6 +325,10 @@ pub async fn run(
             }
             Some(input) = input_rx.recv() => feeder.feed(input),
             Some(ev) = net_events.next() => {
+                if let NetEvent::AddressRemoved { ifindex, addr, .. } = &ev {
+                    // A static address deleted by someone else goes back (`statics.rs`).
+                    let _ = statics_worker.removed.try_send((*ifindex, *addr));
+                }
                 if let Some(input) = from_net_event(ev) {
                     feeder.feed(input);
                 }
@@ -358,7 +362,9 @@ pub async fn run(
                             .notifier_mut()
                             .set_fifo(path, reader);
                         // keepalived applies the static entries' changes at reload.
-                        statics_tx.send_replace(super::statics::StaticSpec::of(&config));
+                        statics_worker
+                            .reload
+                            .send_replace(super::statics::StaticSpec::of(&config));
                         let g = &config.global;
                         if !auto_priority.is_configured(g.max_auto_priority, g.min_auto_priority_delay) {
                             tracing::warn!(
@@ -407,8 +413,13 @@ pub async fn run(
     }
     effects.close_all();
     effects.flush().await;
-    drop(statics_tx);
-    match statics_worker.await {
+    let super::statics::StaticsWorker {
+        reload,
+        removed,
+        done,
+    } = statics_worker;
+    drop((reload, removed));
+    match done.await {
         Ok(statics) => statics.remove(&netlink).await,
         Err(e) => tracing::error!(error = %e, "static entries worker failed: not removed"),
     }

@@ -9,9 +9,10 @@
 //! configuration no longer has, then every static entry is added again, those already
 //! present staying as they are): [`Statics::replace`], run beside the loop.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::model::{Config, VirtualAddress};
@@ -43,10 +44,12 @@ impl StaticSpec {
 
     pub async fn resolve(self, netlink: &Netlink) -> Statics {
         let mut addresses = Vec::with_capacity(self.addresses.len());
+        let mut untracked = Vec::with_capacity(self.addresses.len());
         for (dev, a) in &self.addresses {
             match netlink.link_by_name(dev).await {
                 Ok(link) => {
                     addresses.push(address_spec(a, link.ifindex));
+                    untracked.push(a.no_track);
                 }
                 Err(e) => {
                     tracing::warn!(address = %a.addr, error = %e, "static_ipaddress not installed")
@@ -55,34 +58,60 @@ impl StaticSpec {
         }
         Statics {
             addresses,
+            untracked,
             routing: self.routing,
         }
     }
 }
 
-/// Applies each reload's static set beside the loop, in order; a set superseded before its
-/// turn is skipped (the channel holds the newest only). Dropping the sender ends the worker,
-/// which hands back what is installed, for the exit to remove.
-pub fn spawn_worker(
-    mut statics: Statics,
-    netlink: Arc<Netlink>,
-) -> (watch::Sender<StaticSpec>, JoinHandle<Statics>) {
+/// What the driver tells the statics worker.
+pub struct StaticsWorker {
+    /// Each reload's static set: the newest only (a set superseded before its turn is
+    /// skipped).
+    pub reload: watch::Sender<StaticSpec>,
+    /// Addresses the kernel reported removed (bounded: a full queue drops the report, and the
+    /// address stays away until the next reload, as after any missed netlink event).
+    pub removed: mpsc::Sender<(u32, IpAddr)>,
+    /// Hands back what is installed, for the exit to remove, once both senders are dropped.
+    pub done: JoinHandle<Statics>,
+}
+
+/// Applies each reload's static set beside the loop, in order, and puts back a static
+/// address someone deletes (keepalived's `reinstate_static_address`, unless `no_track`).
+pub fn spawn_worker(mut statics: Statics, netlink: Arc<Netlink>) -> StaticsWorker {
     let (tx, mut rx) = watch::channel(StaticSpec::default());
-    let worker = tokio::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let spec = rx.borrow_and_update().clone();
-            let new = spec.resolve(&netlink).await;
-            statics.replace(new, &netlink).await;
+    let (removed_tx, mut removed_rx) = mpsc::channel::<(u32, IpAddr)>(64);
+    let done = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let spec = rx.borrow_and_update().clone();
+                    let new = spec.resolve(&netlink).await;
+                    statics.replace(new, &netlink).await;
+                }
+                Some((ifindex, addr)) = removed_rx.recv() => {
+                    statics.reinstate(ifindex, addr, &netlink).await;
+                }
+            }
         }
         statics
     });
-    (tx, worker)
+    StaticsWorker {
+        reload: tx,
+        removed: removed_tx,
+        done,
+    }
 }
 
 /// The static configuration, addresses resolved to interfaces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Statics {
     addresses: Vec<AddressSpec>,
+    /// `no_track` of each address: not put back when deleted.
+    untracked: Vec<bool>,
     routing: Option<Box<Routing>>,
 }
 
@@ -98,13 +127,15 @@ impl Statics {
     /// then addresses), then all of `new` is added (what is present stays); `self` becomes
     /// `new`.
     pub async fn replace(&mut self, new: Statics, netlink: &Netlink) {
+        let addresses: Vec<AddressSpec> = self
+            .addresses
+            .iter()
+            .filter(|a| !new.addresses.contains(a))
+            .cloned()
+            .collect();
         let gone = Statics {
-            addresses: self
-                .addresses
-                .iter()
-                .filter(|a| !new.addresses.contains(a))
-                .cloned()
-                .collect(),
+            untracked: vec![true; addresses.len()],
+            addresses,
             routing: Routing::minus(self.routing.as_deref(), new.routing.as_deref()).map(Box::new),
         };
         if !gone.is_empty() {
@@ -115,6 +146,34 @@ impl Statics {
         }
         new.install(netlink).await;
         *self = new;
+    }
+
+    /// A tracked static address the kernel reported removed goes back (keepalived
+    /// keepalived_netlink.c: a static address deleted by hand is reinstated).
+    async fn reinstate(&self, ifindex: u32, addr: IpAddr, netlink: &Netlink) {
+        let Some(spec) = self
+            .addresses
+            .iter()
+            .zip(&self.untracked)
+            .find(|(a, untracked)| a.ifindex == ifindex && a.addr == addr && !**untracked)
+            .map(|(a, _)| a)
+        else {
+            return;
+        };
+        match netlink
+            .add_addresses(std::slice::from_ref(spec))
+            .await
+            .pop()
+        {
+            Some(Ok(())) => {
+                tracing::info!(%spec, "static address deleted by someone else: put back")
+            }
+            Some(Err(e)) if e.is_already_exists() => {}
+            Some(Err(e)) => {
+                tracing::warn!(%spec, error = %e, "cannot put back a deleted static address")
+            }
+            None => {}
+        }
     }
 
     pub fn is_empty(&self) -> bool {
