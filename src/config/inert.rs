@@ -74,14 +74,6 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
                 ),
             );
         }
-        if inst.dont_track_primary {
-            warn(
-                format!("instances.{i}.dont_track_primary"),
-                format!(
-                    "instance `{name}`: `dont_track_primary` has no effect in vigil yet: the instance still goes to FAULT when its own interface goes down"
-                ),
-            );
-        }
         if inst.notify.deleted.is_some() {
             warn(
                 format!("instances.{i}.notify.deleted"),
@@ -169,7 +161,6 @@ mod tests {
             ("`smtp_server`", 5),
             ("`smtp_alert`", 6),
             ("`track_src_ip`", 15),
-            ("`dont_track_primary`", 16),
             ("`notify_deleted`", 17),
             ("`notify_master_rx_lower_pri`", 18),
         ] {

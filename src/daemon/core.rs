@@ -277,7 +277,8 @@ impl<E: Effects> Core<E> {
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
-            .filter(|(_, _, s)| s.plan.ifindex == ifindex)
+            // keepalived `dont_track_primary`: the link is not the instance's to follow.
+            .filter(|(_, _, s)| s.plan.ifindex == ifindex && !s.plan.dont_track_primary)
             .map(|(id, _, _)| id)
             .collect();
         for id in on_link {

@@ -127,6 +127,10 @@ pub struct InstancePlan {
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// keepalived `dont_track_primary`: the instance ignores its own interface's link state
+    /// (no FAULT when it goes down); its other watched interfaces still count.
+    #[serde(default)]
+    pub dont_track_primary: bool,
     /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
     /// absent when the instance has none, as most have.
     pub routing: Option<Box<Routing>>,
@@ -410,7 +414,7 @@ fn plan_instance(
         notify_priority_changes,
         // Warned as inert by `config::inert` (vigil sends no e-mail).
         smtp_alert: _,
-        dont_track_primary: _,
+        dont_track_primary,
         skip_check_adv_addr,
         // Resolved into `accept`, `lower_prio_no_advert` and the fix-ups by the loader
         // (`config::resolve`, `config::fixup`); nothing is left for the runtime.
@@ -654,6 +658,7 @@ fn plan_instance(
         },
         awaits_interface: awaits.is_some(),
         notify_priority_changes,
+        dont_track_primary,
         routing: Routing::boxed(virtual_routes, virtual_rules),
         vips_no_track: {
             let untracked: Vec<IpAddr> = virtual_addresses
