@@ -96,14 +96,6 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
                 ),
             );
         }
-        if inst.dont_track_primary {
-            warn(
-                format!("instances.{i}.dont_track_primary"),
-                format!(
-                    "instance `{name}`: `dont_track_primary` has no effect in vigil yet: the instance still goes to FAULT when its own interface goes down"
-                ),
-            );
-        }
     }
     address_options(config, &mut warn);
     out
@@ -167,7 +159,7 @@ mod tests {
     #[test]
     fn every_inert_setting_is_warned_at_its_line() {
         let conf = format!(
-            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n dont_track_primary\n}}\n"
+            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n}}\n"
         );
         let w = warnings(&conf).join("\n");
         for (what, line) in [
@@ -175,7 +167,6 @@ mod tests {
             ("`smtp_server`", 5),
             ("`smtp_alert`", 6),
             ("`track_src_ip`", 15),
-            ("`dont_track_primary`", 16),
         ] {
             assert!(
                 w.lines()

@@ -125,6 +125,11 @@ pub struct Global {
     /// `default_interface`: the interface of static addresses that name none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// `dynamic_interfaces`: an instance whose interface does not exist waits for it in
+    /// FAULT instead of the configuration being refused (keepalived 2.4's `if_get_by_ifname`
+    /// with `IF_CREATE_IF_DYNAMIC`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub dynamic_interfaces: bool,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<RunAs>,
@@ -182,6 +187,7 @@ impl Default for Global {
             max_auto_priority: 0,
             min_auto_priority_delay: defaults::min_auto_priority_delay(),
             default_interface: None,
+            dynamic_interfaces: false,
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,

@@ -290,6 +290,26 @@ fn netlink_repeats_are_not_events_and_a_change_is() {
 }
 
 #[test]
+fn dont_track_primary_ignores_the_instance_s_own_link() {
+    let mut core = started(&instance("VI_1", 1, 100, " dont_track_primary\n"));
+    core.effects_mut().take();
+    for (at, up) in [(0.1, false), (0.2, true)] {
+        core.handle(
+            secs(at),
+            CoreInput::Link {
+                ifindex: ETH0,
+                name: "eth0".into(),
+                up,
+            },
+        );
+    }
+    assert!(
+        transitions(&core.effects_mut().take()).is_empty(),
+        "an instance with dont_track_primary followed its own link"
+    );
+}
+
+#[test]
 fn an_instance_on_a_down_link_starts_in_fault() {
     let mut core = Core::new(RecordingEffects::default());
     let p = prepared(&instance("VI_1", 1, 100, ""), &[ETH0]);

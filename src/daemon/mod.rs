@@ -40,11 +40,15 @@ pub mod receive;
 pub mod record;
 pub mod reload;
 mod residual;
+mod resync;
+#[cfg(test)]
+mod resync_tests;
 #[cfg(test)]
 mod routing_tests;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+mod snapshot;
 mod startup_delay;
 pub mod statics;
 

@@ -85,8 +85,9 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
     // keepalived refuses a configuration naming an interface that does not exist; so does
     // `vigil check`, from the same list.
+    // With `dynamic_interfaces` their instances wait in Fault instead (`plan`).
     let missing = missing_interfaces(&config, &|name| facts.contains_key(name));
-    if !missing.is_empty() {
+    if !missing.is_empty() && !config.global.dynamic_interfaces {
         return Err(PrepareError::Config(
             missing.iter().map(ToString::to_string).collect(),
         ));
@@ -206,6 +207,9 @@ pub fn assemble(
         notify_fifo: _,
         // `statics.rs` and `config::interfaces`: where a static address with no `dev` goes.
         default_interface: _,
+        // `prepare` (a missing interface is not refused) and `plan::plan` (the placeholder
+        // that waits for it).
+        dynamic_interfaces: _,
         // `config::script_security`, at every load.
         enable_script_security: _,
         // Warned as inert by `config::inert`: vigil sends no e-mail.
@@ -302,7 +306,8 @@ async fn open(
     tentative: &HashSet<(u32, Ipv6Addr)>,
     made: &mut Made,
 ) -> Result<(), PrepareError> {
-    for p in planned.iter_mut() {
+    // A placeholder waiting for its interface (`dynamic_interfaces`) has nothing to open.
+    for p in planned.iter_mut().filter(|p| !p.awaits_interface) {
         let Some(v) = p.vmac.as_deref().cloned() else {
             continue;
         };
@@ -327,7 +332,10 @@ async fn open(
         ));
         p.attach_vmac(link.ifindex);
     }
-    for p in planned.iter().filter(|p| p.promote_secondaries) {
+    for p in planned
+        .iter()
+        .filter(|p| p.promote_secondaries && !p.awaits_interface)
+    {
         // keepalived's `promote_secondaries`: removing one VIP keeps the others of its subnet
         // (without it the kernel deletes every secondary address with the primary).
         if p.fsm.family == Family::V4
@@ -338,7 +346,7 @@ async fn open(
         }
     }
     let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
-    for p in planned.iter() {
+    for p in planned.iter().filter(|p| !p.awaits_interface) {
         if !open.insert(p.socket) {
             continue;
         }

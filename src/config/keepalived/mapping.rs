@@ -572,6 +572,26 @@ impl Mapper {
                 }
                 "default_interface"
             }
+            "dynamic_interfaces" => {
+                self.config.global.dynamic_interfaces = true;
+                // keepalived's one option: without it, an interface re-created as another
+                // kind (macvlan or not, another lower device) is not taken back. vigil plans
+                // a re-created interface afresh whatever its kind, as with the option.
+                match node.args.first().map(|a| a.text.as_str()) {
+                    None => {}
+                    Some("allow_if_changes") => self.warn(
+                        &node.pos,
+                        "`dynamic_interfaces allow_if_changes`: vigil always takes back an \
+                         interface re-created under its name, whatever its kind, so the option \
+                         changes nothing",
+                    ),
+                    Some(other) => {
+                        let msg = format!("unknown dynamic_interfaces option `{other}`");
+                        self.err(&node.pos, msg);
+                    }
+                }
+                "dynamic_interfaces"
+            }
             "script_user" => {
                 if let Ok(a) = self.arg(node) {
                     self.config.global.script_user = Some(RunAs {
