@@ -19,19 +19,7 @@ use vigil::config::{LoadOptions, load_keepalived_str};
 
 /// Keywords whose implementation is under way (issue 9, item 3): the only ones that may carry
 /// `Why::Pending`. A keyword leaves this list when it starts acting.
-const PENDING: &[&str] = &[
-    "auth_hmac",
-    "no_virtual_ipaddress",
-    "track_group",
-    "static_track_group",
-    "use_vmac_addr",
-    "max_auto_priority",
-    "min_auto_priority_delay",
-    "notify_deleted",
-    "notify_master_rx_lower_pri",
-    "track_src_ip",
-    "dont_track_primary",
-];
+const PENDING: &[&str] = &["auth_hmac", "track_src_ip"];
 
 fn list() -> (String, Vec<(String, String)>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -80,6 +80,17 @@ pub fn missing_interfaces(config: &Config, exists: &dyn Fn(&str) -> bool) -> Vec
         }
     }
     addresses(&mut need, "static_ipaddress", &config.static_addresses);
+    // keepalived: "Static address requires either an interface or default interface must
+    // exist" (a fatal configuration error).
+    for a in config.static_addresses.iter().filter(|a| a.dev.is_none()) {
+        need(
+            config.static_address_dev(a),
+            format!(
+                "static_ipaddress address {} without dev: default_interface",
+                a.addr
+            ),
+        );
+    }
     routes(&mut need, "static_routes", &config.static_routes);
     rules(&mut need, "static_rules", &config.static_rules);
     missing

@@ -103,6 +103,9 @@ pub struct Core<E: Effects> {
     /// keepalived `router_id`, shown by status.
     pub(super) router_id: Option<String>,
     pub(super) effects: E,
+    /// Set while a reload removes instances: their shutdown is announced as keepalived
+    /// announces a deleted instance ([`deleted_note`]), not as STOP.
+    pub(super) deleting: bool,
 }
 
 impl<E: Effects> Core<E> {
@@ -119,6 +122,7 @@ impl<E: Effects> Core<E> {
             startup: Default::default(),
             router_id: None,
             effects,
+            deleting: false,
         }
     }
 
@@ -277,7 +281,8 @@ impl<E: Effects> Core<E> {
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
-            .filter(|(_, _, s)| s.plan.ifindex == ifindex)
+            // keepalived `dont_track_primary`: the link is not the instance's to follow.
+            .filter(|(_, _, s)| s.plan.ifindex == ifindex && !s.plan.dont_track_primary)
             .map(|(id, _, _)| id)
             .collect();
         for id in on_link {
@@ -488,6 +493,11 @@ impl<E: Effects> Core<E> {
                     self.effects.remove(&slot.plan, None);
                 }
                 Action::Announce { count, .. } => self.effects.announce(&slot.plan, count),
+                // keepalived's `send_event_notify`: the FIFO line always, the script if set.
+                Action::HeardLowerPriority => {
+                    self.effects
+                        .notify(&slot.plan, NotifyState::MasterRxLowerPri, priority);
+                }
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
                     self.effects.transition(
@@ -503,6 +513,9 @@ impl<E: Effects> Core<E> {
                         (State::Master, _) => Some(NotifyState::Master),
                         (State::Backup, _) => Some(NotifyState::Backup),
                         (State::Fault, _) => Some(NotifyState::Fault),
+                        (State::Initialize, Reason::Shutdown) if self.deleting => {
+                            deleted_note(slot.plan.notify_scripts().notify_deleted, from)
+                        }
                         (State::Initialize, Reason::Shutdown) => Some(NotifyState::Stop),
                         (State::Initialize, _) => None,
                     };
@@ -560,6 +573,20 @@ impl<E: Effects> Core<E> {
             instances,
             socket_drops: self.socket_drops.by_label(),
         }
+    }
+}
+
+/// How the removal of an instance by a reload is announced, leaving state `from`
+/// (keepalived vrrp.c `clear_diff_vrrp` and vrrp_notify.c `send_instance_notifies`): DELETED
+/// with `notify_deleted`; otherwise FAULT, as keepalived did before `notify_deleted`
+/// existed, and nothing at all for an instance already in FAULT.
+pub(super) fn deleted_note(notify_deleted: bool, from: State) -> Option<NotifyState> {
+    if notify_deleted {
+        Some(NotifyState::Deleted)
+    } else if from == State::Fault {
+        None
+    } else {
+        Some(NotifyState::Fault)
     }
 }
 

@@ -277,6 +277,12 @@ pub async fn run(
         }
     };
     let config = feeder.install(ready);
+    let statics_worker = super::statics::spawn_worker(statics, netlink.clone());
+    let config_max_auto_priority = config.global.max_auto_priority;
+    let mut auto_priority = super::auto_priority::AutoPriority::new(
+        config.global.max_auto_priority,
+        config.global.min_auto_priority_delay,
+    );
     // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
     // set at start as keepalived sets it when its VRRP process starts (before the capability
     // drop: a negative value needs CAP_SYS_NICE).
@@ -298,7 +304,12 @@ pub async fn run(
             "--keep-capabilities: the daemon and its root scripts keep every capability"
         );
     } else {
-        let kept = privilege::drop_all_but(&privilege::KEPT)?;
+        // `max_auto_priority` needs CAP_SYS_NICE later, when the loop falls behind.
+        let mut keep = privilege::KEPT.to_vec();
+        if config_max_auto_priority > 0 {
+            keep.push(caps::Capability::CAP_SYS_NICE);
+        }
+        let kept = privilege::drop_all_but(&keep)?;
         tracing::info!(kept = %privilege::names(&kept), "capabilities dropped");
     }
     // The FIFO's reader runs with what every script gets, so it starts after the drop.
@@ -333,7 +344,21 @@ pub async fn run(
             // of (even invalid) packets can never delay a master's advertisements.
             biased;
             () = &mut shutdown => break,
-            () = sleep_until(deadline) => feeder.feed(CoreInput::Tick),
+            () = sleep_until(deadline) => {
+                // keepalived's `max_auto_priority`: a timer served this late means the
+                // machine starves the daemon: move to realtime scheduling, a step at a time.
+                if let Some(due) = deadline.filter(|_| auto_priority.is_on()) {
+                    let late = Instant::now().saturating_duration_since(due);
+                    if let Some(rt) = auto_priority.timer_served(late) {
+                        tracing::info!(late = ?late, "a timer expired late");
+                        match crate::net::sched::set_realtime(rt) {
+                            Ok(()) => tracing::info!(priority = rt, "max_auto_priority: set realtime priority"),
+                            Err(e) => tracing::warn!(priority = rt, error = %e, "max_auto_priority: cannot set realtime priority"),
+                        }
+                    }
+                }
+                feeder.feed(CoreInput::Tick)
+            }
             Some(input) = input_rx.recv() => feeder.feed(input),
             // Not read while a resync runs: it replaces this subscription.
             ev = net_events.next(), if !resyncing => match ev {
@@ -347,6 +372,10 @@ pub async fn run(
                     });
                 }
                 Some(ev) => {
+                    if let NetEvent::AddressRemoved { ifindex, addr, .. } = &ev {
+                        // A static address deleted by someone else goes back (`statics.rs`).
+                        let _ = statics_worker.removed.try_send((*ifindex, *addr));
+                    }
                     if let Some(input) = from_net_event(ev) {
                         feeder.feed(input);
                     }
@@ -394,6 +423,18 @@ pub async fn run(
                             .effects_mut()
                             .notifier_mut()
                             .set_fifo(path, reader);
+                        // keepalived applies the static entries' changes at reload.
+                        statics_worker
+                            .reload
+                            .send_replace(super::statics::StaticSpec::of(&config));
+                        let g = &config.global;
+                        if !auto_priority.is_configured(g.max_auto_priority, g.min_auto_priority_delay) {
+                            tracing::warn!(
+                                max_auto_priority = g.max_auto_priority,
+                                min_auto_priority_delay = g.min_auto_priority_delay,
+                                "reload: max_auto_priority / min_auto_priority_delay changed; they take effect at the next restart (the capability they need is kept or dropped at start)"
+                            );
+                        }
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
@@ -435,7 +476,16 @@ pub async fn run(
     free_beside_loop(running);
     effects.close_all();
     effects.flush().await;
-    statics.remove(&netlink).await;
+    let super::statics::StaticsWorker {
+        reload,
+        removed,
+        done,
+    } = statics_worker;
+    drop((reload, removed));
+    match done.await {
+        Ok(statics) => statics.remove(&netlink).await,
+        Err(e) => tracing::error!(error = %e, "static entries worker failed: not removed"),
+    }
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;

@@ -17,6 +17,7 @@
 //!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
 mod address_plan;
+mod auto_priority;
 pub mod core;
 #[cfg(test)]
 mod core_tests;

@@ -127,6 +127,10 @@ pub struct InstancePlan {
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// keepalived `dont_track_primary`: the instance ignores its own interface's link state
+    /// (no FAULT when it goes down); its other watched interfaces still count.
+    #[serde(default)]
+    pub dont_track_primary: bool,
     /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
     /// absent when the instance has none, as most have.
     pub routing: Option<Box<Routing>>,
@@ -330,7 +334,15 @@ pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
             // Warned as inert by `config::inert`: vigil sends no e-mail.
             smtp_alert: _,
         } = g;
-        match notify_scripts(notify, config.global.script_user.as_ref()) {
+        // keepalived's sync groups have no `notify_deleted` or `notify_master_rx_lower_pri`
+        // (`config::inert` warns where a file sets them): only the instances' run.
+        let group_notify = model::Notify {
+            deleted: None,
+            report_deleted: false,
+            master_rx_lower_pri: None,
+            ..notify.clone()
+        };
+        match notify_scripts(&group_notify, config.global.script_user.as_ref()) {
             Ok(notify) => planned.push(GroupPlan {
                 name: name.clone(),
                 members: group.clone(),
@@ -387,6 +399,9 @@ fn plan_instance(
         accept,
         ref virtual_addresses,
         ref excluded_addresses,
+        // `config::validate` (refuses or warns about an instance without addresses, as
+        // keepalived) and `config::fixup` (strict mode clears it); nothing left at run time.
+        no_virtual_ipaddress: _,
         ref virtual_routes,
         ref virtual_rules,
         ref auth,
@@ -410,7 +425,7 @@ fn plan_instance(
         notify_priority_changes,
         // Warned as inert by `config::inert` (vigil sends no e-mail).
         smtp_alert: _,
-        dont_track_primary: _,
+        dont_track_primary,
         skip_check_adv_addr,
         // Resolved into `accept`, `lower_prio_no_advert` and the fix-ups by the loader
         // (`config::resolve`, `config::fixup`); nothing is left for the runtime.
@@ -654,6 +669,7 @@ fn plan_instance(
         },
         awaits_interface: awaits.is_some(),
         notify_priority_changes,
+        dont_track_primary,
         routing: Routing::boxed(virtual_routes, virtual_rules),
         vips_no_track: {
             let untracked: Vec<IpAddr> = virtual_addresses
@@ -772,12 +788,26 @@ fn notify_scripts(
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
         s.as_ref().map(|s| script(s, default_user)).transpose()
     };
+    let model::Notify {
+        master,
+        backup,
+        fault,
+        stop,
+        deleted,
+        report_deleted,
+        any,
+        master_rx_lower_pri,
+    } = n;
     Ok(Some(Box::new(NotifyScripts {
-        master: one(&n.master)?,
-        backup: one(&n.backup)?,
-        fault: one(&n.fault)?,
-        stop: one(&n.stop)?,
-        any: one(&n.any)?,
+        master: one(master)?,
+        backup: one(backup)?,
+        fault: one(fault)?,
+        stop: one(stop)?,
+        // keepalived: `notify_deleted SCRIPT` implies `notify_deleted`.
+        notify_deleted: *report_deleted || deleted.is_some(),
+        deleted: one(deleted)?,
+        master_rx_lower_pri: one(master_rx_lower_pri)?,
+        any: one(any)?,
     })))
 }
 

@@ -169,10 +169,13 @@ pub fn assemble(
         // Spawned by `track::spawn_all` from the model the driver keeps until then.
         track_files: _,
         track_processes: _,
-        // `statics.rs`, once at start.
+        // `statics.rs`, at start and at every reload.
         static_addresses: _,
         static_routes: _,
         static_rules: _,
+        // `InstanceTrackers::for_instance` via `Config::static_tracked_interfaces`
+        // (`config::static_track`).
+        track_groups: _,
     } = config;
     let Global {
         ref router_id,
@@ -197,6 +200,9 @@ pub fn assemble(
         garp_interval: _,
         gna_interval: _,
         process_priority: _,
+        // The driver: `daemon::auto_priority` when a timer is served late.
+        max_auto_priority: _,
+        min_auto_priority_delay: _,
         script_user: _,
         notify_fifo: _,
         // `statics.rs` and `config::interfaces`: where a static address with no `dev` goes.

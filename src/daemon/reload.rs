@@ -6,8 +6,9 @@
 //! counters, transmit state, installed addresses) when it is the same virtual router on the
 //! same socket ([`InstancePlan::same_router`]) in the same sync group; it then takes its new
 //! plan in place, and a Master installs or removes only the addresses that changed, computed
-//! here once. Any other running instance hands over (priority 0, addresses removed, STOP) and
-//! any other new one starts, as at start-up.
+//! here once. Any other running instance hands over (priority 0, addresses removed) and is
+//! announced as keepalived announces a deleted instance (FAULT, or DELETED with
+//! `notify_deleted`; see `core::deleted_note`), and any other new one starts, as at start-up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -93,7 +94,9 @@ impl<E: Effects> Core<E> {
                 tracing::info!(instance = %slot.plan.name(), "reload: stopping instance");
             }
             let actions = self.node.handle(now, id, Input::Shutdown);
+            self.deleting = true;
             self.apply(actions);
+            self.deleting = false;
         }
 
         // Groups the new configuration no longer has announce STOP, after their members.

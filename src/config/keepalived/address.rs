@@ -92,7 +92,10 @@ impl Mapper {
                         self.int_word("preferred_lft", v, 0u32, u32::MAX - 1)?
                     });
                 }
-                "track_group" => a.track_group = Some(value(self)?.text.clone()),
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    a.track_group = self.track_group_ref(&g);
+                }
                 "home" => a.home = true,
                 "-nodad" => a.dad = true,
                 "mngtmpaddr" => a.mngtmpaddr = true,

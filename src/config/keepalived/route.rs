@@ -126,10 +126,8 @@ impl Mapper {
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
                 "track_group" => {
-                    // keepalived takes such a route down while the static_track_group's
-                    // interfaces are down; vigil accepts static_track_group without effect.
-                    self.warn(&opt.pos, "route option `track_group` is read, but vigil does not implement static_track_group: the route goes in and out with mastership (or at start for a static route) only");
-                    r.track_group = Some(value(self)?.text.clone());
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
                 }
                 "or" => {
                     let v = value(self)?;

@@ -25,6 +25,7 @@ impl Mapper {
             iif: None,
             oif: None,
             no_track: false,
+            track_group: None,
         };
         let mut it = words.iter();
         while let Some(opt) = it.next() {
@@ -72,10 +73,14 @@ impl Mapper {
                 "iif" => r.iif = Some(value(self)?.text.clone()),
                 "oif" => r.oif = Some(value(self)?.text.clone()),
                 "no_track" => r.no_track = true,
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
+                }
                 "inet6" => r.family = Family::V6,
                 "inet" => r.family = Family::V4,
                 other => {
-                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, inet6"));
+                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, track_group, inet6"));
                     return Err(());
                 }
             }

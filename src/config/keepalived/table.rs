@@ -90,6 +90,10 @@ pub enum Why {
     LinkDelays,
     /// keepalived itself ignores it in this place (its warning says why).
     KeepalivedIgnores,
+    /// A per-address VMAC (`use_vmac_addr`): vigil makes one VMAC per instance.
+    VmacAddr,
+    /// A vrrp_instance keyword written in another block.
+    InstanceOnly,
     /// A keyword vigil does not act on yet whose implementation is under way (issue 9); the
     /// coverage test allows this reason only for the keywords it names.
     Pending,
@@ -160,6 +164,12 @@ impl Why {
             }
             Why::KeepalivedIgnores => {
                 "keepalived itself ignores it here, and vigil ignores it the same way (the warning names keepalived's message)"
+            }
+            Why::VmacAddr => {
+                "vigil makes one VMAC per instance (`use_vmac`); an address on another interface goes on that interface itself"
+            }
+            Why::InstanceOnly => {
+                "it is a vrrp_instance keyword, unknown to keepalived in this block: set it in the member instances"
             }
             Why::Pending => "not acted on by vigil yet (being implemented, issue 9)",
         }

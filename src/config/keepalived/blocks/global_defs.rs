@@ -229,6 +229,26 @@ static KEYWORDS: &[K] = &[
         }
         Ok(())
     }),
+    K::acted(&["max_auto_priority"], "max_auto_priority", |m, _, n| {
+        // keepalived: no value is the maximum (sched_get_priority_max(SCHED_RR)); -1 only
+        // silences its start-up notice, so it is 0 (off) here.
+        if n.args.is_empty() {
+            m.config.global.max_auto_priority = crate::net::sched::MAX_RT_PRIORITY;
+        } else if let Ok(v) = m.int(n, -1i16, 99) {
+            m.config.global.max_auto_priority = u8::try_from(v).unwrap_or(0);
+        }
+        Ok(())
+    }),
+    K::acted(
+        &["min_auto_priority_delay"],
+        "min_auto_priority_delay",
+        |m, _, n| {
+            if let Ok(v) = m.int(n, 1u32, 10_000_000) {
+                m.config.global.min_auto_priority_delay = v;
+            }
+            Ok(())
+        },
+    ),
     K::acted(&["dynamic_interfaces"], "dynamic_interfaces", |m, _, n| {
         m.config.global.dynamic_interfaces = true;
         // keepalived's one option: without it, an interface re-created as another kind
@@ -345,9 +365,6 @@ static KEYWORDS: &[K] = &[
         },
     ),
     K::warned(&["no_email_faults"], Why::Email),
-    // Being made to act by other work of issue 9.
-    K::warned(&["max_auto_priority"], Why::Pending),
-    K::warned(&["min_auto_priority_delay"], Why::Pending),
     // LVS / checker side.
     K::warned(&["smtp_alert_checker"], Why::Lvs),
     K::warned(&["checker_log_all_failures"], Why::Lvs),

@@ -13,6 +13,7 @@ pub mod docs;
 pub mod global_defs;
 pub mod top;
 pub mod track_file;
+pub mod track_group;
 pub mod vrrp_instance;
 pub mod vrrp_script;
 pub mod vrrp_sync_group;
@@ -43,6 +44,7 @@ pub fn all() -> Vec<BlockInfo> {
         info(&vrrp_sync_group::BLOCK),
         info(&vrrp_script::BLOCK),
         info(&track_file::BLOCK),
+        info(&track_group::BLOCK),
         info(&vrrp_track_process::BLOCK),
     ]
 }

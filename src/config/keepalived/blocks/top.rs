@@ -4,7 +4,8 @@
 use super::super::namespaces::{NetNamespaceLine, net_namespace_line};
 use super::super::table::{Block, Keyword, Why};
 use super::{
-    global_defs, track_file, vrrp_instance, vrrp_script, vrrp_sync_group, vrrp_track_process,
+    global_defs, track_file, track_group, vrrp_instance, vrrp_script, vrrp_sync_group,
+    vrrp_track_process,
 };
 
 type K = Keyword<()>;
@@ -75,6 +76,10 @@ static KEYWORDS: &[K] = &[
         }
         Ok(())
     }),
+    K::acted(&["track_group"], "", |m, _, n| {
+        track_group::map(m, n);
+        Ok(())
+    }),
     K::acted(&["net_namespace"], "", |m, _, n| {
         match net_namespace_line(n, m.config.global.net_namespace.as_deref()) {
             NetNamespaceLine::Set(name) => {
@@ -87,9 +92,6 @@ static KEYWORDS: &[K] = &[
         Ok(())
     }),
     // Being made to act by other work of issue 9.
-    K::warned(&["track_group"], Why::Pending),
-    K::warned(&["static_track_group"], Why::Pending)
-        .vigil_only("the name keepalived's documentation gives the top-level `track_group` block"),
     K::warned(&["garp_group"], Why::ExtraGarp),
     K::warned(&["linkbeat_interfaces"], Why::LinkPolling),
     K::warned(&["linkbeat_use_polling"], Why::LinkPolling),

@@ -318,19 +318,19 @@ static KEYWORDS: &[K] = &[
         c.inst.notify.any = Some(m.script_cmd(n)?);
         Ok(())
     }),
-    // Mapped; config/inert.rs warns that they are not run yet.
-    K::warned_by(
-        &["notify_deleted"],
-        Why::Pending,
-        "notify.deleted",
-        |m, c, n| {
-            c.inst.notify.deleted = Some(m.script_cmd(n)?);
-            Ok(())
-        },
-    ),
-    K::warned_by(
+    K::acted(&["notify_deleted"], "", |m, c, n| {
+        // keepalived: `notify_deleted` alone only changes how the removal is announced.
+        if n.args.is_empty() {
+            c.inst.notify.report_deleted = true;
+            m.record(format!("{}.notify.report_deleted", c.base), &n.pos);
+            return Ok(());
+        }
+        c.inst.notify.deleted = Some(m.script_cmd(n)?);
+        m.record(format!("{}.notify.deleted", c.base), &n.pos);
+        Ok(())
+    }),
+    K::acted(
         &["notify_master_rx_lower_pri"],
-        Why::Pending,
         "notify.master_rx_lower_pri",
         |m, c, n| {
             c.inst.notify.master_rx_lower_pri = Some(m.script_cmd(n)?);
@@ -349,16 +349,10 @@ static KEYWORDS: &[K] = &[
         c.inst.smtp_alert = m.flag(n)?;
         Ok(())
     }),
-    // Mapped; config/inert.rs warns that the instance still follows its interface.
-    K::warned_by(
-        &["dont_track_primary"],
-        Why::Pending,
-        "dont_track_primary",
-        |_, c, _| {
-            c.inst.dont_track_primary = true;
-            Ok(())
-        },
-    ),
+    K::acted(&["dont_track_primary"], "dont_track_primary", |_, c, _| {
+        c.inst.dont_track_primary = true;
+        Ok(())
+    }),
     K::acted(
         &["skip_check_adv_addr"],
         "skip_check_adv_addr",
@@ -409,15 +403,24 @@ static KEYWORDS: &[K] = &[
         m.warn(&n.pos, "`lvs_sync_daemon_interface` is deprecated in keepalived (use global_defs' `lvs_sync_daemon`), and LVS has no effect in vigil: ignored");
         Err(())
     }),
-    // Being made to act by other work of issue 9.
     // keepalived ignores `vrf` in an instance with an `interface`, and every vigil instance
     // has one (config/keepalived/namespaces.rs).
     K::warned_by(&["vrf"], Why::KeepalivedIgnores, "", |m, _, n| {
         m.warn(&n.pos, instance_vrf_warning(n));
         Err(())
     }),
-    K::warned(&["use_vmac_addr"], Why::Pending),
-    K::refused(&["no_virtual_ipaddress"], Why::Pending),
+    K::warned_by(&["use_vmac_addr"], Why::VmacAddr, "", |m, _, n| {
+        m.warn(&n.pos, "`use_vmac_addr` is not implemented by vigil: a virtual address on another interface than the instance's (or of the other family) goes on that interface itself, answering with its MAC, where keepalived creates a VMAC (virtual MAC, RFC 5798 §7.3) on that interface for it; ignored");
+        Err(())
+    }),
+    K::acted(
+        &["no_virtual_ipaddress"],
+        "no_virtual_ipaddress",
+        |_, c, _| {
+            c.inst.no_virtual_ipaddress = true;
+            Ok(())
+        },
+    ),
     // A security keyword that is accepted and not enforced would be the worst bug: refused
     // until HMAC authentication is implemented.
     K::refused(&["auth_hmac"], Why::Pending),
@@ -484,6 +487,7 @@ fn new_instance(name: String) -> Instance {
         accept: true,
         virtual_addresses: Vec::new(),
         excluded_addresses: Vec::new(),
+        no_virtual_ipaddress: false,
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
         auth: None,

@@ -77,11 +77,17 @@ static KEYWORDS: &[K] = &[
         c.group.notify.any = Some(m.script_cmd(n)?);
         Ok(())
     }),
-    K::acted(&["notify_deleted"], "notify.deleted", |m, c, n| {
-        c.group.notify.deleted = Some(m.script_cmd(n)?);
-        Ok(())
-    })
-    .vigil_only("keepalived 2.4 has notify_deleted in vrrp_instance only; vigil has read it in sync groups too"),
+    // Instance keywords: keepalived reports them as unknown in a sync group.
+    K::warned_by(
+        &["notify_deleted", "notify_master_rx_lower_pri"],
+        Why::InstanceOnly,
+        "",
+        |m, _, n| {
+            m.warn(&n.pos, format!("`{}` is a vrrp_instance keyword (keepalived does not know it in a vrrp_sync_group): ignored; set it in the member instances", n.keyword));
+            Err(())
+        },
+    )
+    .vigil_only("a vrrp_instance keyword: keepalived reports it as unknown here; vigil warns"),
     K::acted(&["notify_priority_changes"], "notify_priority_changes", |m, c, n| {
         c.group.notify_priority_changes = m.flag(n).unwrap_or(true);
         Ok(())
