@@ -127,6 +127,7 @@ fn advert_with(
         max_advert_int: Centis::from_secs(1),
         ah_sequence: None,
         addresses_match: true,
+        hmac: None,
     };
     edit(&mut advert);
     CoreInput::Packet {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use super::drops::DropReason;
-use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
+use super::input::{CoreInput, HmacSeen, Received, Route, RxAdvert, SocketKey};
 use crate::fsm::InstanceId;
 use crate::types::{Centis, Family};
 use crate::wire::{self, RxContext};
@@ -79,7 +79,14 @@ pub struct V6Meta {
 }
 
 /// Decodes one IPv4 datagram (raw IPv4 sockets deliver the IP header) or one IPv6 payload.
-pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRoutes) -> Received {
+/// `now_secs` is the wall clock (UTC seconds) when the packet came, for `auth_hmac`'s window.
+pub fn decode(
+    family: Family,
+    bytes: &[u8],
+    v6: Option<V6Meta>,
+    table: &SocketRoutes,
+    now_secs: u32,
+) -> Received {
     let dropped = |route, reason| Received::Dropped { route, reason };
     let vrid = match family {
         Family::V4 => wire::advert::peek_vrid_ipv4(bytes),
@@ -106,10 +113,27 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
         }
         (Family::V6, None) => return dropped(route, DropReason::MissingIpv6Metadata),
     };
+    // keepalived's auth_hmac checks a trailer's timestamp before its key and HMAC (so a
+    // flood of old captures is counted as stale); the wire code reports the timestamp of a
+    // trailer it refused, so the stale one is counted first here too.
+    let stale = |secs: u32| {
+        r.ctx
+            .auth_hmac
+            .as_ref()
+            .is_some_and(|a| a.is_stale(secs, now_secs))
+    };
     let received = match parsed {
         Ok(received) => received,
+        Err(wire::Error::HmacUnknownKey { secs, .. } | wire::Error::HmacBadTag { secs })
+            if stale(secs) =>
+        {
+            return dropped(route, DropReason::HmacStale);
+        }
         Err(e) => return dropped(route, DropReason::from(&e)),
     };
+    if received.hmac.is_some_and(|t| stale(t.sequence.secs())) {
+        return dropped(route, DropReason::HmacStale);
+    }
     if received.src == r.own {
         return dropped(route, DropReason::OwnAdvert);
     }
@@ -144,6 +168,10 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
             max_advert_int: received.vrrp.max_advert_int,
             ah_sequence: received.ah.map(|ah| ah.sequence),
             addresses_match: same_addresses(&r.vips, &received.vrrp.addresses),
+            hmac: received.hmac.map(|t| HmacSeen {
+                sequence: t.sequence,
+                now_secs,
+            }),
         },
     }
 }
@@ -156,8 +184,16 @@ fn same_addresses(configured: &[IpAddr], advertised: &[IpAddr]) -> bool {
     configured.len() == advertised.len() && configured.iter().all(|a| advertised.contains(a))
 }
 
-/// The largest VRRP datagram: an IPv4 header with options, AH, and 255 IPv6 addresses.
-const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16;
+/// The largest VRRP datagram: an IPv4 header with options, AH, 255 IPv6 addresses and an
+/// `auth_hmac` trailer.
+const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16 + wire::auth_hmac::TRAILER_LEN;
+
+/// The wall clock in UTC seconds, modulo 2^32 as `auth_hmac` trailers carry it.
+pub fn wall_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
 
 /// Reads `socket` until the channel closes, sending every packet (or its drop reason) to the
 /// core. An error from the socket itself is logged and retried: a transient ENOBUFS must not
@@ -197,7 +233,7 @@ pub async fn receive_loop(
                 }),
                 _ => None,
             };
-            decode(key.family, bytes, v6, &table)
+            decode(key.family, bytes, v6, &table, wall_secs())
         };
         if events
             .send(CoreInput::Packet {
@@ -264,6 +300,7 @@ mod tests {
             &bytes,
             None,
             &only(vrid, RxContext::new(Version::V3)),
+            0,
         ) else {
             panic!("a real keepalived advert must pass");
         };
@@ -281,7 +318,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid.wrapping_add(1), RxContext::new(Version::V3))
+                &only(vrid.wrapping_add(1), RxContext::new(Version::V3)),
+                0
             )),
             (None, DropReason::UnknownVrid)
         );
@@ -291,7 +329,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid, RxContext::new(Version::V2))
+                &only(vrid, RxContext::new(Version::V2)),
+                0
             )),
             (route(vrid), DropReason::BadVersion)
         );
@@ -312,7 +351,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid, RxContext::new(Version::V3))
+                &only(vrid, RxContext::new(Version::V3)),
+                0
             )),
             (route(vrid), DropReason::BadTtl)
         );
@@ -328,7 +368,7 @@ mod tests {
         let mut table = only(vrid, RxContext::new(Version::V3));
         table.routes[0].own = src;
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &table)),
+            reason(decode(Family::V4, &bytes, None, &table, 0)),
             (route(vrid), DropReason::OwnAdvert)
         );
 
@@ -337,12 +377,12 @@ mod tests {
         let mut table = only(vrid, RxContext::new(Version::V2));
         table.routes[0].v2_interval = Some(Centis::from_secs(7));
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &table)),
+            reason(decode(Family::V4, &bytes, None, &table, 0)),
             (route(vrid), DropReason::IntervalMismatch)
         );
         table.routes[0].v2_interval = Some(Centis::from_secs(u32::from(bytes[25])));
         assert!(matches!(
-            decode(Family::V4, &bytes, None, &table),
+            decode(Family::V4, &bytes, None, &table, 0),
             Received::Advert { .. }
         ));
     }
@@ -355,12 +395,13 @@ mod tests {
                 Family::V6,
                 &[0x31, 1, 100, 1, 0, 100, 0, 0],
                 None,
-                &table
+                &table,
+                0
             )),
             (route(1), DropReason::MissingIpv6Metadata)
         );
         assert_eq!(
-            reason(decode(Family::V6, &[0x31], None, &table)),
+            reason(decode(Family::V6, &[0x31], None, &table, 0)),
             (None, DropReason::TooShort)
         );
     }
@@ -372,7 +413,7 @@ mod tests {
         let mut ctx = RxContext::new(Version::V2);
         ctx.auth = wire::Auth::Password(wire::AuthKey::from_password(b"not-the-one"));
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &only(vrid, ctx))),
+            reason(decode(Family::V4, &bytes, None, &only(vrid, ctx), 0)),
             (route(vrid), DropReason::BadPassword)
         );
     }
@@ -393,7 +434,7 @@ mod tests {
         let mut table = only(vrid, ctx);
         table.routes[0].peers = peers.map(Arc::from);
         table.routes[0].vips = vips.into();
-        decode(Family::V4, &bytes, None, &table)
+        decode(Family::V4, &bytes, None, &table, 0)
     }
 
     fn peer(addr: IpAddr, min_ttl: u8, max_ttl: u8) -> PeerFilter {
@@ -461,7 +502,7 @@ mod tests {
         let vrid = bytes[21 + wire::auth::AH_HEADER_LEN];
         let mut ctx = RxContext::new(Version::V2);
         ctx.auth = wire::Auth::Ah(wire::AuthKey::from_password(b"vigilah"));
-        let Received::Advert { advert, .. } = decode(Family::V4, &bytes, None, &only(vrid, ctx))
+        let Received::Advert { advert, .. } = decode(Family::V4, &bytes, None, &only(vrid, ctx), 0)
         else {
             panic!("keepalived's AH advert must pass");
         };

@@ -676,6 +676,7 @@ impl Mapper {
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             auth: None,
+            auth_hmac: None,
             unicast_src_ip: None,
             unicast_peers: Vec::new(),
             unicast_ttl: None,
@@ -908,6 +909,16 @@ impl Mapper {
                     }
                 }
                 "authentication"
+            }
+            "auth_hmac" => {
+                inst.auth_hmac = Some(crate::config::auth_hmac::map_keepalived(
+                    n,
+                    inst.auth_hmac.take(),
+                    &self.cur_base,
+                    &mut self.map,
+                    &mut self.diags,
+                ));
+                "auth_hmac"
             }
             "unicast_src_ip" => {
                 let a = self.arg(n).ok()?;
