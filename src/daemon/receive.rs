@@ -509,4 +509,90 @@ mod tests {
         // The manifest: the second advert captured, sequence number 2.
         assert_eq!(advert.ah_sequence, Some(2));
     }
+
+    /// A v3 advert from 192.0.2.1 for VRID 9 signed with `key` at `secs`, and a table whose
+    /// instance verifies with `config`.
+    fn signed(key_id: u8, secret: &[u8], secs: u32) -> Vec<u8> {
+        use wire::auth_hmac::{HmacKey, Secret, Sequence};
+        let repr = wire::VrrpRepr {
+            version: Version::V3,
+            vrid: crate::types::Vrid::new(9).expect("9"),
+            priority: Priority::new(150),
+            max_advert_int: Centis::from_secs(1),
+            addresses: vec![],
+            auth: wire::Auth::None,
+        };
+        let tx = wire::Ipv4Tx {
+            src: std::net::Ipv4Addr::new(192, 0, 2, 1),
+            dst: wire::VRRP_GROUP_V4,
+            ttl: 255,
+            id: 1,
+            ah_sequence: 0,
+            v3_checksum: wire::V3Checksum::PseudoHeader,
+            unicast: false,
+        };
+        let key = HmacKey {
+            id: key_id,
+            secret: Secret::new(secret),
+        };
+        let hmac = wire::advert::HmacTx {
+            key: &key,
+            sequence: Sequence(u64::from(secs) << 32),
+        };
+        let mut buf = vec![0; wire::advert::ipv4_advert_len_signed(&repr, true)];
+        wire::advert::emit_ipv4_advert_signed(&mut buf, &repr, &tx, Some(&hmac)).expect("emit");
+        buf
+    }
+
+    fn hmac_table() -> SocketRoutes {
+        use wire::auth_hmac::{AuthHmac, HmacKey, Mode, Secret};
+        let mut ctx = RxContext::new(Version::V3);
+        ctx.auth_hmac = Some(Arc::new(AuthHmac {
+            keys: vec![HmacKey {
+                id: 1,
+                secret: Secret::new(&[1; 32]),
+            }],
+            active_key: 1,
+            mode: Mode::Enforce,
+            time_window: Some(5),
+        }));
+        only(9, ctx)
+    }
+
+    #[test]
+    fn auth_hmac_drops_are_counted_by_reason_stale_first() {
+        let table = hmac_table();
+        let Received::Advert { advert, .. } =
+            decode(Family::V4, &signed(1, &[1; 32], 1000), None, &table, 1003)
+        else {
+            panic!("a valid signed advert must pass");
+        };
+        assert_eq!(
+            advert.hmac.map(|h| (h.sequence.secs(), h.now_secs)),
+            Some((1000, 1003))
+        );
+        let drop = |bytes: Vec<u8>, now| reason(decode(Family::V4, &bytes, None, &table, now)).1;
+        assert_eq!(drop(signed(1, &[1; 32], 1000), 1006), DropReason::HmacStale);
+        assert_eq!(drop(signed(1, &[1; 32], 1000), 994), DropReason::HmacStale);
+        assert_eq!(
+            drop(signed(1, &[2; 32], 1000), 1000),
+            DropReason::HmacBadTag
+        );
+        assert_eq!(
+            drop(signed(2, &[1; 32], 1000), 1000),
+            DropReason::HmacUnknownKey
+        );
+        // keepalived looks at the timestamp before the key: a stale forgery counts as stale.
+        assert_eq!(drop(signed(2, &[2; 32], 1000), 2000), DropReason::HmacStale);
+        assert_eq!(drop(signed(1, &[2; 32], 1000), 2000), DropReason::HmacStale);
+        // No trailer under enforce.
+        let mut plain = signed(1, &[1; 32], 1000);
+        plain.truncate(plain.len() - wire::auth_hmac::TRAILER_LEN);
+        let total = u16::try_from(plain.len()).expect("short").to_be_bytes();
+        plain[2..4].copy_from_slice(&total);
+        plain[10..12].copy_from_slice(&[0, 0]);
+        let sum = wire::checksum::checksum(&plain[..20]);
+        plain[10..12].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(drop(plain, 1000), DropReason::HmacMissing);
+    }
 }

@@ -230,11 +230,19 @@ impl RxContext {
     /// The same expectations apart from `auth_hmac`'s keys and settings, which a reload may
     /// rotate without making the instance another router (keepalived's key rotation).
     pub fn same_except_keys(&self, other: &RxContext) -> bool {
-        self.version == other.version
-            && self.auth == other.auth
-            && self.v3_checksum == other.v3_checksum
-            && self.unicast == other.unicast
-            && self.auth_hmac.is_some() == other.auth_hmac.is_some()
+        // Destructured so that a new field is a compile error here, not a silent carry.
+        let RxContext {
+            version,
+            auth,
+            v3_checksum,
+            unicast,
+            auth_hmac,
+        } = self;
+        *version == other.version
+            && *auth == other.auth
+            && *v3_checksum == other.v3_checksum
+            && *unicast == other.unicast
+            && auth_hmac.is_some() == other.auth_hmac.is_some()
     }
 
     /// A multicast instance without authentication, using the RFC 5798 checksum.
