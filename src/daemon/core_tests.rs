@@ -1232,3 +1232,22 @@ fn an_hmac_sequence_that_does_not_grow_per_sender_is_a_replay() {
     core.handle(secs(0.6), advert_with(&core, "VI_1", hmac_seq(1000, 5)));
     assert_eq!(drops(&core, "VI_1", DropReason::HmacReplay), 3);
 }
+
+#[test]
+fn auth_hmac_with_unicast_peers_accepts_only_the_peers() {
+    let conf = instance(
+        "VI_1",
+        1,
+        100,
+        &format!("{HMAC} unicast_peer {{\n  192.0.2.2\n }}\n"),
+    );
+    let loaded =
+        load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default()).expect("loads");
+    let plans = plan(&loaded.model, &facts).expect("plans");
+    let peers = plans[0].rx_checks.peers.as_deref().expect("a peer filter");
+    // keepalived anchors each unicast sender's replay mark on its peer, so other sources are
+    // refused, but the TTL range stays check_unicast_src's (none here).
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].addr, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+    assert_eq!((peers[0].min_ttl, peers[0].max_ttl), (0, 255));
+}
