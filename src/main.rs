@@ -33,9 +33,10 @@ enum Command {
         #[arg(long)]
         pid_file: Option<PathBuf>,
         /// Unix socket for `vigil status` (mode 0600; start-up is refused while another
-        /// daemon answers on it).
-        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
-        control_socket: PathBuf,
+        /// daemon answers on it). Default: /run/vigil/vigil.sock, or with `net_namespace NAME`
+        /// /run/vigil/NAME/vigil.sock.
+        #[arg(long)]
+        control_socket: Option<PathBuf>,
         /// Let this group use the control socket (mode 0660 with this group instead of 0600).
         #[arg(long, value_name = "GROUP")]
         control_group: Option<String>,
@@ -239,6 +240,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let load_options = source.options(strict);
             let model = std::thread::scope(|s| s.spawn(|| load(&config, &load_options)).join())
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
+            // keepalived's `net_namespace`: entered now, while this is the only thread, so
+            // the runtime's threads and every socket belong to it (net/netns.rs).
+            let namespace = model.global.net_namespace.clone();
+            if let Some(name) = &namespace {
+                vigil::net::netns::enter_process_netns(name)?;
+                tracing::info!(net_namespace = %name, "running in network namespace");
+            }
+            let control_socket = control_socket
+                .unwrap_or_else(|| vigil::control::default_socket(namespace.as_deref()));
             let options = vigil::daemon::RunOptions {
                 config_path: config,
                 // Always a pid file: one daemon per configuration (daemon/pidfile.rs).

@@ -9,7 +9,20 @@ use super::{LoadOptions, load, load_for_run, yaml};
 /// as `file:line:col: ...`, and return the exit code: 0 when the configuration is usable, 1
 /// otherwise.
 pub fn check(path: &Path, options: &LoadOptions, out: &mut impl Write) -> i32 {
-    check_on(path, options, &super::interfaces::host_has_interface, out)
+    check_with(path, options, &host_interfaces, out)
+}
+
+/// Which interfaces exist where the configuration's instances would run: this host, or with
+/// `net_namespace NAME` that namespace (looked at from a thread that enters it). A namespace
+/// that cannot be entered is an error, as `vigil run` and keepalived refuse to start then.
+fn host_interfaces(config: &super::Config) -> Result<Interfaces<'static>, String> {
+    match &config.global.net_namespace {
+        None => Ok(Box::new(super::interfaces::host_has_interface)),
+        Some(name) => {
+            let names = crate::net::netns::interfaces_in(name).map_err(|e| e.to_string())?;
+            Ok(Box::new(move |n: &str| names.iter().any(|x| x == n)))
+        }
+    }
 }
 
 /// `check` against the interfaces `exists` knows: a configuration naming one this host lacks
@@ -20,13 +33,36 @@ pub fn check_on(
     exists: &dyn Fn(&str) -> bool,
     out: &mut impl Write,
 ) -> i32 {
+    check_with(
+        path,
+        options,
+        &|_| Ok(Box::new(|n: &str| exists(n)) as Box<dyn Fn(&str) -> bool + '_>),
+        out,
+    )
+}
+
+type Interfaces<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+
+fn check_with<'a>(
+    path: &Path,
+    options: &LoadOptions,
+    interfaces: &dyn Fn(&super::Config) -> Result<Interfaces<'a>, String>,
+    out: &mut impl Write,
+) -> i32 {
     // A failed write to the terminal must not change the verdict.
     match load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 let _ = writeln!(out, "{w}");
             }
-            let missing = super::interfaces::missing_interfaces(&loaded.model, exists);
+            let exists = match interfaces(&loaded.model) {
+                Ok(exists) => exists,
+                Err(e) => {
+                    let _ = writeln!(out, "{}: error: {e}", path.display());
+                    return 1;
+                }
+            };
+            let missing = super::interfaces::missing_interfaces(&loaded.model, &*exists);
             if !missing.is_empty() {
                 for m in &missing {
                     let _ = writeln!(out, "{}: error: {m}", path.display());

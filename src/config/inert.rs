@@ -99,7 +99,50 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
             );
         }
     }
+    address_options(config, &mut warn);
     out
+}
+
+/// Address options with no effect on the address they are written on.
+fn address_options(config: &Config, warn: &mut impl FnMut(String, String)) {
+    let lists = config.instances.iter().enumerate().flat_map(|(i, inst)| {
+        [
+            (
+                format!("instances.{i}.virtual_ipaddress"),
+                &inst.virtual_addresses,
+            ),
+            (
+                format!("instances.{i}.virtual_ipaddress_excluded"),
+                &inst.excluded_addresses,
+            ),
+        ]
+    });
+    let lists = lists.chain(std::iter::once((
+        "static_addresses".to_owned(),
+        &config.static_addresses,
+    )));
+    for (base, list) in lists {
+        for (j, a) in list.iter().enumerate() {
+            if a.use_vmac {
+                warn(
+                    format!("{base}.{j}"),
+                    format!(
+                        "{}: `use_vmac` on an address has no effect in vigil: it is installed on its `dev` itself, without a VMAC of its own (vigil makes one VMAC per instance, with the instance's `use_vmac`)",
+                        a.addr
+                    ),
+                );
+            }
+            if a.addr.is_ipv4() && a.preferred_lft.is_some() {
+                warn(
+                    format!("{base}.{j}"),
+                    format!(
+                        "{}: `preferred_lft` applies to IPv6 addresses only; ignored, as keepalived ignores it",
+                        a.addr
+                    ),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,10 @@ fn routes(need: &mut impl FnMut(&str, String), who: &str, list: &[Route]) {
         if let Some(dev) = &r.dev {
             need(dev, format!("{who} route dev"));
         }
+        // keepalived: "VRF NAME not found for route".
+        if let Some(vrf) = &r.vrf {
+            need(vrf, format!("{who} route vrf"));
+        }
     }
 }
 

@@ -127,6 +127,11 @@ pub struct Global {
     /// `smtp_alert` / `smtp_alert_vrrp`: default of the instances' `smtp_alert`.
     #[serde(skip_serializing_if = "is_false")]
     pub smtp_alert: bool,
+    /// keepalived's top-level `net_namespace NAME`: the daemon enters the network namespace
+    /// /run/netns/NAME (made by `ip netns add NAME`) after reading the configuration and
+    /// before it opens any socket, so every instance runs there (`daemon::netns`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
 }
 
 impl Default for Global {
@@ -160,6 +165,7 @@ impl Default for Global {
             smtp_helo_name: None,
             smtp_connect_timeout: 30,
             smtp_alert: false,
+            net_namespace: None,
         }
     }
 }
@@ -559,24 +565,30 @@ pub struct VirtualAddress {
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<IpAddr>,
-    /// `home`, `-nodad`, `mngtmpaddr`, `noprefixroute`, `autojoin` (IPv6 address flags).
+    /// `home`, `mngtmpaddr`, `noprefixroute`, `autojoin`: the address flags of the same names
+    /// (`ip address add`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub home: bool,
+    /// keepalived's `-nodad`: let the kernel run duplicate address detection on this IPv6
+    /// address. By default a virtual IPv6 address skips it (IFA_F_NODAD), as keepalived's do,
+    /// so that it is usable at once after a takeover.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub nodad: bool,
+    pub dad: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub mngtmpaddr: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub noprefixroute: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub autojoin: bool,
-    /// Deleting this address does not take the instance out of MASTER.
+    /// `no_track`: the instance does not watch this address (nor its interface): deleting it
+    /// does not bring it back, and its interface going down is no fault.
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_track: bool,
     /// Put this address on a VMAC created on `dev`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub use_vmac: bool,
-    /// `preferred_lft N|forever` in seconds; `forever` is `u32::MAX`.
+    /// `preferred_lft N|forever` in seconds; `forever` is `u32::MAX`. IPv6 only; unset, a /128
+    /// is deprecated (0) and any other prefix is forever, keepalived's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_lft: Option<u32>,
     /// `track_group` (static addresses only).
@@ -596,7 +608,7 @@ impl VirtualAddress {
             label: None,
             peer: None,
             home: false,
-            nodad: false,
+            dad: false,
             mngtmpaddr: false,
             noprefixroute: false,
             autojoin: false,
@@ -658,6 +670,10 @@ pub struct Route {
     pub scope: Option<Scope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<u32>,
+    /// `vrf NAME`: the route goes in that VRF device's table (keepalived sets the table from
+    /// the VRF; it wins over `table`). Looked up when the route is installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf: Option<String>,
     /// `metric` / `priority` / `preference`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,

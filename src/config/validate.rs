@@ -33,6 +33,14 @@ pub fn validate(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
         v.instance(i, inst, config);
     }
     v.duplicate_vrids(config);
+    if let Some(name) = &config.global.net_namespace
+        && let Err(e) = crate::net::netns::netns_path(name)
+    {
+        v.out.push(Diagnostic::error(
+            map.locate("global.net_namespace"),
+            format!("`net_namespace`: {e}"),
+        ));
+    }
     v.sync_groups(config, &names);
     v.out
 }

@@ -20,5 +20,7 @@ pub use listen::{Backoff, CONTROL_LIMITS, Limits, METRICS_LIMITS};
 pub use metrics::render as render_metrics;
 pub use render::render_human;
 pub use snapshot::{Form, MIN_GAP, Snapshot, StatusRequests, StatusSource};
-pub use socket::{Access, ControlError, ControlSocket, DEFAULT_SOCKET, query, serve};
+pub use socket::{
+    Access, ControlError, ControlSocket, DEFAULT_SOCKET, default_socket, query, serve,
+};
 pub use status::{InstanceStatus, Status};

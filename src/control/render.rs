@@ -6,11 +6,17 @@ use super::status::Status;
 
 pub fn render_human(status: &Status) -> String {
     let mut out = String::new();
-    let _ = writeln!(
+    let _ = write!(
         out,
         "vigil {} (pid {}) config {}",
         status.version, status.pid, status.config
     );
+    match &status.router_id {
+        Some(id) => {
+            let _ = writeln!(out, " router_id {id}");
+        }
+        None => out.push('\n'),
+    }
     if status.instances.is_empty() {
         out.push_str("no instances\n");
         return out;

@@ -26,6 +26,17 @@ use super::snapshot::{Form, StatusSource};
 
 pub const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 
+/// The control socket when none is given: [`DEFAULT_SOCKET`], or with `net_namespace NAME`
+/// /run/vigil/NAME/vigil.sock, as keepalived keeps a namespaced daemon's pid files in
+/// /run/keepalived/NAME/: one daemon per namespace, each with its own socket and pid file.
+pub fn default_socket(net_namespace: Option<&str>) -> std::path::PathBuf {
+    let default = std::path::Path::new(DEFAULT_SOCKET);
+    match (net_namespace, default.parent(), default.file_name()) {
+        (Some(ns), Some(dir), Some(file)) => dir.join(ns).join(file),
+        _ => default.to_path_buf(),
+    }
+}
+
 /// How long the in-use check waits for a daemon already listening on the path.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -250,6 +261,15 @@ pub async fn query(path: &Path, command: &str) -> Result<String, ControlError> {
 mod tests {
     use super::*;
     use crate::control::Status;
+
+    #[test]
+    fn a_namespaced_daemon_has_its_own_default_socket() {
+        assert_eq!(default_socket(None), std::path::Path::new(DEFAULT_SOCKET));
+        assert_eq!(
+            default_socket(Some("blue")),
+            std::path::Path::new("/run/vigil/blue/vigil.sock")
+        );
+    }
 
     fn fake_core() -> StatusSource {
         let (source, mut requests) = StatusSource::channel();

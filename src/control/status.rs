@@ -10,6 +10,9 @@ pub struct Status {
     pub version: String,
     pub pid: u32,
     pub config: String,
+    /// keepalived's `router_id`, when the configuration sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<String>,
     pub instances: Vec<InstanceStatus>,
     /// Packets dropped before they could be tied to an instance (malformed, bad TTL,
     /// unknown VRID), by reason.

@@ -94,6 +94,8 @@ pub struct Core<E: Effects> {
     socket_drops: DropCounts,
     /// keepalived `vrrp_startup_delay` (`startup_delay.rs`).
     pub(super) startup: super::startup_delay::StartupDelay,
+    /// keepalived `router_id`, shown by status.
+    pub(super) router_id: Option<String>,
     pub(super) effects: E,
 }
 
@@ -109,6 +111,7 @@ impl<E: Effects> Core<E> {
             generation: 0,
             socket_drops: DropCounts::default(),
             startup: Default::default(),
+            router_id: None,
             effects,
         }
     }
@@ -324,6 +327,20 @@ impl<E: Effects> Core<E> {
             else {
                 continue;
             };
+            if slot
+                .plan
+                .vips_no_track
+                .as_ref()
+                .is_some_and(|u| u.contains(&addr))
+            {
+                // keepalived's `no_track`: not watched; back at the next transition to master.
+                tracing::info!(
+                    instance = %slot.plan.name(),
+                    %addr,
+                    "virtual address removed from the interface while master: not restored (no_track)"
+                );
+                return;
+            }
             tracing::warn!(
                 instance = %slot.plan.name(),
                 %addr,
@@ -526,6 +543,7 @@ impl<E: Effects> Core<E> {
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
             config: config.into(),
+            router_id: self.router_id.clone(),
             instances,
             socket_drops: self.socket_drops.by_label(),
         }

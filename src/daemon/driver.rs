@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::core::Core;
 use super::dumps::{DumpSignals, Dumper};
-use super::effects::{SystemEffects, Work, execute};
+use super::effects::{AnnounceGaps, SystemEffects, Work, execute};
 use super::input::{CoreInput, Prepared};
 use super::pidfile::{PidFile, PidFileError};
 use super::plan::{InstancePlan, fifo_reader};
@@ -69,6 +69,8 @@ pub enum DaemonError {
     Signal(std::io::Error),
     #[error(transparent)]
     Privilege(#[from] privilege::PrivilegeError),
+    #[error(transparent)]
+    Netns(#[from] crate::net::netns::EnterError),
     #[error("cannot record events to {path}: {source}")]
     Record {
         path: String,
@@ -81,6 +83,8 @@ struct Feeder {
     core: Core<SystemEffects>,
     epoch: Instant,
     recorder: Option<Recorder>,
+    /// `net_namespace` at start: a reload may not change it.
+    net_namespace: Option<String>,
 }
 
 impl Feeder {
@@ -123,6 +127,7 @@ impl Feeder {
             initially_down: prepared.initially_down.clone(),
             present_vips: prepared.present_vips.clone(),
             startup_delay: prepared.startup_delay,
+            router_id: prepared.router_id.clone(),
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);
@@ -136,6 +141,7 @@ impl Feeder {
             events: events.clone(),
             open_sockets: self.core.effects().open_sockets(),
             open_vmacs: self.core.effects().open_vmacs(),
+            net_namespace: self.net_namespace.clone(),
         }
     }
 }
@@ -147,6 +153,11 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    // `main` entered the namespace before any thread existed; a daemon started anywhere
+    // else would run its instances in the wrong network.
+    if let Some(name) = &config.global.net_namespace {
+        crate::net::netns::ensure_current(name)?;
+    }
     match super::fdlimit::raise_nofile_limit() {
         Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE)"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
@@ -216,12 +227,16 @@ pub async fn run(
     tokio::spawn(execute(
         netlink.clone(),
         work_rx,
-        config.global.garp_interval,
+        AnnounceGaps {
+            garp: config.global.garp_interval,
+            gna: config.global.gna_interval,
+        },
     ));
     let mut feeder = Feeder {
         core: Core::new(SystemEffects::new(notifier, work_tx)),
         epoch: Instant::now(),
         recorder,
+        net_namespace: config.global.net_namespace.clone(),
     };
     let config_name = options.config_path.display().to_string();
 

@@ -349,11 +349,19 @@ impl Effects for SystemEffects {
     }
 }
 
+/// The spacing of repeated announcements: keepalived's `vrrp_garp_interval` for gratuitous
+/// ARP (IPv4 instances), `vrrp_gna_interval` for unsolicited neighbour advertisements (IPv6).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnnounceGaps {
+    pub garp: Duration,
+    pub gna: Duration,
+}
+
 /// The executor task: runs until every sender is dropped.
 pub async fn execute(
     netlink: Arc<Netlink>,
     mut work: mpsc::UnboundedReceiver<Work>,
-    gap: Duration,
+    gaps: AnnounceGaps,
 ) {
     let mut announcers: HashMap<u32, Arc<Announcer>> = HashMap::new();
     // Per instance name: the flag that cancels its paced announcement repeats.
@@ -439,6 +447,10 @@ pub async fn execute(
                             older.store(true, Ordering::Relaxed);
                         }
                         let announcer = announcer.clone();
+                        let gap = match plan.fsm.family {
+                            Family::V4 => gaps.garp,
+                            Family::V6 => gaps.gna,
+                        };
                         tokio::spawn(async move {
                             for _ in 1..count {
                                 if !gap.is_zero() {

@@ -137,6 +137,9 @@ pub struct Prepared {
     /// before they start (`startup_delay.rs`).
     #[serde(default)]
     pub startup_delay: crate::types::Centis,
+    /// keepalived `router_id`: this router's name in status and the dump files.
+    #[serde(default)]
+    pub router_id: Option<String>,
 }
 
 /// An address found on an interface, by the interface's index.

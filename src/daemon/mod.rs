@@ -4,7 +4,7 @@
 //! - [`input`]: [`CoreInput`], everything the core is told (serialisable, recordable).
 //! - [`core`]: `Core::handle(now, CoreInput)`, every decision, behind the [`core::Effects`]
 //!   trait; [`slot`]: one entry per instance (plan, transmit state, counters, start phase);
-//!   [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
+//!   [`netns`]: `net_namespace` at reload, route `vrf` checks; [`reload`]: the pure apply of a prepared configuration, with `residual`: the VIPs a
 //!   previous run left, removed at start; [`drops`]: drop reasons; `link_local`: IPv6
 //!   instances wait in Fault while their link-local source is tentative.
 //! - [`plan`]: configuration + interface facts → each instance's immutable run-time plan.
@@ -16,6 +16,7 @@
 //! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core;
 //!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
+mod address_plan;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
@@ -30,6 +31,7 @@ pub mod input;
 #[cfg(test)]
 mod keyword_tests;
 mod link_local;
+pub mod netns;
 pub mod pidfile;
 pub mod plan;
 pub mod prepare;

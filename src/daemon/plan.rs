@@ -15,13 +15,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::address_plan::address_spec;
 use super::input::{GroupPlan, SocketKey};
 use super::receive::PeerFilter;
-use crate::config::model::{self, Config, Instance};
+use crate::config::model::{self, Config, Instance, SyncGroup};
 use crate::fsm::{self, InitialState};
 use crate::net::{AddrScope, AddressSpec, IpProtocol};
 use crate::notify::{FifoSpec, NotifyScripts, ReaderSpec, Script, split_command};
-use crate::track::InstanceTrackers;
+use crate::track::{InstanceTrackers, Tracked, TrackerId, TrackerKind};
 use crate::types::{Centis, Family, Version};
 use crate::wire::{self, Auth, AuthKey, RxContext, V3Checksum, VrrpRepr, ethernet::MacAddr};
 
@@ -114,13 +115,28 @@ pub struct InstancePlan {
     /// `unicast_fault_no_peer` with no peer (vrrp.c: "Cannot use unicast without any peers -
     /// going to fault state"), instead of falling back to multicast.
     #[serde(default)]
-    pub config_fault: Option<Box<str>>,
+    pub config_fault: Option<ConfigFault>,
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
     /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
     /// absent when the instance has none, as most have.
     pub routing: Option<Box<Routing>>,
+    /// Virtual addresses marked `no_track`: one deleted by someone else is not put back
+    /// while master (keepalived reinstates it only at the next transition to master).
+    #[serde(default)]
+    pub vips_no_track: Option<Box<Vec<IpAddr>>>,
+    /// `promote_secondaries`: set on the addresses' interface before the instance starts.
+    #[serde(default)]
+    pub promote_secondaries: bool,
+}
+
+/// Why a configuration holds an instance in Fault for good (one byte in every plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ConfigFault {
+    /// keepalived's wording, which operators grep for.
+    #[error("Cannot use unicast without any peers - going to fault state")]
+    NoUnicastPeer,
 }
 
 /// An instance's virtual routes and rules, as configured (interface names are resolved when
@@ -272,14 +288,30 @@ pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
     let mut planned = Vec::with_capacity(config.sync_groups.len());
     let mut errors = Vec::new();
     for g in &config.sync_groups {
-        match notify_scripts(&g.notify, config.global.script_user.as_ref()) {
+        // Every field named, as in `plan_instance`.
+        let SyncGroup {
+            name,
+            group,
+            // Its checkers count for every member: `InstanceTrackers::of`.
+            track_interfaces: _,
+            track_scripts: _,
+            track_files: _,
+            track_processes: _,
+            sync_group_tracking_weight: _,
+            notify,
+            // Copied into the members by `config::resolve`.
+            notify_priority_changes: _,
+            // Warned as inert by `config::inert`: vigil sends no e-mail.
+            smtp_alert: _,
+        } = g;
+        match notify_scripts(notify, config.global.script_user.as_ref()) {
             Ok(notify) => planned.push(GroupPlan {
-                name: g.name.clone(),
-                members: g.group.clone(),
+                name: name.clone(),
+                members: group.clone(),
                 notify: notify.filter(|n| **n != NotifyScripts::default()),
             }),
             Err(message) => errors.push(PlanError {
-                subject: format!("vrrp_sync_group {}", g.name),
+                subject: format!("vrrp_sync_group {name}"),
                 message,
             }),
         }
@@ -312,14 +344,65 @@ fn plan_instance(
     facts: &dyn Fn(&str) -> Option<IfaceFacts>,
     names: &mut Names,
 ) -> Result<InstancePlan, String> {
-    let iface = facts(&inst.interface)
-        .ok_or_else(|| format!("interface {:?} does not exist", inst.interface))?;
-    let family = inst.family;
-    let unicast = !inst.unicast_peers.is_empty();
+    // Every field is named (no `..`): a field added to the model does not compile until
+    // planning reads it, or says here which part of vigil does (issue 9: nothing parsed that
+    // the runtime does not read).
+    let Instance {
+        ref name,
+        ref interface,
+        vrid,
+        version,
+        family,
+        priority,
+        advert_int,
+        initial_state,
+        preempt,
+        preempt_delay,
+        accept,
+        ref virtual_addresses,
+        ref excluded_addresses,
+        ref virtual_routes,
+        ref virtual_rules,
+        ref auth,
+        ref auth_hmac,
+        unicast_src_ip,
+        ref unicast_peers,
+        unicast_ttl,
+        unicast_fault_no_peer,
+        check_unicast_src,
+        mcast_src_ip,
+        mcast_dst_ip,
+        track_src_ip: _,
+        ref use_vmac,
+        vmac_xmit_base,
+        // The checkers: resolved with the sync group's by `InstanceTrackers::for_instance`.
+        track_interfaces: _,
+        track_scripts: _,
+        track_files: _,
+        track_processes: _,
+        garp,
+        ref notify,
+        notify_priority_changes,
+        // Warned as inert by `config::inert` (vigil sends no e-mail).
+        smtp_alert: _,
+        dont_track_primary: _,
+        skip_check_adv_addr,
+        // Resolved into `accept`, `lower_prio_no_advert` and the fix-ups by the loader
+        // (`config::resolve`, `config::fixup`); nothing is left for the runtime.
+        strict_mode: _,
+        lower_prio_no_advert,
+        higher_prio_send_advert,
+        down_timer_adverts,
+        v3_checksum_as_v2,
+        promote_secondaries,
+    } = *inst;
+    let iface =
+        facts(interface).ok_or_else(|| format!("interface {:?} does not exist", interface))?;
+    let unicast = !unicast_peers.is_empty();
 
     // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the interface's primary IPv4 address or
     // its IPv6 link-local address; keepalived lets unicast_src_ip / mcast_src_ip override it.
-    let src = match (unicast.then_some(inst.unicast_src_ip).flatten().or(inst.mcast_src_ip), family)
+    let src = match (unicast.then_some(unicast_src_ip).flatten().or(mcast_src_ip), family)
     {
         (Some(a), _) => a,
         (None, Family::V4) => IpAddr::V4(iface.primary_v4.ok_or_else(|| {
@@ -333,16 +416,16 @@ fn plan_instance(
         })?),
     };
     let destinations = if unicast {
-        inst.unicast_peers.iter().map(|p| p.address).collect()
+        unicast_peers.iter().map(|p| p.address).collect()
     } else {
-        vec![match (inst.mcast_dst_ip, family) {
+        vec![match (mcast_dst_ip, family) {
             (Some(a), _) => a,
             (None, Family::V4) => IpAddr::V4(config.global.mcast_group4),
             (None, Family::V6) => IpAddr::V6(config.global.mcast_group6),
         }]
     };
 
-    let auth = match (&inst.auth, inst.version) {
+    let auth = match (auth, version) {
         (None, _) => Auth::None,
         (Some(model::Auth::Pass(p)), Version::V2) => {
             Auth::Password(AuthKey::from_password(p.as_bytes()))
@@ -359,22 +442,22 @@ fn plan_instance(
 
     // keepalived `v3_checksum_as_v2`: VRRPv3 over IPv4 checksummed as VRRPv2 (no
     // pseudo-header), both ways; IPv6 and VRRPv2 are unaffected (`pseudo_header_sum`).
-    let v3_checksum = if inst.v3_checksum_as_v2 {
+    let v3_checksum = if v3_checksum_as_v2 {
         V3Checksum::WithoutPseudoHeader
     } else {
         V3Checksum::PseudoHeader
     };
-    let advertised: Vec<IpAddr> = inst.virtual_addresses.iter().map(|v| v.addr).collect();
+    let advertised: Vec<IpAddr> = virtual_addresses.iter().map(|v| v.addr).collect();
     if let Some(bad) = advertised.iter().find(|a| model::family_of(**a) != family) {
         return Err(format!(
             "virtual address {bad} is not of the instance's address family"
         ));
     }
     let repr = VrrpRepr {
-        version: inst.version,
-        vrid: inst.vrid,
-        priority: inst.priority,
-        max_advert_int: inst.advert_int,
+        version,
+        vrid,
+        priority,
+        max_advert_int: advert_int,
         addresses: advertised,
         auth: auth.clone(),
     };
@@ -385,15 +468,15 @@ fn plan_instance(
     repr.emit(&mut probe, src, probe_dst, v3_checksum)
         .map_err(|e| format!("cannot build its advertisement: {e}"))?;
 
-    let (vip_ifindex, vip_ifname, announce_mac, vmac) = match &inst.use_vmac {
+    let (vip_ifindex, vip_ifname, announce_mac, vmac) = match use_vmac {
         Some(name) => {
             // The VMAC's ifindex is only known once it exists; 0 marks "resolve at start".
-            let mac = MacAddr::vmac(family, inst.vrid);
+            let mac = MacAddr::vmac(family, vrid);
             let vmac = VmacPlan {
                 name: name.clone(),
                 base_ifindex: iface.ifindex,
                 // keepalived: "unicast with use_vmac requires vmac_xmit_base - setting".
-                xmit_base: inst.vmac_xmit_base || unicast,
+                xmit_base: vmac_xmit_base || unicast,
                 source_v6: match src {
                     IpAddr::V6(a) => Some(a),
                     IpAddr::V4(_) => None,
@@ -413,16 +496,12 @@ fn plan_instance(
     // `virtual_ipaddress_excluded` (keepalived's evips) is installed, removed and announced
     // with the virtual addresses, but stays out of the advert (`repr` above) and so out of
     // the received address-list check: it may be of either family and any number.
-    let installed = inst.virtual_addresses.len() + inst.excluded_addresses.len();
+    let installed = virtual_addresses.len() + excluded_addresses.len();
     let mut vips = Vec::with_capacity(installed);
     let mut frames = Vec::with_capacity(installed);
-    for v in inst
-        .virtual_addresses
-        .iter()
-        .chain(&inst.excluded_addresses)
-    {
+    for v in virtual_addresses.iter().chain(excluded_addresses) {
         let ifindex = match &v.dev {
-            Some(dev) if *dev != inst.interface => {
+            Some(dev) if dev != interface => {
                 facts(dev)
                     .ok_or_else(|| {
                         format!(
@@ -434,13 +513,7 @@ fn plan_instance(
             }
             _ => vip_ifindex,
         };
-        let mut spec = AddressSpec::new(ifindex, v.addr, v.prefix_len);
-        spec.label = v.label.clone();
-        spec.broadcast = v.brd;
-        spec.scope = v.scope.map_or(AddrScope::Global, scope);
-        // A VIP must be usable at once after a takeover: duplicate address detection would
-        // hold it tentative for a second or more (keepalived installs IPv6 VIPs with nodad).
-        spec.nodad = v.addr.is_ipv6();
+        let spec = address_spec(v, ifindex);
         vips.push(spec);
         frames.push(match v.addr {
             IpAddr::V4(ip) => wire::arp::GratuitousArp::new(announce_mac, ip).to_vec(),
@@ -451,52 +524,51 @@ fn plan_instance(
     }
 
     let fsm = fsm::InstanceConfig {
-        name: inst.name.clone(),
-        vrid: inst.vrid,
-        version: inst.version,
+        name: name.clone(),
+        vrid,
+        version,
         family,
-        priority: inst.priority,
-        advert_int: inst.advert_int,
-        preempt: inst.preempt,
-        preempt_delay: inst.preempt_delay,
-        accept: inst.accept,
+        priority,
+        advert_int,
+        preempt,
+        preempt_delay,
+        accept,
         primary_addr: src,
-        initial: match inst.initial_state {
+        initial: match initial_state {
             model::InitialState::Backup => InitialState::Backup,
             model::InitialState::Master => InitialState::Master,
         },
         garp: fsm::GarpConfig {
-            master_delay: inst.garp.master_delay,
-            master_repeat: clamp_u8(inst.garp.master_repeat),
-            master_refresh: (inst.garp.master_refresh > Centis::ZERO)
-                .then_some(inst.garp.master_refresh),
-            master_refresh_repeat: clamp_u8(inst.garp.master_refresh_repeat),
-            lower_prio_delay: Some(inst.garp.lower_prio_delay),
-            lower_prio_repeat: Some(clamp_u8(inst.garp.lower_prio_repeat)),
+            master_delay: garp.master_delay,
+            master_repeat: clamp_u8(garp.master_repeat),
+            master_refresh: (garp.master_refresh > Centis::ZERO).then_some(garp.master_refresh),
+            master_refresh_repeat: clamp_u8(garp.master_refresh_repeat),
+            lower_prio_delay: Some(garp.lower_prio_delay),
+            lower_prio_repeat: Some(clamp_u8(garp.lower_prio_repeat)),
         },
-        lower_prio_no_advert: inst.lower_prio_no_advert,
-        higher_prio_send_advert: inst.higher_prio_send_advert,
-        down_timer_adverts: inst.down_timer_adverts,
+        lower_prio_no_advert,
+        higher_prio_send_advert,
+        down_timer_adverts,
     };
     let socket = SocketKey {
         ifindex: iface.ifindex,
         family,
         protocol: protocol.number(),
     };
-    let auth_hmac = match &inst.auth_hmac {
+    let auth_hmac = match auth_hmac {
         Some(ah) => {
             if auth != Auth::None {
                 return Err(
                     "auth_hmac replaces `authentication`: remove the authentication block".into(),
                 );
             }
-            let secs = inst.advert_int.get() / 100;
+            let secs = advert_int.get() / 100;
             Some(Arc::new(crate::config::auth_hmac::runtime(ah, secs)?))
         }
         None => None,
     };
     let rx = RxContext {
-        version: inst.version,
+        version,
         auth,
         v3_checksum,
         unicast,
@@ -506,14 +578,14 @@ fn plan_instance(
     // with `check_unicast_src` (instance or global), which a peer's `min_ttl` / `max_ttl`
     // also turns on (`alloc_vrrp_unicast_peer`).
     let check_src =
-        unicast && (inst.check_unicast_src || inst.unicast_peers.iter().any(|p| p.has_ttl_range()));
+        unicast && (check_unicast_src || unicast_peers.iter().any(|p| p.has_ttl_range()));
     // keepalived's auth_hmac anchors each unicast sender's replay state on its configured
     // peer, so an advert from any other address is refused, `check_unicast_src` or not; the
     // TTL range stays `check_unicast_src`'s.
     let hmac_peers_only = unicast && rx.auth_hmac.is_some() && !check_src;
     let rx_checks = RxChecks {
         peers: (check_src || hmac_peers_only).then(|| {
-            inst.unicast_peers
+            unicast_peers
                 .iter()
                 .map(|p| {
                     let (min_ttl, max_ttl) = if check_src {
@@ -529,11 +601,11 @@ fn plan_instance(
                 })
                 .collect()
         }),
-        skip_check_adv_addr: inst.skip_check_adv_addr,
+        skip_check_adv_addr,
     };
     Ok(InstancePlan {
         fsm: Arc::new(fsm),
-        interface: names.get(&inst.interface),
+        interface: names.get(interface),
         ifindex: iface.ifindex,
         socket,
         socket_ifname: names.get(&iface.name),
@@ -543,8 +615,7 @@ fn plan_instance(
             src,
             destinations,
             unicast,
-            ttl: inst
-                .unicast_ttl
+            ttl: unicast_ttl
                 .filter(|_| unicast)
                 .unwrap_or(wire::VRRP_HOP_LIMIT),
             repr,
@@ -556,15 +627,73 @@ fn plan_instance(
             ifname: vip_ifname,
             frames,
         },
-        notify: notify_scripts(&inst.notify, config.global.script_user.as_ref())?
+        notify: notify_scripts(notify, config.global.script_user.as_ref())?
             .filter(|n| **n != NotifyScripts::default()),
         vmac,
-        tracking: InstanceTrackers::for_instance(config, &inst.name),
-        config_fault: (inst.unicast_fault_no_peer && !unicast)
-            .then(|| "Cannot use unicast without any peers - going to fault state".into()),
-        notify_priority_changes: inst.notify_priority_changes,
-        routing: Routing::boxed(&inst.virtual_routes, &inst.virtual_rules),
+        tracking: with_watched_interfaces(
+            InstanceTrackers::of(config, inst),
+            interface,
+            virtual_addresses.iter().chain(excluded_addresses),
+            virtual_routes,
+            virtual_rules,
+        ),
+        config_fault: (unicast_fault_no_peer && !unicast).then_some(ConfigFault::NoUnicastPeer),
+        notify_priority_changes,
+        routing: Routing::boxed(virtual_routes, virtual_rules),
+        vips_no_track: {
+            let untracked: Vec<IpAddr> = virtual_addresses
+                .iter()
+                .chain(excluded_addresses)
+                .filter(|v| v.no_track)
+                .map(|v| v.addr)
+                .collect();
+            (!untracked.is_empty()).then(|| Box::new(untracked))
+        },
+        promote_secondaries,
     })
+}
+
+/// keepalived (vrrp.c `vrrp_complete_instance`) watches the other interfaces an instance's
+/// addresses, routes and rules name, unless they say `no_track`: one going down puts the
+/// instance in FAULT, as a tracked interface of weight 0 does.
+fn with_watched_interfaces<'a>(
+    mut trackers: InstanceTrackers,
+    own: &str,
+    addresses: impl Iterator<Item = &'a model::VirtualAddress>,
+    routes: &[model::Route],
+    rules: &[model::Rule],
+) -> InstanceTrackers {
+    let devs = addresses
+        .filter(|a| !a.no_track)
+        .filter_map(|a| a.dev.as_deref())
+        .chain(
+            routes
+                .iter()
+                .filter(|r| !r.no_track)
+                .filter_map(|r| r.dev.as_deref()),
+        )
+        .chain(
+            rules
+                .iter()
+                .filter(|r| !r.no_track)
+                .flat_map(|r| [r.iif.as_deref(), r.oif.as_deref()])
+                .flatten(),
+        );
+    for dev in devs {
+        // The instance's own interface is watched already (its link state is the instance's).
+        if dev == own {
+            continue;
+        }
+        let id = TrackerId::new(TrackerKind::Interface, dev.to_owned());
+        if trackers.tracked.iter().all(|t| t.id != id) {
+            trackers.tracked.push(Tracked {
+                id,
+                weight: 0,
+                reverse: false,
+            });
+        }
+    }
+    trackers
 }
 
 fn clamp_u8(v: u32) -> u8 {

@@ -21,10 +21,10 @@ use super::plan::{IfaceFacts, InstancePlan, PlanError, fifo_reader, plan, plan_g
 use super::receive::{SocketRoutes, receive_loop};
 use crate::config::LoadOptions;
 use crate::config::interfaces::missing_interfaces;
-use crate::config::model::Config;
+use crate::config::model::{Config, Global};
 use crate::net::{
     AddressInfo, IpProtocol, NetError, Netlink, VmacSpec, VrrpSocket, ipv6_link_local_of,
-    primary_ipv4_of,
+    primary_ipv4_of, sysctl,
 };
 use crate::track::{TrackerId, TrackerKind};
 use crate::types::Family;
@@ -56,6 +56,8 @@ pub struct Context {
     pub events: mpsc::Sender<CoreInput>,
     pub open_sockets: Vec<SocketKey>,
     pub open_vmacs: HashMap<String, OpenVmac>,
+    /// The `net_namespace` the daemon runs in (entered at start; fixed until a restart).
+    pub net_namespace: Option<String>,
 }
 
 /// A prepared configuration and what was opened for it.
@@ -70,7 +72,15 @@ pub struct Ready {
 pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError> {
     let config = match source {
         Source::Loaded(config) => *config,
-        Source::File { path, options } => blocking(move || load(&path, &options)).await??,
+        Source::File { path, options } => {
+            let config = blocking(move || load(&path, &options)).await??;
+            super::netns::reload_change(
+                ctx.net_namespace.as_deref(),
+                config.global.net_namespace.as_deref(),
+            )
+            .map_err(|e| PrepareError::Config(vec![e]))?;
+            config
+        }
     };
     let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
     // keepalived refuses a configuration naming an interface that does not exist; so does
@@ -81,6 +91,10 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
             missing.iter().map(ToString::to_string).collect(),
         ));
     }
+    // A route's `vrf` must name a VRF device: its table is the route's (daemon/netns.rs).
+    super::netns::check_route_vrfs(&config, &ctx.netlink)
+        .await
+        .map_err(PrepareError::Config)?;
     let links: Vec<LinkFact> = facts
         .values()
         .map(|f| LinkFact {
@@ -142,18 +156,75 @@ pub fn assemble(
     sync_groups: Vec<GroupPlan>,
     links: Vec<LinkFact>,
 ) -> Prepared {
+    // Every field of the model is named here (no `..`), with the part of vigil that reads
+    // it: a field added to the model does not compile until someone decides who acts on it
+    // (issue 9's rule: nothing parsed that the runtime does not read).
+    let Config {
+        global,
+        // `plan::plan` and `plan::plan_groups` (each destructures its item in full).
+        instances: _,
+        sync_groups: _,
+        scripts,
+        // Spawned by `track::spawn_all` from the model the driver keeps until then.
+        track_files: _,
+        track_processes: _,
+        // `statics.rs`, once at start.
+        static_addresses: _,
+        static_routes: _,
+        static_rules: _,
+    } = config;
+    let Global {
+        ref router_id,
+        // Inherited: `config::resolve` copied these into every instance, which planning reads.
+        vrrp_version: _,
+        garp: _,
+        min_garp: _,
+        skip_check_adv_addr: _,
+        strict: _,
+        check_unicast_src: _,
+        lower_prio_no_advert: _,
+        higher_prio_send_advert: _,
+        down_timer_adverts: _,
+        notify_priority_changes: _,
+        v3_checksum_as_v2: _,
+        smtp_alert: _,
+        // `plan::plan`: the default multicast groups.
+        mcast_group4: _,
+        mcast_group6: _,
+        // The driver: the announcement executor's gaps, the core thread's nice value, the
+        // notifier's default user and FIFO (`driver.rs`, `plan::fifo_reader`).
+        garp_interval: _,
+        gna_interval: _,
+        process_priority: _,
+        script_user: _,
+        notify_fifo: _,
+        // `statics.rs` and `config::interfaces`: where a static address with no `dev` goes.
+        default_interface: _,
+        // `config::script_security`, at every load.
+        enable_script_security: _,
+        // Warned as inert by `config::inert`: vigil sends no e-mail.
+        notification_email: _,
+        notification_email_from: _,
+        smtp_server: _,
+        smtp_helo_name: _,
+        smtp_connect_timeout: _,
+        // `main` entered it before the daemon started; the driver keeps it so that a reload
+        // cannot change it (`daemon::netns`).
+        net_namespace: _,
+        startup_delay,
+    } = *global;
     Prepared {
         instances,
         sync_groups,
         links,
-        initially_down: config
-            .scripts
+        initially_down: scripts
             .iter()
             .filter(|s| s.init_fail)
             .map(|s| TrackerId::new(TrackerKind::Script, s.name.clone()))
             .collect(),
         present_vips: Vec::new(),
-        startup_delay: config.global.startup_delay,
+        startup_delay,
+        router_id: router_id.clone(),
     }
 }
 
@@ -249,6 +320,16 @@ async fn open(
             },
         ));
         p.attach_vmac(link.ifindex);
+    }
+    for p in planned.iter().filter(|p| p.promote_secondaries) {
+        // keepalived's `promote_secondaries`: removing one VIP keeps the others of its subnet
+        // (without it the kernel deletes every secondary address with the primary).
+        if p.fsm.family == Family::V4
+            && let Err(e) =
+                sysctl::write_conf(Family::V4, &p.announce.ifname, "promote_secondaries", 1)
+        {
+            tracing::warn!(instance = %p.name(), error = %e, "cannot set promote_secondaries");
+        }
     }
     let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
     for p in planned.iter() {

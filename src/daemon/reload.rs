@@ -39,7 +39,9 @@ impl<E: Effects> Core<E> {
             initially_down,
             present_vips,
             startup_delay,
+            router_id,
         } = prepared;
+        self.router_id = router_id;
         self.learn_links(&links);
         self.set_startup_delay(now, startup_delay);
 

@@ -8,10 +8,11 @@
 //! see `driver.rs`).
 
 use crate::config::model::Config;
-use crate::net::{AddrScope, AddressSpec, Netlink};
+use crate::net::{AddressSpec, Netlink};
 
+use super::address_plan::address_spec;
 use super::effects::apply_routing;
-use super::plan::{Routing, scope};
+use super::plan::Routing;
 
 /// The static configuration, addresses resolved to interfaces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,11 +33,7 @@ impl Statics {
             };
             match netlink.link_by_name(dev).await {
                 Ok(link) => {
-                    let mut spec = AddressSpec::new(link.ifindex, a.addr, a.prefix_len);
-                    spec.label = a.label.clone();
-                    spec.broadcast = a.brd;
-                    spec.scope = a.scope.map_or(AddrScope::Global, scope);
-                    addresses.push(spec);
+                    addresses.push(address_spec(a, link.ifindex));
                 }
                 Err(e) => {
                     tracing::warn!(address = %a.addr, error = %e, "static_ipaddress not installed")

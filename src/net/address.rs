@@ -63,6 +63,22 @@ pub struct AddressSpec {
     /// IFA_F_NODAD: skip IPv6 duplicate address detection, so a virtual IPv6 address is
     /// usable at once after a failover.
     pub nodad: bool,
+    /// What few addresses ask for beyond the above; boxed, as a router holds thousands of
+    /// plain addresses.
+    pub extra: Option<Box<AddressExtra>>,
+}
+
+/// The rarely used parts of an [`AddressSpec`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AddressExtra {
+    /// The point-to-point peer (IFA_ADDRESS; keepalived's `peer`).
+    pub peer: Option<IpAddr>,
+    /// Further IFA_F_* flags asked for: HOMEADDRESS, MANAGETEMPADDR, NOPREFIXROUTE,
+    /// MCAUTOJOIN (keepalived's `home`, `mngtmpaddr`, `noprefixroute`, `autojoin`).
+    pub flags: u32,
+    /// IPv6 preferred lifetime in seconds (IFA_CACHEINFO, valid lifetime forever); `None`
+    /// is forever, and sends no cache info.
+    pub preferred_lft: Option<u32>,
 }
 
 impl AddressSpec {
@@ -76,6 +92,7 @@ impl AddressSpec {
             scope: AddrScope::Global,
             broadcast: None,
             nodad: false,
+            extra: None,
         }
     }
 }

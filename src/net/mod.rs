@@ -5,7 +5,7 @@
 //! - [`netlink`]: rtnetlink commands: link lookup, addresses (batched), macvlan VMACs.
 //! - [`events`]: link and address notifications on a separate multicast netlink connection.
 //! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
-//! - [`netns`]: moving one thread into a network namespace (lab tests).
+//! - [`netns`]: entering a network namespace (`net_namespace`; lab tests).
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
 //!
@@ -26,7 +26,7 @@ pub mod sched;
 pub mod socket;
 pub mod sysctl;
 
-pub use address::{AddrScope, AddressInfo, AddressSpec};
+pub use address::{AddrScope, AddressExtra, AddressInfo, AddressSpec};
 pub use announce::Announcer;
 pub use error::NetError;
 pub use events::{NetEvent, NetlinkEvents};
@@ -34,6 +34,8 @@ pub use netlink::{
     BATCH_WINDOW, LinkInfo, Netlink, VmacSpec, eui64_link_local, ipv6_link_local_of,
     primary_ipv4_of, virtual_mac,
 };
+/// The IFA_F_* address flags, for [`AddressSpec::flags`].
+pub use rtnetlink::packet_route::address::AddressFlags;
 pub use socket::{IpProtocol, Received, VrrpSocket};
 // Defined in `wire::constants`; re-exported because sockets are opened and joined with them.
 pub use crate::wire::constants::{

@@ -14,10 +14,11 @@ use futures::TryStreamExt;
 use futures::future::join_all;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, CacheInfo,
 };
 use rtnetlink::packet_route::link::{
-    InfoKind, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, MacVlanMode,
+    InfoData, InfoKind, InfoVrf, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage,
+    MacVlanMode,
 };
 use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{Handle, LinkMacVlan, LinkUnspec};
@@ -50,6 +51,8 @@ pub struct LinkInfo {
     /// IFLA_LINK: the lower device (a macvlan's base interface).
     pub parent: Option<u32>,
     pub is_macvlan: bool,
+    /// A VRF device (IFLA_INFO_KIND "vrf"): its routing table (IFLA_VRF_TABLE).
+    pub vrf_table: Option<u32>,
 }
 
 impl LinkInfo {
@@ -69,6 +72,7 @@ impl LinkInfo {
             mtu: None,
             parent: None,
             is_macvlan: false,
+            vrf_table: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -82,6 +86,15 @@ impl LinkInfo {
                     info.is_macvlan = infos
                         .iter()
                         .any(|i| matches!(i, NlLinkInfo::Kind(InfoKind::MacVlan)));
+                    info.vrf_table = infos.iter().find_map(|i| match i {
+                        NlLinkInfo::Data(InfoData::Vrf(data)) => {
+                            data.iter().find_map(|d| match d {
+                                InfoVrf::TableId(t) => Some(*t),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    });
                 }
                 _ => {}
             }
@@ -556,8 +569,17 @@ impl AddressSpec {
         msg.header.prefix_len = self.prefix_len;
         msg.header.index = self.ifindex;
         msg.header.scope = self.scope.into();
+        let extra = self.extra.as_deref().cloned().unwrap_or_default();
+        if let Some(peer) = extra.peer
+            && peer.is_ipv4() != self.addr.is_ipv4()
+        {
+            return Err(invalid("the peer is not of the address's family"));
+        }
         msg.attributes.push(AddressAttribute::Local(self.addr));
-        msg.attributes.push(AddressAttribute::Address(self.addr));
+        // IFA_ADDRESS is the peer of a point-to-point address, in a delete too: the kernel
+        // matches it against the address it holds.
+        msg.attributes
+            .push(AddressAttribute::Address(extra.peer.unwrap_or(self.addr)));
         if full {
             if let (IpAddr::V4(_), Some(label)) = (self.addr, &self.label) {
                 // Linux addresses IPv6 without labels; for IPv4 the label is what `ip addr`
@@ -569,11 +591,24 @@ impl AddressSpec {
             if let Some(brd) = self.broadcast {
                 msg.attributes.push(AddressAttribute::Broadcast(brd));
             }
+            let mut flags = AddressFlags::from_bits_retain(extra.flags);
             if self.nodad {
                 // Only IPv6 runs DAD; the flag is harmless on IPv4 and keeps the code uniform.
-                msg.header.flags |= AddressHeaderFlags::Nodad;
-                msg.attributes
-                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
+                flags |= AddressFlags::Nodad;
+            }
+            if !flags.is_empty() {
+                // The header carries the low byte (older kernels read only that); IFA_FLAGS
+                // carries all 32 bits (MANAGETEMPADDR and above live only there).
+                msg.header.flags |= AddressHeaderFlags::from_bits_retain(flags.bits() as u8);
+                msg.attributes.push(AddressAttribute::Flags(flags));
+            }
+            if let (IpAddr::V6(_), Some(preferred)) = (self.addr, extra.preferred_lft) {
+                // keepalived: a preferred lifetime of 0 deprecates the address (RFC 4862
+                // §5.5.4), so it is not chosen as a source; the valid lifetime stays forever.
+                let mut info = CacheInfo::default();
+                info.ifa_preferred = preferred;
+                info.ifa_valid = u32::MAX;
+                msg.attributes.push(AddressAttribute::CacheInfo(info));
             }
         }
         Ok(msg)

@@ -50,6 +50,9 @@ pub fn describe_route(r: &Route) -> String {
     if let Some(t) = r.table {
         let _ = write!(s, " table {t}");
     }
+    if let Some(v) = &r.vrf {
+        let _ = write!(s, " vrf {v}");
+    }
     s
 }
 
@@ -106,6 +109,18 @@ fn kind(k: RouteKind) -> RouteType {
     }
 }
 
+/// The table a route goes in. With `vrf NAME` it is that VRF device's table, whatever
+/// `table` says (keepalived's route parser sets the table from the VRF); `vrf_table` is the
+/// named device's table, `None` if it is not a VRF ("Route specified VRF NAME is not a VRF").
+pub fn route_table(r: &Route, vrf_table: Option<Option<u32>>) -> Result<Option<u32>, String> {
+    match (&r.vrf, vrf_table) {
+        (Some(name), Some(None)) => Err(format!("vrf {name} is not a VRF device")),
+        (Some(_), Some(Some(t))) => Ok(Some(t)),
+        (Some(name), None) => Err(format!("vrf {name} was not looked up")),
+        (None, _) => Ok(r.table),
+    }
+}
+
 impl Netlink {
     async fn ifindex(&self, name: &str) -> Result<u32, NetError> {
         Ok(self.link_by_name(name).await?.ifindex)
@@ -131,7 +146,11 @@ impl Netlink {
         if let Some(dev) = &r.dev {
             b = b.output_interface(self.ifindex(dev).await?);
         }
-        if let Some(t) = r.table {
+        let vrf_table = match &r.vrf {
+            Some(name) => Some(self.link_by_name(name).await?.vrf_table),
+            None => None,
+        };
+        if let Some(t) = route_table(r, vrf_table).map_err(|e| invalid(&e))? {
             b = b.table_id(t);
         }
         if let Some(m) = r.metric {
@@ -241,5 +260,63 @@ impl Netlink {
         };
         let op = if add { "add rule" } else { "delete rule" };
         result.map_err(|e| NetError::netlink(op, describe_rule(r), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Prefix;
+
+    fn route(table: Option<u32>, vrf: Option<&str>) -> Route {
+        Route {
+            to: Prefix {
+                addr: "198.51.100.0".parse().expect("addr"),
+                len: 24,
+            },
+            kind: RouteKind::Unicast,
+            src: None,
+            via: None,
+            dev: None,
+            scope: None,
+            table,
+            vrf: vrf.map(str::to_owned),
+            metric: None,
+            protocol: None,
+            mtu: None,
+            onlink: false,
+            no_track: false,
+            track_group: None,
+            nexthops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_vrf_route_goes_in_the_vrfs_table_whatever_table_says() {
+        assert_eq!(
+            route_table(&route(None, Some("red")), Some(Some(10))),
+            Ok(Some(10))
+        );
+        assert_eq!(
+            route_table(&route(Some(254), Some("red")), Some(Some(10))),
+            Ok(Some(10))
+        );
+        assert_eq!(route_table(&route(Some(100), None), None), Ok(Some(100)));
+        assert_eq!(route_table(&route(None, None), None), Ok(None));
+    }
+
+    #[test]
+    fn a_vrf_that_is_not_a_vrf_device_is_refused() {
+        let e = route_table(&route(None, Some("eth0")), Some(None)).expect_err("not a VRF");
+        assert!(e.contains("eth0 is not a VRF device"), "{e}");
+        assert!(route_table(&route(None, Some("red")), None).is_err());
+    }
+
+    #[test]
+    fn describe_route_names_the_vrf() {
+        assert_eq!(
+            describe_route(&route(None, Some("red"))),
+            "198.51.100.0/24 vrf red"
+        );
     }
 }

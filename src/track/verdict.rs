@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::update::{TrackerId, TrackerKind, TrackerState, TrackerUpdate};
-use crate::config::model::{Config, SyncGroup, TrackRef};
+use crate::config::model::{Config, Instance, SyncGroup, TrackRef};
 
 /// keepalived's floor: a weighted file result at or below this puts the instance in FAULT.
 const FILE_FAULT_AT: i64 = -254;
@@ -50,10 +50,18 @@ impl InstanceTrackers {
     /// `sync_group_tracking_weight`; the group's own trackers keep their weights, since they
     /// apply to every member alike.
     pub fn for_instance(config: &Config, name: &str) -> Self {
+        config
+            .instances
+            .iter()
+            .find(|i| i.name == name)
+            .map_or_else(Self::default, |inst| Self::of(config, inst))
+    }
+
+    /// [`InstanceTrackers::for_instance`] for an instance already found (planning has it:
+    /// no search by name per instance).
+    pub fn of(config: &Config, inst: &Instance) -> Self {
         let mut tracked = Vec::new();
-        let Some(inst) = config.instances.iter().find(|i| i.name == name) else {
-            return Self { tracked };
-        };
+        let name = inst.name.as_str();
         let group = config
             .sync_groups
             .iter()

@@ -14,6 +14,7 @@ pub const TOP_MAPPED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
+    "net_namespace",
 ];
 
 /// Top-level blocks accepted but with no effect in vigil (LVS, BFD and the like).
@@ -25,7 +26,6 @@ pub const TOP_ACCEPTED: &[&str] = &[
     "virtual_server",
     "virtual_server_group",
     "bfd_instance",
-    "net_namespace",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
     "instance",
@@ -179,11 +179,11 @@ pub const INSTANCE_MAPPED: &[&str] = &[
     "down_timer_adverts",
     "v3_checksum_as_v2",
     "promote_secondaries",
+    "vrf",
 ];
 
 /// `vrrp_instance` keywords accepted with no effect in vigil.
 pub const INSTANCE_ACCEPTED: &[&str] = &[
-    "vrf",
     "use_vmac_addr",
     "use_ipvlan",
     "track_bfd",

@@ -155,6 +155,17 @@ impl Mapper {
                     }
                 }
             }
+            "net_namespace" => {
+                use super::namespaces::{NetNamespaceLine, net_namespace_line};
+                match net_namespace_line(node, self.config.global.net_namespace.as_deref()) {
+                    NetNamespaceLine::Set(name) => {
+                        self.map.insert("global.net_namespace", node.pos.clone());
+                        self.config.global.net_namespace = Some(name);
+                    }
+                    NetNamespaceLine::Ignored(msg) => self.warn(&node.pos, msg),
+                    NetNamespaceLine::Refused(msg) => self.err(&node.pos, msg),
+                }
+            }
             k if TOP_ACCEPTED.contains(&k) => self.no_effect(node, "the top level"),
             _ => self.unknown(node, "the top level", &[TOP_MAPPED, TOP_ACCEPTED], false),
         }
@@ -1139,6 +1150,11 @@ impl Mapper {
                 self.warn(&n.pos, "`lvs_sync_daemon_interface` is deprecated in keepalived (use global_defs' `lvs_sync_daemon`), and LVS has no effect in vigil: ignored");
                 return None;
             }
+            "vrf" => {
+                let msg = super::namespaces::instance_vrf_warning(n);
+                self.warn(&n.pos, msg);
+                return None;
+            }
             k if INSTANCE_ACCEPTED.contains(&k) => {
                 self.no_effect(n, "vrrp_instance");
                 return None;
@@ -1545,11 +1561,20 @@ impl Mapper {
         let mut a = VirtualAddress::new(prefix.addr, prefix.len);
         let mut it = line.args.iter();
         while let Some(opt) = it.next() {
+            let brd_sign = matches!(it.clone().next(), Some(v) if v.text == "+" || v.text == "-");
             let mut value = |m: &mut Self| -> R<&Arg> {
                 it.next()
                     .ok_or_else(|| m.err(&opt.pos, format!("`{}` needs a value", opt.text)))
             };
             match opt.text.as_str() {
+                "brd" | "broadcast" if brd_sign => {
+                    let v = value(self)?;
+                    // `ip address`'s `brd +` / `brd -`: the subnet's last / first address.
+                    match broadcast_of(a.addr, a.prefix_len, v.text == "+") {
+                        Some(b) => a.brd = Some(b),
+                        None => self.warn(&v.pos, format!("Address prefix length {} too long for broadcast (keepalived's fix-up): no broadcast address is set; drop `brd {}`, or run with --strict to refuse", a.prefix_len, v.text)),
+                    }
+                }
                 "brd" | "broadcast" => {
                     let v = value(self)?;
                     a.brd = Some(v.text.parse().map_err(|_| {
@@ -1579,7 +1604,7 @@ impl Mapper {
                 }
                 "track_group" => a.track_group = Some(value(self)?.text.clone()),
                 "home" => a.home = true,
-                "-nodad" | "nodad" => a.nodad = true,
+                "-nodad" => a.dad = true,
                 "mngtmpaddr" => a.mngtmpaddr = true,
                 "noprefixroute" => a.noprefixroute = true,
                 "autojoin" => a.autojoin = true,
@@ -1611,6 +1636,15 @@ impl Mapper {
                     );
                     return Err(());
                 }
+            }
+        }
+        if a.addr.is_ipv6() {
+            // keepalived: "Cannot specify scope / label for IPv6 addresses ... - ignoring".
+            if a.scope.take().is_some() {
+                self.warn(&line.pos, format!("Cannot specify scope for IPv6 addresses ({}) - ignoring scope (keepalived's fix-up); drop `scope`, or run with --strict to refuse", a.addr));
+            }
+            if a.label.take().is_some() {
+                self.warn(&line.pos, format!("Cannot specify label for IPv6 addresses ({}) - ignoring label (keepalived's fix-up); drop `label`, or run with --strict to refuse", a.addr));
             }
         }
         Ok(a)
@@ -1716,6 +1750,7 @@ impl Mapper {
             dev: None,
             scope: None,
             table: None,
+            vrf: None,
             metric: None,
             protocol: None,
             mtu: None,
@@ -1770,6 +1805,7 @@ impl Mapper {
                         _ => self.int_word("table", v, 0u32, u32::MAX)?,
                     });
                 }
+                "vrf" => r.vrf = Some(value(self)?.text.clone()),
                 "metric" | "priority" | "preference" => {
                     let v = value(self)?;
                     r.metric = Some(self.int_word(&opt.text, v, 0u32, u32::MAX)?);
@@ -2016,6 +2052,22 @@ const PLACEHOLDER_VRID: Vrid = match Vrid::new(1) {
     None => panic!("1 is a valid VRID"), // evaluated at compile time
 };
 
+/// The broadcast address `brd +` (`last`) or `brd -` sets: the subnet's last or first
+/// address; `None` for a non-IPv4 address or a prefix longer than /30 (keepalived's limit).
+fn broadcast_of(addr: IpAddr, prefix_len: u8, last: bool) -> Option<Ipv4Addr> {
+    let IpAddr::V4(v4) = addr else { return None };
+    if prefix_len > 30 {
+        return None;
+    }
+    let host_mask = u32::MAX >> prefix_len;
+    let bits = u32::from(v4);
+    Some(Ipv4Addr::from(if last {
+        bits | host_mask
+    } else {
+        bits & !host_mask
+    }))
+}
+
 fn looks_like_mac(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
     (parts.len() == 5 || parts.len() == 6)
@@ -2147,6 +2199,21 @@ mod tests {
         let p = &loaded.model.track_processes;
         assert_eq!((p[0].weight, p[0].reverse), (0, false));
         assert_eq!((p[1].weight, p[1].reverse), (-20, true));
+    }
+
+    #[test]
+    fn brd_plus_and_minus_are_the_subnet_s_ends() {
+        let a: IpAddr = "192.0.2.77".parse().unwrap();
+        assert_eq!(
+            broadcast_of(a, 24, true),
+            Some(Ipv4Addr::new(192, 0, 2, 255))
+        );
+        assert_eq!(
+            broadcast_of(a, 24, false),
+            Some(Ipv4Addr::new(192, 0, 2, 0))
+        );
+        assert_eq!(broadcast_of(a, 31, true), None);
+        assert_eq!(broadcast_of("2001:db8::1".parse().unwrap(), 64, true), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod keywords;
 pub mod lexer;
 pub mod mapping;
+pub mod namespaces;
 pub mod parser;
 
 use std::path::Path;
