@@ -42,7 +42,11 @@ fn key_bytes(hex: &str) -> Vec<u8> {
 
 /// A YAML instance `gw` signing with `key` (an inline value or `file:PATH`), advert_int 0.5.
 fn conf(priority: u8, key: &str) -> String {
-    let mut i = VigilInstance::new("gw", VRID, priority, IpAddr::V4(Lab::vip4(0)));
+    conf_for(priority, key, IpAddr::V4(Lab::vip4(0)))
+}
+
+fn conf_for(priority: u8, key: &str, vip: IpAddr) -> String {
+    let mut i = VigilInstance::new("gw", VRID, priority, vip);
     i.advert_int = "0.5";
     i.extra = format!(
         "    auth_hmac:\n      keys:\n        - {{id: 1, key: '{key}'}}\n      active_key: 1\n"
@@ -152,6 +156,38 @@ fn same_key_one_master_signed_adverts_and_failover() -> Result<()> {
             took.as_millis(),
             bound.as_millis()
         );
+        Ok(())
+    })
+}
+
+/// IPv6: the trailer follows the addresses and the checksum covers it (keepalived has the
+/// kernel checksum the whole payload); the backup accepts the master's signed adverts.
+#[test]
+fn ipv6_signed_adverts_elect_one_master() -> Result<()> {
+    scenario("hmac_ipv6", |lab| {
+        let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
+        let vip = IpAddr::V6(Lab::vip6(0));
+        let v1 = Vigil::start(&r1, &conf_for(200, KEY_A, vip))?;
+        let v2 = Vigil::start(&r2, &conf_for(100, KEY_A, vip))?;
+        v1.wait_state("gw", "MASTER", SETTLE)?;
+        v2.wait_state("gw", "BACKUP", SETTLE)?;
+        let before = received(&v2);
+        wait_until(
+            SETTLE,
+            "r2 accepts 4 more of r1's signed IPv6 adverts",
+            || received(&v2) >= before + 4,
+        )?;
+        ensure!(
+            v2.state("gw")?.as_deref() == Some("BACKUP"),
+            "r2 left BACKUP"
+        );
+        for reason in ["hmac_missing", "hmac_bad_tag", "bad_checksum"] {
+            ensure!(
+                drops(&v2, reason) == 0,
+                "r2 dropped {} adverts for {reason}",
+                drops(&v2, reason)
+            );
+        }
         Ok(())
     })
 }
