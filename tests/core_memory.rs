@@ -52,6 +52,7 @@ impl Effects for Nothing {
     fn notify_group(&mut self, _: &GroupPlan, _: NotifyState) {}
     fn source_ready(&mut self, _: &InstancePlan) {}
     fn bind(&mut self, _: &RxTable) {}
+    fn replan(&mut self, _: &str) {}
 }
 
 const LINKS: u32 = 4;

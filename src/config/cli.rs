@@ -63,7 +63,19 @@ fn check_with<'a>(
                 }
             };
             let missing = super::interfaces::missing_interfaces(&loaded.model, &*exists);
-            if !missing.is_empty() {
+            if loaded.model.global.dynamic_interfaces {
+                // keepalived's `dynamic_interfaces`: the run waits for them in FAULT.
+                for m in &missing {
+                    let _ = writeln!(
+                        out,
+                        "{}: note: interface {:?} ({}) does not exist yet: with \
+                         dynamic_interfaces its instances wait for it in FAULT",
+                        path.display(),
+                        m.name,
+                        m.named_by
+                    );
+                }
+            } else if !missing.is_empty() {
                 for m in &missing {
                     let _ = writeln!(out, "{}: error: {m}", path.display());
                 }

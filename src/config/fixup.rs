@@ -233,6 +233,18 @@ fn fix_strict_defaults(
     if !inst.strict_mode {
         return;
     }
+    // keepalived 2.4 (vrrp.c `vrrp_complete_instance`): RFC 5798 §5.2.5 wants at least one
+    // address in an advert, so strict mode takes `no_virtual_ipaddress` back; validation
+    // then refuses the instance if it has none.
+    if inst.no_virtual_ipaddress {
+        inst.no_virtual_ipaddress = false;
+        warn(
+            "no_virtual_ipaddress",
+            format!(
+                "{name}: no_virtual_ipaddress and strict mode incompatible, clearing no_virtual_ipaddress (keepalived's fix-up); remove it, or run with --strict to refuse"
+            ),
+        );
+    }
     if inst.down_timer_adverts != DOWN_TIMER_ADVERTS {
         inst.down_timer_adverts = DOWN_TIMER_ADVERTS;
         warn(

@@ -64,6 +64,28 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
             );
         }
     }
+    for (i, group) in config.sync_groups.iter().enumerate() {
+        let n = &group.notify;
+        for (set, field, keyword) in [
+            (n.deleted.is_some(), "deleted", "notify_deleted"),
+            (n.report_deleted, "report_deleted", "notify_deleted"),
+            (
+                n.master_rx_lower_pri.is_some(),
+                "master_rx_lower_pri",
+                "notify_master_rx_lower_pri",
+            ),
+        ] {
+            if set {
+                warn(
+                    format!("sync_groups.{i}.notify.{field}"),
+                    format!(
+                        "sync group `{}`: `{keyword}` has no effect on a sync group (keepalived has it for instances only): set it in the member instances",
+                        group.name
+                    ),
+                );
+            }
+        }
+    }
     for (i, inst) in config.instances.iter().enumerate() {
         let name = &inst.name;
         if inst.track_src_ip {
@@ -71,30 +93,6 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
                 format!("instances.{i}.track_src_ip"),
                 format!(
                     "instance `{name}`: `track_src_ip` has no effect in vigil yet: a removed unicast source address is not tracked (the instance does not go to FAULT when it disappears)"
-                ),
-            );
-        }
-        if inst.dont_track_primary {
-            warn(
-                format!("instances.{i}.dont_track_primary"),
-                format!(
-                    "instance `{name}`: `dont_track_primary` has no effect in vigil yet: the instance still goes to FAULT when its own interface goes down"
-                ),
-            );
-        }
-        if inst.notify.deleted.is_some() {
-            warn(
-                format!("instances.{i}.notify.deleted"),
-                format!(
-                    "instance `{name}`: `notify_deleted` is not run by vigil yet: an instance a reload removes runs `notify_stop` (and `notify` with STOP)"
-                ),
-            );
-        }
-        if inst.notify.master_rx_lower_pri.is_some() {
-            warn(
-                format!("instances.{i}.notify.master_rx_lower_pri"),
-                format!(
-                    "instance `{name}`: `notify_master_rx_lower_pri` is not run by vigil yet: a master hearing a lower priority answers with an advert (RFC 5798 §6.4.3) but runs no script"
                 ),
             );
         }
@@ -161,7 +159,7 @@ mod tests {
     #[test]
     fn every_inert_setting_is_warned_at_its_line() {
         let conf = format!(
-            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n dont_track_primary\n notify_deleted /bin/true\n notify_master_rx_lower_pri /bin/true\n}}\n"
+            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n}}\n"
         );
         let w = warnings(&conf).join("\n");
         for (what, line) in [
@@ -169,9 +167,6 @@ mod tests {
             ("`smtp_server`", 5),
             ("`smtp_alert`", 6),
             ("`track_src_ip`", 15),
-            ("`dont_track_primary`", 16),
-            ("`notify_deleted`", 17),
-            ("`notify_master_rx_lower_pri`", 18),
         ] {
             assert!(
                 w.lines()

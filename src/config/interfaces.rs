@@ -5,9 +5,9 @@
 //! Without `dynamic_interfaces` a name that does not exist marks the configuration bad, and
 //! keepalived stops ("Non-existent interface specified in configuration"), under `-t` as at
 //! start. vigil refuses the same configurations, in `vigil check` and `vigil run` alike, from
-//! this one list. With `dynamic_interfaces` keepalived waits for the interface instead; vigil
-//! does not implement that wait yet (the keyword is accepted with its "no effect" warning), so
-//! it refuses there too, and the message says so.
+//! this one list. With `dynamic_interfaces` keepalived waits for the interface instead, and so
+//! does vigil: the instance runs in FAULT until the interface appears (`daemon::plan`), and
+//! `vigil check` lists what it will wait for without failing.
 
 use std::fmt;
 
@@ -31,8 +31,8 @@ impl fmt::Display for MissingInterface {
         write!(
             f,
             ": keepalived refuses such a configuration (\"Non-existent interface specified in \
-             configuration\"), or with `dynamic_interfaces` waits for the interface, which \
-             vigil does not implement yet; create the interface or fix the name"
+             configuration\"); create the interface, fix the name, or set `dynamic_interfaces` \
+             in global_defs to wait for it in FAULT"
         )
     }
 }
@@ -80,6 +80,17 @@ pub fn missing_interfaces(config: &Config, exists: &dyn Fn(&str) -> bool) -> Vec
         }
     }
     addresses(&mut need, "static_ipaddress", &config.static_addresses);
+    // keepalived: "Static address requires either an interface or default interface must
+    // exist" (a fatal configuration error).
+    for a in config.static_addresses.iter().filter(|a| a.dev.is_none()) {
+        need(
+            config.static_address_dev(a),
+            format!(
+                "static_ipaddress address {} without dev: default_interface",
+                a.addr
+            ),
+        );
+    }
     routes(&mut need, "static_routes", &config.static_routes);
     rules(&mut need, "static_rules", &config.static_rules);
     missing
@@ -181,5 +192,58 @@ mod tests {
             ),
             0
         );
+    }
+
+    #[test]
+    fn with_dynamic_interfaces_vigil_check_notes_the_missing_interface_and_passes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keepalived.conf");
+        let text = format!("global_defs {{\n dynamic_interfaces\n}}\n{INSTANCE}");
+        std::fs::write(&path, text).expect("write");
+        let mut out = Vec::new();
+        let code = crate::config::cli::check_on(
+            &path,
+            &crate::config::LoadOptions::default(),
+            &|n| n == "eth0",
+            &mut out,
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains("interface \"eth9\"") && text.contains("wait for it in FAULT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn dynamic_interfaces_takes_allow_if_changes_with_a_warning_and_refuses_other_options() {
+        let with = |opt: &str| {
+            load_keepalived_str(
+                &format!("global_defs {{\n dynamic_interfaces {opt}\n}}\n{INSTANCE}"),
+                Path::new("t.conf"),
+                &LoadOptions::default(),
+            )
+        };
+        let loaded = with("").unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(loaded.model.global.dynamic_interfaces);
+        assert!(
+            !loaded
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("dynamic_interfaces")),
+            "{:?}",
+            loaded.warnings
+        );
+        let loaded = with("allow_if_changes").unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(loaded.model.global.dynamic_interfaces);
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.to_string().contains("allow_if_changes")),
+            "{:?}",
+            loaded.warnings
+        );
+        assert!(with("sometimes").is_err());
     }
 }

@@ -17,6 +17,7 @@ pub mod keepalived;
 pub mod model;
 mod resolve;
 pub mod script_security;
+pub mod static_track;
 pub mod validate;
 pub mod yaml;
 
@@ -174,6 +175,7 @@ fn finish(
     if !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(validate::validate(&config, map));
         diags.extend(inert::inert(&config, map));
+        diags.extend(static_track::diagnostics(&config, map));
         diags.extend(auth_hmac::validate(&mut config, map));
     }
     // Scripts are looked at on a valid model only: removing one must not hide an error.
@@ -208,3 +210,5 @@ pub fn default_config_id() -> String {
 mod fixup_tests;
 #[cfg(test)]
 mod format_tests;
+#[cfg(test)]
+mod instance_keyword_tests;

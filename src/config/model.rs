@@ -42,6 +42,22 @@ pub struct Config {
     /// keepalived's `static_rules`: installed at startup whatever the VRRP state.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub static_rules: Vec<Rule>,
+    /// keepalived's top-level `track_group NAME { group { VI_1 ... } }`: the instances that
+    /// track a static address, route or rule naming it (`track_group NAME`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_groups: Vec<TrackGroup>,
+}
+
+/// A static track group (keepalived vrrp_static_track.c): each member instance watches the
+/// interface of every static address, route (`dev`) and rule (`iif`) naming the group, as a
+/// `track_interface` of weight 0 does: the instance is in FAULT while it is down, since the
+/// static item cannot be (re)installed there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackGroup {
+    pub name: String,
+    /// Instance names (`group { }`).
+    pub group: Vec<String>,
 }
 
 /// keepalived's `global_defs`, VRRP side.
@@ -98,9 +114,22 @@ pub struct Global {
     /// `vrrp_priority`: the scheduling (nice) priority of the VRRP process, -20..=19.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_priority: Option<i8>,
+    /// `max_auto_priority [N]` (keepalived 2.4): the highest realtime (SCHED_RR) priority,
+    /// 1..=99, the daemon raises itself to, one step at a time, each time a timer is served
+    /// more than `min_auto_priority_delay` late. 0: never (keepalived's default).
+    #[serde(skip_serializing_if = "is_zero_u8")]
+    pub max_auto_priority: u8,
+    /// `min_auto_priority_delay` in microseconds (1..=10_000_000, default 1_000_000).
+    #[serde(default = "defaults::min_auto_priority_delay")]
+    pub min_auto_priority_delay: u32,
     /// `default_interface`: the interface of static addresses that name none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_interface: Option<String>,
+    /// `dynamic_interfaces`: an instance whose interface does not exist waits for it in
+    /// FAULT instead of the configuration being refused (keepalived 2.4's `if_get_by_ifname`
+    /// with `IF_CREATE_IF_DYNAMIC`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub dynamic_interfaces: bool,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub script_user: Option<RunAs>,
@@ -155,7 +184,10 @@ impl Default for Global {
             startup_delay: Centis::ZERO,
             v3_checksum_as_v2: false,
             process_priority: None,
+            max_auto_priority: 0,
+            min_auto_priority_delay: defaults::min_auto_priority_delay(),
             default_interface: None,
+            dynamic_interfaces: false,
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,
@@ -246,6 +278,11 @@ pub struct Instance {
     /// `virtual_ipaddress`: the addresses carried in adverts.
     #[serde(default, rename = "virtual_ipaddress")]
     pub virtual_addresses: Vec<VirtualAddress>,
+    /// `no_virtual_ipaddress` (keepalived 2.4): the instance has no `virtual_ipaddress` on
+    /// purpose. Without it, keepalived refuses a VRRPv3 or strict instance without one and
+    /// warns about a VRRPv2 one; with it, it says nothing (strict mode clears it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_virtual_ipaddress: bool,
     /// `virtual_ipaddress_excluded`: installed with the VIPs but not advertised.
     #[serde(
         default,
@@ -395,13 +432,19 @@ pub struct Notify {
     /// `notify_stop`: run when the instance stops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<NotifyScript>,
-    /// `notify_deleted`: the instance was removed by a reload.
+    /// `notify_deleted SCRIPT` (instances only): run when a reload removes the instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<NotifyScript>,
+    /// keepalived's `notify_deleted` with or without a script (instances only): a reload's
+    /// removal is announced as DELETED (to `notify` and the FIFO) instead of FAULT.
+    /// Implied by `deleted`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub report_deleted: bool,
     /// `notify`: run on every transition with keepalived's 4 extra arguments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<NotifyScript>,
-    /// `notify_master_rx_lower_pri`: a master received a lower-priority advert.
+    /// `notify_master_rx_lower_pri` (instances only): run, with its own arguments, each time
+    /// the Master receives a lower-priority advert.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_rx_lower_pri: Option<NotifyScript>,
 }
@@ -745,6 +788,9 @@ pub struct Rule {
     pub oif: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub no_track: bool,
+    /// `track_group` (static rules only): the group's instances watch `iif`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_group: Option<String>,
 }
 
 /// An interface an instance watches; down means FAULT unless a weight is given.
@@ -913,6 +959,10 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero_u8(v: &u8) -> bool {
+    *v == 0
+}
+
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
@@ -920,6 +970,10 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 /// Field defaults that are not the type's `Default`.
 pub(crate) mod defaults {
     use super::*;
+    /// keepalived's `min_auto_priority_delay` default: one second, in microseconds.
+    pub fn min_auto_priority_delay() -> u32 {
+        1_000_000
+    }
     pub fn version() -> Version {
         Version::V2
     }

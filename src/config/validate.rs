@@ -67,6 +67,26 @@ impl Validator<'_> {
             .push(Diagnostic::warning(self.map.locate(&path), msg));
     }
 
+    /// keepalived 2.4 (vrrp.c `vrrp_complete_instance`): an instance without addresses is
+    /// refused under VRRPv3 or strict mode, and warned about under VRRPv2, unless it says
+    /// `no_virtual_ipaddress`, which strict mode does not allow (RFC 5798 §5.2.5: an advert
+    /// carries at least one address; keepalived.conf's fix-up clears it with a warning).
+    fn no_virtual_ipaddress(&mut self, i: usize, inst: &Instance) {
+        let name = &inst.name;
+        if inst.no_virtual_ipaddress && inst.strict_mode {
+            self.error(i, "no_virtual_ipaddress", format!("instance `{name}`: no_virtual_ipaddress is incompatible with strict mode (RFC 5798 §5.2.5 requires an address in every advert): remove one of them"));
+            return;
+        }
+        if !inst.virtual_addresses.is_empty() || inst.no_virtual_ipaddress {
+            return;
+        }
+        if inst.version == Version::V3 || inst.strict_mode {
+            self.error(i, "virtual_ipaddress", format!("instance `{name}`: no virtual_ipaddress; at least one is required with VRRPv3 or strict mode (keepalived refuses it too): add one, or write `no_virtual_ipaddress` (not with strict mode) to advertise none"));
+        } else {
+            self.warning(i, "virtual_ipaddress", format!("instance `{name}` has no virtual_ipaddress; at least one is sensible: it will advertise an empty address list (write `no_virtual_ipaddress` if that is meant)"));
+        }
+    }
+
     fn instance(&mut self, i: usize, inst: &Instance, config: &Config) {
         let name = &inst.name;
         if inst.interface.is_empty() {
@@ -113,9 +133,7 @@ impl Validator<'_> {
                 );
             }
         }
-        if inst.virtual_addresses.is_empty() {
-            self.warning(i, "virtual_ipaddress", format!("instance `{name}` has no virtual_ipaddress: it will advertise an empty address list"));
-        }
+        self.no_virtual_ipaddress(i, inst);
         if inst.family == Family::V6
             && let Some(IpAddr::V6(first)) = inst.virtual_addresses.first().map(|a| a.addr)
             && !first.is_unicast_link_local()

@@ -71,12 +71,17 @@ pub trait Effects {
     /// After a reload: the receive tables to publish, the sockets and VMACs still in use (the
     /// others can go, after what is already queued).
     fn bind(&mut self, table: &RxTable);
+    /// An interface a plan names appeared, or came back with a new ifindex: plan the running
+    /// configuration again against the kernel (sockets reopened, bindings moved), without
+    /// reading the file. The answer is a [`CoreInput::Reload`]; asked again on each relevant
+    /// event until the plans match the kernel (`resync.rs`).
+    fn replan(&mut self, interface: &str);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct LinkState {
-    name: String,
-    up: bool,
+pub(super) struct LinkState {
+    pub(super) name: String,
+    pub(super) up: bool,
 }
 
 pub struct Core<E: Effects> {
@@ -84,8 +89,9 @@ pub struct Core<E: Effects> {
     /// The sync groups' plans and announced states, at the node's group indices.
     pub(super) groups: Vec<GroupSlot>,
     pub(super) trackers: Trackers,
-    /// Every interface the core has heard of, by ifindex.
-    links: BTreeMap<u32, LinkState>,
+    /// Every interface the core has heard of, by ifindex (a deleted one stays, down, so that
+    /// its name is known when it comes back under another ifindex).
+    pub(super) links: BTreeMap<u32, LinkState>,
     /// Which IPv6 link-local addresses are usable (`link_local.rs`).
     pub(super) link_locals: LinkLocals,
     /// The receive table's generation: routes of another generation are stale.
@@ -97,6 +103,9 @@ pub struct Core<E: Effects> {
     /// keepalived `router_id`, shown by status.
     pub(super) router_id: Option<String>,
     pub(super) effects: E,
+    /// Set while a reload removes instances: their shutdown is announced as keepalived
+    /// announces a deleted instance ([`deleted_note`]), not as STOP.
+    pub(super) deleting: bool,
 }
 
 impl<E: Effects> Core<E> {
@@ -113,6 +122,7 @@ impl<E: Effects> Core<E> {
             startup: Default::default(),
             router_id: None,
             effects,
+            deleting: false,
         }
     }
 
@@ -165,17 +175,24 @@ impl<E: Effects> Core<E> {
             }
             CoreInput::Packet { socket, received } => self.on_packet(now, socket, received),
             CoreInput::Link { ifindex, name, up } => self.on_link(now, ifindex, name, up),
-            CoreInput::LinkRemoved { ifindex, name } => self.on_link(now, ifindex, name, false),
+            CoreInput::LinkRemoved { ifindex, name } => self.on_link_removed(now, ifindex, name),
             CoreInput::AddressAdded {
                 ifindex,
                 addr,
                 tentative,
-            } => self.on_link_local(now, ifindex, addr, !tentative),
+            } => {
+                self.on_link_local(now, ifindex, addr, !tentative);
+                // An interface that came back without its address could not be planned yet.
+                if !tentative {
+                    self.replan_if_stale_index(ifindex);
+                }
+            }
             CoreInput::AddressRemoved { ifindex, addr } => {
                 self.on_link_local(now, ifindex, addr, false);
                 self.on_address_removed(ifindex, addr);
             }
             CoreInput::Tracker(update) => self.on_tracker(now, &update),
+            CoreInput::Resync(snapshot) => self.resync(now, &snapshot),
             CoreInput::Shutdown => {
                 // RFC 5798 §6.4.3: a Master sends priority 0 so a Backup takes over after
                 // Skew_Time instead of Master_Down_Interval, then removes its addresses.
@@ -255,8 +272,9 @@ impl<E: Effects> Core<E> {
 
     /// Interfaces: tracked ones are checkers; the instances on one follow its up/down, and
     /// only a change is an event (netlink repeats a link message on any attribute change).
-    fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
+    pub(super) fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
         self.on_tracker(now, &TrackerUpdate::interface(name.clone(), up));
+        self.replan_if_stale(ifindex, &name);
         let before = self.links.insert(ifindex, LinkState { name, up });
         if before.is_none_or(|b| b.up == up) {
             return;
@@ -264,7 +282,8 @@ impl<E: Effects> Core<E> {
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
-            .filter(|(_, _, s)| s.plan.ifindex == ifindex)
+            // keepalived `dont_track_primary`: the link is not the instance's to follow.
+            .filter(|(_, _, s)| s.plan.ifindex == ifindex && !s.plan.dont_track_primary)
             .map(|(id, _, _)| id)
             .collect();
         for id in on_link {
@@ -314,7 +333,7 @@ impl<E: Effects> Core<E> {
         }
     }
 
-    fn on_address_removed(&mut self, ifindex: u32, addr: IpAddr) {
+    pub(super) fn on_address_removed(&mut self, ifindex: u32, addr: IpAddr) {
         for (_, inst, slot) in self.node.iter() {
             if inst.state() != State::Master {
                 continue;
@@ -475,6 +494,11 @@ impl<E: Effects> Core<E> {
                     self.effects.remove(&slot.plan, None);
                 }
                 Action::Announce { count, .. } => self.effects.announce(&slot.plan, count),
+                // keepalived's `send_event_notify`: the FIFO line always, the script if set.
+                Action::HeardLowerPriority => {
+                    self.effects
+                        .notify(&slot.plan, NotifyState::MasterRxLowerPri, priority);
+                }
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
                     self.effects.transition(
@@ -490,6 +514,9 @@ impl<E: Effects> Core<E> {
                         (State::Master, _) => Some(NotifyState::Master),
                         (State::Backup, _) => Some(NotifyState::Backup),
                         (State::Fault, _) => Some(NotifyState::Fault),
+                        (State::Initialize, Reason::Shutdown) if self.deleting => {
+                            deleted_note(slot.plan.notify_scripts().notify_deleted, from)
+                        }
                         (State::Initialize, Reason::Shutdown) => Some(NotifyState::Stop),
                         (State::Initialize, _) => None,
                     };
@@ -547,6 +574,20 @@ impl<E: Effects> Core<E> {
             instances,
             socket_drops: self.socket_drops.by_label(),
         }
+    }
+}
+
+/// How the removal of an instance by a reload is announced, leaving state `from`
+/// (keepalived vrrp.c `clear_diff_vrrp` and vrrp_notify.c `send_instance_notifies`): DELETED
+/// with `notify_deleted`; otherwise FAULT, as keepalived did before `notify_deleted`
+/// existed, and nothing at all for an instance already in FAULT.
+pub(super) fn deleted_note(notify_deleted: bool, from: State) -> Option<NotifyState> {
+    if notify_deleted {
+        Some(NotifyState::Deleted)
+    } else if from == State::Fault {
+        None
+    } else {
+        Some(NotifyState::Fault)
     }
 }
 

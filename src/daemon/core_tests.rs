@@ -291,6 +291,26 @@ fn netlink_repeats_are_not_events_and_a_change_is() {
 }
 
 #[test]
+fn dont_track_primary_ignores_the_instance_s_own_link() {
+    let mut core = started(&instance("VI_1", 1, 100, " dont_track_primary\n"));
+    core.effects_mut().take();
+    for (at, up) in [(0.1, false), (0.2, true)] {
+        core.handle(
+            secs(at),
+            CoreInput::Link {
+                ifindex: ETH0,
+                name: "eth0".into(),
+                up,
+            },
+        );
+    }
+    assert!(
+        transitions(&core.effects_mut().take()).is_empty(),
+        "an instance with dont_track_primary followed its own link"
+    );
+}
+
+#[test]
 fn an_instance_on_a_down_link_starts_in_fault() {
     let mut core = Core::new(RecordingEffects::default());
     let p = prepared(&instance("VI_1", 1, 100, ""), &[ETH0]);
@@ -320,6 +340,30 @@ fn a_tracked_interface_is_a_checker_fed_by_link_events() {
     );
     let (inst, _) = core.instance("VI_1").expect("instance");
     assert_eq!(inst.effective_priority().get(), 70);
+}
+
+/// keepalived's static track group: a member instance is in FAULT while the interface of a
+/// static address naming the group is down; an instance outside the group is not.
+#[test]
+fn a_static_track_group_member_faults_with_the_static_address_interface() {
+    let conf = format!(
+        "{}{}track_group G {{\n group {{\n  VI_1\n }}\n}}\nstatic_ipaddress {{\n 10.9.0.1/24 dev eth1 track_group G\n}}\n",
+        instance("VI_1", 1, 100, ""),
+        instance("VI_2", 2, 100, "")
+    );
+    let mut core = started(&conf);
+    run_until(&mut core, secs(4.0));
+    assert_eq!(state(&core, "VI_1"), State::Master);
+    let link = |up| CoreInput::Link {
+        ifindex: ETH1,
+        name: "eth1".into(),
+        up,
+    };
+    core.handle(secs(4.1), link(false));
+    assert_eq!(state(&core, "VI_1"), State::Fault);
+    assert_eq!(state(&core, "VI_2"), State::Master);
+    core.handle(secs(4.2), link(true));
+    assert_ne!(state(&core, "VI_1"), State::Fault);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,19 +552,21 @@ fn a_new_vrid_is_another_router_it_stops_and_starts() {
         .position(|e| matches!(e, Effect::Remove { instance, .. } if instance == "VI_1"))
         .expect("its addresses removed");
     assert!(stop < remove);
+    // keepalived announces the old router as deleted: FAULT without notify_deleted.
     assert!(
-        effects.contains(&Effect::Notify {
-            instance: "VI_1".into(),
-            state: NotifyState::Stop,
-            priority: 200
-        }) || effects.iter().any(|e| matches!(
+        effects.iter().any(|e| matches!(
             e,
-            Effect::Notify {
-                state: NotifyState::Stop,
-                ..
-            }
-        ))
+            Effect::Notify { instance, state: NotifyState::Fault, .. } if instance == "VI_1"
+        )),
+        "{effects:?}"
     );
+    assert!(!effects.iter().any(|e| matches!(
+        e,
+        Effect::Notify {
+            state: NotifyState::Stop,
+            ..
+        }
+    )));
     // VI_2 was not touched.
     assert_eq!(state(&core, "VI_2"), State::Backup);
 }
@@ -544,6 +590,101 @@ fn removed_instances_stop_and_added_ones_start() {
     );
     assert_eq!(core.len(), 2);
     assert!(core.instance("VI_1").is_none());
+}
+
+fn notes_of(effects: &[Effect], name: &str) -> Vec<NotifyState> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify {
+                instance, state, ..
+            } if instance == name => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// keepalived (vrrp.c `clear_diff_vrrp`): a removed instance is announced FAULT by default,
+/// DELETED with `notify_deleted`, never STOP.
+#[test]
+fn a_removed_instance_is_announced_fault_or_with_notify_deleted_deleted() {
+    for (extra, want) in [
+        ("", NotifyState::Fault),
+        (" notify_deleted\n", NotifyState::Deleted),
+        (" notify_deleted /bin/true\n", NotifyState::Deleted),
+    ] {
+        let conf = format!(
+            "{}{}",
+            instance("VI_1", 1, 200, extra),
+            instance("VI_2", 2, 100, "")
+        );
+        let mut core = started(&conf);
+        run_until(&mut core, secs(4.0));
+        assert_eq!(state(&core, "VI_1"), State::Master);
+        core.effects_mut().take();
+        let only_vi2 = instance("VI_2", 2, 100, "");
+        core.handle(
+            secs(4.1),
+            CoreInput::Reload(Box::new(prepared(&only_vi2, &[]))),
+        );
+        let effects = core.effects_mut().take();
+        assert_eq!(
+            notes_of(&effects, "VI_1"),
+            vec![want],
+            "{extra:?}: {effects:?}"
+        );
+    }
+}
+
+/// keepalived announces nothing for a removed instance already in FAULT, unless
+/// `notify_deleted` is set.
+#[test]
+fn a_removed_instance_in_fault_is_announced_only_with_notify_deleted() {
+    for (extra, want) in [
+        ("", vec![]),
+        (" notify_deleted\n", vec![NotifyState::Deleted]),
+    ] {
+        let conf = instance("VI_1", 1, 200, extra);
+        let mut core = Core::new(RecordingEffects::default());
+        core.handle(
+            secs(0.0),
+            CoreInput::Reload(Box::new(prepared(&conf, &[ETH0]))),
+        );
+        run_until(&mut core, secs(4.0));
+        assert_eq!(state(&core, "VI_1"), State::Fault);
+        core.effects_mut().take();
+        let other = instance("VI_2", 2, 100, "");
+        core.handle(
+            secs(4.1),
+            CoreInput::Reload(Box::new(prepared(&other, &[]))),
+        );
+        let effects = core.effects_mut().take();
+        assert_eq!(notes_of(&effects, "VI_1"), want, "{extra:?}: {effects:?}");
+    }
+}
+
+/// keepalived `notify_master_rx_lower_pri`: each lower-priority advert a Master receives is
+/// reported (the FIFO line and the script), and a Backup hearing one reports nothing.
+#[test]
+fn a_master_hearing_a_lower_priority_reports_it_each_time() {
+    let (mut core, _) = master_and_backup();
+    for k in 0..2 {
+        let advert = advert_from_peer(&core, "VI_1", 100);
+        core.handle(secs(4.2 + f64::from(k) * 0.1), advert);
+    }
+    let advert = advert_from_peer(&core, "VI_2", 50);
+    core.handle(secs(4.5), advert);
+    let effects = core.effects_mut().take();
+    assert_eq!(
+        notes_of(&effects, "VI_1"),
+        vec![NotifyState::MasterRxLowerPri; 2]
+    );
+    assert!(notes_of(&effects, "VI_2").is_empty(), "{effects:?}");
+    assert!(effects.contains(&Effect::Notify {
+        instance: "VI_1".into(),
+        state: NotifyState::MasterRxLowerPri,
+        priority: 200
+    }));
 }
 
 #[test]

@@ -85,6 +85,18 @@ struct Feeder {
     recorder: Option<Recorder>,
     /// `net_namespace` at start: a reload may not change it.
     net_namespace: Option<String>,
+    /// The core asked for the configuration to be planned again (for this interface).
+    replan: Option<String>,
+}
+
+/// What a preparation running beside the loop is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Preparation {
+    /// SIGHUP: the file read again; checkers and the FIFO follow the new configuration.
+    Reload,
+    /// An interface appeared or came back under a new index: the running configuration
+    /// planned again against the kernel (`resync.rs`); nothing else changes.
+    Replan(String),
 }
 
 impl Feeder {
@@ -105,6 +117,9 @@ impl Feeder {
             self.recorder = None;
         }
         self.core.handle(now, input);
+        if let Some(interface) = self.core.effects_mut().take_replan() {
+            self.replan.get_or_insert(interface);
+        }
     }
 
     /// Hands a prepared configuration to the core with what was opened for it.
@@ -179,7 +194,10 @@ pub async fn run(
     let (input_tx, mut input_rx) = mpsc::channel::<CoreInput>(4096);
     let (tracker_tx, mut tracker_rx) = mpsc::channel::<TrackerUpdate>(1024);
     // One preparation at a time; its result comes back here.
-    let (ready_tx, mut ready_rx) = mpsc::channel::<Result<Ready, PrepareError>>(1);
+    let (ready_tx, mut ready_rx) = mpsc::channel::<(Preparation, Result<Ready, PrepareError>)>(1);
+    // One resync at a time (`snapshot.rs`): the new subscription and what was read after it.
+    let (resync_tx, mut resync_rx) =
+        mpsc::channel::<(NetlinkEvents, super::input::KernelSnapshot)>(1);
 
     // The control socket and metrics listener bind before anything touches the system, so
     // a busy socket path or port fails the start with nothing to undo.
@@ -237,6 +255,7 @@ pub async fn run(
         epoch: Instant::now(),
         recorder,
         net_namespace: config.global.net_namespace.clone(),
+        replan: None,
     };
     let config_name = options.config_path.display().to_string();
 
@@ -258,6 +277,12 @@ pub async fn run(
         }
     };
     let config = feeder.install(ready);
+    let statics_worker = super::statics::spawn_worker(statics, netlink.clone());
+    let config_max_auto_priority = config.global.max_auto_priority;
+    let mut auto_priority = super::auto_priority::AutoPriority::new(
+        config.global.max_auto_priority,
+        config.global.min_auto_priority_delay,
+    );
     // keepalived's `vrrp_priority`: the nice value of the thread running the state machines,
     // set at start as keepalived sets it when its VRRP process starts (before the capability
     // drop: a negative value needs CAP_SYS_NICE).
@@ -270,7 +295,8 @@ pub async fn run(
         }
     }
     let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
-    free_beside_loop(config);
+    // Kept: an interface that appears or comes back is planned against it again.
+    let mut running = config;
     // Everything that needs more than the kept capabilities is done: give the rest up before
     // the first packet is read.
     if options.keep_capabilities {
@@ -278,7 +304,12 @@ pub async fn run(
             "--keep-capabilities: the daemon and its root scripts keep every capability"
         );
     } else {
-        let kept = privilege::drop_all_but(&privilege::KEPT)?;
+        // `max_auto_priority` needs CAP_SYS_NICE later, when the loop falls behind.
+        let mut keep = privilege::KEPT.to_vec();
+        if config_max_auto_priority > 0 {
+            keep.push(caps::Capability::CAP_SYS_NICE);
+        }
+        let kept = privilege::drop_all_but(&keep)?;
         tracing::info!(kept = %privilege::names(&kept), "capabilities dropped");
     }
     // The FIFO's reader runs with what every script gets, so it starts after the drop.
@@ -289,20 +320,71 @@ pub async fn run(
 
     let mut preparing = false;
     let mut again = false;
+    // An interface changed under the plans; planned again once no preparation runs.
+    let mut replan: Option<String> = None;
+    let mut resyncing = false;
     tokio::pin!(shutdown);
     loop {
+        if let Some(interface) = feeder.replan.take() {
+            replan.get_or_insert(interface);
+        }
+        if !preparing && let Some(interface) = replan.take() {
+            preparing = true;
+            tracing::info!(%interface, "interface appeared or re-created: planning the configuration again");
+            spawn_replan(
+                interface,
+                &running,
+                feeder.context(&netlink, &input_tx),
+                &ready_tx,
+            );
+        }
         let deadline = feeder.core.next_deadline().map(|t| feeder.instant(t));
         tokio::select! {
             // Order matters under load: a due timer is served before any packet, so a flood
             // of (even invalid) packets can never delay a master's advertisements.
             biased;
             () = &mut shutdown => break,
-            () = sleep_until(deadline) => feeder.feed(CoreInput::Tick),
-            Some(input) = input_rx.recv() => feeder.feed(input),
-            Some(ev) = net_events.next() => {
-                if let Some(input) = from_net_event(ev) {
-                    feeder.feed(input);
+            () = sleep_until(deadline) => {
+                // keepalived's `max_auto_priority`: a timer served this late means the
+                // machine starves the daemon: move to realtime scheduling, a step at a time.
+                if let Some(due) = deadline.filter(|_| auto_priority.is_on()) {
+                    let late = Instant::now().saturating_duration_since(due);
+                    if let Some(rt) = auto_priority.timer_served(late) {
+                        tracing::info!(late = ?late, "a timer expired late");
+                        match crate::net::sched::set_realtime(rt) {
+                            Ok(()) => tracing::info!(priority = rt, "max_auto_priority: set realtime priority"),
+                            Err(e) => tracing::warn!(priority = rt, error = %e, "max_auto_priority: cannot set realtime priority"),
+                        }
+                    }
                 }
+                feeder.feed(CoreInput::Tick)
+            }
+            Some(input) = input_rx.recv() => feeder.feed(input),
+            // Not read while a resync runs: it replaces this subscription.
+            ev = net_events.next(), if !resyncing => match ev {
+                Some(NetEvent::Overrun) | None => {
+                    let why = if ev.is_some() { "event socket overrun (ENOBUFS)" } else { "event stream ended" };
+                    tracing::warn!(reason = why, "netlink events lost: subscribing again and re-reading links and addresses");
+                    resyncing = true;
+                    let (netlink, done) = (netlink.clone(), resync_tx.clone());
+                    tokio::spawn(async move {
+                        let _ = done.send(super::snapshot::resubscribe(netlink).await).await;
+                    });
+                }
+                Some(ev) => {
+                    if let NetEvent::AddressRemoved { ifindex, addr, .. } = &ev {
+                        // A static address deleted by someone else goes back (`statics.rs`).
+                        let _ = statics_worker.removed.try_send((*ifindex, *addr));
+                    }
+                    if let Some(input) = from_net_event(ev) {
+                        feeder.feed(input);
+                    }
+                }
+            },
+            Some((events, snapshot)) = resync_rx.recv() => {
+                net_events = events;
+                resyncing = false;
+                feeder.feed(CoreInput::Resync(Box::new(snapshot)));
             }
             Some(update) = tracker_rx.recv() => feeder.feed(CoreInput::Tracker(update)),
             Some(()) = hangup.recv() => {
@@ -315,10 +397,19 @@ pub async fn run(
                     spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
                 }
             }
-            Some(result) = ready_rx.recv() => {
+            Some((kind, result)) = ready_rx.recv() => {
                 preparing = false;
-                match result {
-                    Ok(ready) => {
+                match (kind.clone(), result) {
+                    (Preparation::Replan(interface), Ok(ready)) => {
+                        let config = feeder.install(ready);
+                        tracing::info!(%interface, instances = feeder.core.len(), "configuration planned again for the interface");
+                        free_beside_loop(std::mem::replace(&mut running, config));
+                    }
+                    (Preparation::Replan(interface), Err(e)) => {
+                        // Asked again by the interface's next change (an address, its link).
+                        tracing::warn!(%interface, error = %e, "cannot plan for the interface yet: waiting for its next change");
+                    }
+                    (Preparation::Reload, Ok(ready)) => {
                         let config = feeder.install(ready);
                         // The FIFO is opened and checked again, as keepalived reopens it.
                         // (and its reader restarted if it changed). `prepare` refused a
@@ -332,14 +423,26 @@ pub async fn run(
                             .effects_mut()
                             .notifier_mut()
                             .set_fifo(path, reader);
+                        // keepalived applies the static entries' changes at reload.
+                        statics_worker
+                            .reload
+                            .send_replace(super::statics::StaticSpec::of(&config));
+                        let g = &config.global;
+                        if !auto_priority.is_configured(g.max_auto_priority, g.min_auto_priority_delay) {
+                            tracing::warn!(
+                                max_auto_priority = g.max_auto_priority,
+                                min_auto_priority_delay = g.min_auto_priority_delay,
+                                "reload: max_auto_priority / min_auto_priority_delay changed; they take effect at the next restart (the capability they need is kept or dropped at start)"
+                            );
+                        }
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
                         checkers.abort_all();
                         checkers = crate::track::spawn_all(&config, tracker_tx.clone());
-                        free_beside_loop(config);
+                        free_beside_loop(std::mem::replace(&mut running, config));
                     }
-                    Err(e) => {
+                    (Preparation::Reload, Err(e)) => {
                         tracing::error!(error = %e, config = %config_name, "reload rejected: still running the previous configuration");
                     }
                 }
@@ -347,7 +450,7 @@ pub async fn run(
                     again = false;
                     preparing = true;
                     spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
-                } else {
+                } else if kind == Preparation::Reload {
                     sdnotify::ready(&format!("{} instances running", feeder.core.len()));
                 }
             }
@@ -365,14 +468,24 @@ pub async fn run(
     // A preparation still running may have made VMACs and sockets: wait for it (bounded) so
     // they are removed with the others instead of left behind.
     if preparing
-        && let Ok(Some(Ok(ready))) =
+        && let Ok(Some((_, Ok(ready)))) =
             tokio::time::timeout(Duration::from_secs(5), ready_rx.recv()).await
     {
         effects.adopt(ready.sockets, ready.vmacs);
     }
+    free_beside_loop(running);
     effects.close_all();
     effects.flush().await;
-    statics.remove(&netlink).await;
+    let super::statics::StaticsWorker {
+        reload,
+        removed,
+        done,
+    } = statics_worker;
+    drop((reload, removed));
+    match done.await {
+        Ok(statics) => statics.remove(&netlink).await,
+        Err(e) => tracing::error!(error = %e, "static entries worker failed: not removed"),
+    }
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;
@@ -389,18 +502,28 @@ fn free_beside_loop<T: Send + 'static>(value: T) {
     });
 }
 
-fn spawn_prepare(
-    options: &RunOptions,
-    context: Context,
-    done: &mpsc::Sender<Result<Ready, PrepareError>>,
-) {
+type ReadySender = mpsc::Sender<(Preparation, Result<Ready, PrepareError>)>;
+
+fn spawn_prepare(options: &RunOptions, context: Context, done: &ReadySender) {
     let source = Source::File {
         path: options.config_path.clone(),
         options: options.load.clone(),
     };
     let done = done.clone();
     tokio::spawn(async move {
-        let _ = done.send(prepare(source, context).await).await;
+        let _ = done
+            .send((Preparation::Reload, prepare(source, context).await))
+            .await;
+    });
+}
+
+/// Plans the running configuration again (a copy: the file is not read).
+fn spawn_replan(interface: String, running: &Config, context: Context, done: &ReadySender) {
+    let source = Source::Loaded(Box::new(running.clone()));
+    let done = done.clone();
+    tokio::spawn(async move {
+        let result = prepare(source, context).await;
+        let _ = done.send((Preparation::Replan(interface), result)).await;
     });
 }
 
@@ -421,6 +544,8 @@ fn from_net_event(ev: NetEvent) -> Option<CoreInput> {
             addr,
             tentative,
         }),
+        // The driver resyncs on it before it gets here.
+        NetEvent::Overrun => None,
     }
 }
 

@@ -84,6 +84,9 @@ pub struct SystemEffects {
     /// a time, with no allocation per advert.
     buf: Vec<u8>,
     scratch: Option<VrrpRepr>,
+    /// The core asked for the configuration to be planned again (this interface changed);
+    /// the driver takes it after each input.
+    replan: Option<String>,
 }
 
 impl SystemEffects {
@@ -95,7 +98,13 @@ impl SystemEffects {
             work,
             buf: vec![0u8; 1024],
             scratch: None,
+            replan: None,
         }
+    }
+
+    /// Whether the core asked for a re-plan since the last call, and for which interface.
+    pub fn take_replan(&mut self) -> Option<String> {
+        self.replan.take()
     }
 
     /// Takes over what a `prepare` opened, before its configuration is applied.
@@ -317,6 +326,12 @@ impl Effects for SystemEffects {
             && let Err(e) = open.socket.bind_source()
         {
             tracing::warn!(instance = %plan.name(), error = %e, "source address still not usable");
+        }
+    }
+
+    fn replan(&mut self, interface: &str) {
+        if self.replan.is_none() {
+            self.replan = Some(interface.to_owned());
         }
     }
 

@@ -149,6 +149,15 @@ pub struct PresentAddress {
     pub addr: IpAddr,
 }
 
+/// The kernel's links and addresses, read again after netlink events were lost (an overrun
+/// of the event socket, or its stream ending): the core reconciles what it believes with it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KernelSnapshot {
+    pub links: Vec<LinkFact>,
+    /// Every address on every interface.
+    pub addresses: Vec<PresentAddress>,
+}
+
 /// Everything the IO tasks tell the core.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CoreInput {
@@ -181,6 +190,8 @@ pub enum CoreInput {
     AddressRemoved { ifindex: u32, addr: IpAddr },
     /// A checker reported.
     Tracker(TrackerUpdate),
+    /// Netlink events were lost: the kernel's state, read again after subscribing afresh.
+    Resync(Box<KernelSnapshot>),
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown of every instance.
     Shutdown,
 }

@@ -64,7 +64,8 @@ fn link_local(addr: IpAddr) -> Option<Ipv6Addr> {
 impl<E: Effects> Core<E> {
     /// Whether an instance can run: its link is up and its source address usable.
     pub(super) fn usable(&self, plan: &InstancePlan) -> bool {
-        self.link_up(plan.ifindex) && self.link_locals.source_usable(plan)
+        (plan.dont_track_primary || self.link_up(plan.ifindex))
+            && self.link_locals.source_usable(plan)
     }
 
     /// Logs, once per wait, that an instance holds in Fault for its link-local address.

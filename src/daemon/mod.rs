@@ -17,6 +17,7 @@
 //!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
 mod address_plan;
+mod auto_priority;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
@@ -40,11 +41,15 @@ pub mod receive;
 pub mod record;
 pub mod reload;
 mod residual;
+mod resync;
+#[cfg(test)]
+mod resync_tests;
 #[cfg(test)]
 mod routing_tests;
 pub mod rx_checks;
 pub mod sdnotify;
 pub mod slot;
+mod snapshot;
 mod startup_delay;
 pub mod statics;
 

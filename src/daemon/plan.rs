@@ -116,9 +116,21 @@ pub struct InstancePlan {
     /// going to fault state"), instead of falling back to multicast.
     #[serde(default)]
     pub config_fault: Option<ConfigFault>,
+    /// keepalived `dynamic_interfaces`: an interface the instance needs (its own, or a virtual
+    /// address's `dev`) did not exist when it was planned (`config_fault` is
+    /// [`ConfigFault::MissingInterface`]). The plan is a placeholder (no socket, no VMAC, held
+    /// in Fault) until an interface appears and the configuration is planned again
+    /// (`resync.rs`). A flag, not the name: it fits in the plan's padding, and thousands of
+    /// plans are kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaits_interface: bool,
     /// keepalived `notify_priority_changes`: effective priority changes go to the FIFO.
     #[serde(default)]
     pub notify_priority_changes: bool,
+    /// keepalived `dont_track_primary`: the instance ignores its own interface's link state
+    /// (no FAULT when it goes down); its other watched interfaces still count.
+    #[serde(default)]
+    pub dont_track_primary: bool,
     /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
     /// absent when the instance has none, as most have.
     pub routing: Option<Box<Routing>>,
@@ -137,6 +149,10 @@ pub enum ConfigFault {
     /// keepalived's wording, which operators grep for.
     #[error("Cannot use unicast without any peers - going to fault state")]
     NoUnicastPeer,
+    /// keepalived `dynamic_interfaces`: the instance waits for its interface
+    /// ([`InstancePlan::awaits_interface`]).
+    #[error("an interface it needs does not exist (dynamic_interfaces): waiting for it in FAULT")]
+    MissingInterface,
 }
 
 /// An instance's virtual routes and rules, as configured (interface names are resolved when
@@ -201,6 +217,20 @@ impl InstancePlan {
             && self.tx.unicast == other.tx.unicast
             && self.tx.ttl == other.tx.ttl
             && self.vmac == other.vmac
+    }
+
+    /// Whether `other` is this virtual router planned again on the same interface name after
+    /// the interface appeared (`dynamic_interfaces`) or was re-created under a new ifindex:
+    /// a reload carries such an instance over from Fault, with its new socket, instead of
+    /// stopping it (keepalived keeps the instance and rebinds it when the interface returns).
+    pub fn moved_to(&self, other: &InstancePlan) -> bool {
+        let (a, b) = (&self.fsm, &other.fsm);
+        (self.awaits_interface || self.ifindex != other.ifindex)
+            && self.interface == other.interface
+            && a.vrid == b.vrid
+            && a.version == b.version
+            && a.family == b.family
+            && self.socket.family == other.socket.family
     }
 
     /// Points the instance at its VMAC interface once it exists (`ifindex`): virtual addresses
@@ -304,7 +334,15 @@ pub fn plan_groups(config: &Config) -> Result<Vec<GroupPlan>, Vec<PlanError>> {
             // Warned as inert by `config::inert`: vigil sends no e-mail.
             smtp_alert: _,
         } = g;
-        match notify_scripts(notify, config.global.script_user.as_ref()) {
+        // keepalived's sync groups have no `notify_deleted` or `notify_master_rx_lower_pri`
+        // (`config::inert` warns where a file sets them): only the instances' run.
+        let group_notify = model::Notify {
+            deleted: None,
+            report_deleted: false,
+            master_rx_lower_pri: None,
+            ..notify.clone()
+        };
+        match notify_scripts(&group_notify, config.global.script_user.as_ref()) {
             Ok(notify) => planned.push(GroupPlan {
                 name: name.clone(),
                 members: group.clone(),
@@ -361,6 +399,9 @@ fn plan_instance(
         accept,
         ref virtual_addresses,
         ref excluded_addresses,
+        // `config::validate` (refuses or warns about an instance without addresses, as
+        // keepalived) and `config::fixup` (strict mode clears it); nothing left at run time.
+        no_virtual_ipaddress: _,
         ref virtual_routes,
         ref virtual_rules,
         ref auth,
@@ -385,7 +426,7 @@ fn plan_instance(
         notify_priority_changes,
         // Warned as inert by `config::inert` (vigil sends no e-mail).
         smtp_alert: _,
-        dont_track_primary: _,
+        dont_track_primary,
         skip_check_adv_addr,
         // Resolved into `accept`, `lower_prio_no_advert` and the fix-ups by the loader
         // (`config::resolve`, `config::fixup`); nothing is left for the runtime.
@@ -396,8 +437,12 @@ fn plan_instance(
         v3_checksum_as_v2,
         promote_secondaries,
     } = *inst;
-    let iface =
-        facts(interface).ok_or_else(|| format!("interface {:?} does not exist", interface))?;
+    let awaits = awaited_interface(config, inst, facts);
+    let iface = match facts(interface) {
+        Some(f) => f,
+        None if awaits.is_some() => placeholder_facts(interface),
+        None => return Err(format!("interface {interface:?} does not exist")),
+    };
     let unicast = !unicast_peers.is_empty();
 
     // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the interface's primary IPv4 address or
@@ -503,6 +548,8 @@ fn plan_instance(
         let ifindex = match &v.dev {
             Some(dev) if dev != interface => {
                 facts(dev)
+                    // Waiting for it: never installed before it exists and is planned again.
+                    .or_else(|| awaits.as_ref().map(|_| placeholder_facts(dev)))
                     .ok_or_else(|| {
                         format!(
                             "virtual address {}: interface {dev:?} does not exist",
@@ -637,8 +684,14 @@ fn plan_instance(
             virtual_routes,
             virtual_rules,
         ),
-        config_fault: (unicast_fault_no_peer && !unicast).then_some(ConfigFault::NoUnicastPeer),
+        config_fault: if awaits.is_some() {
+            Some(ConfigFault::MissingInterface)
+        } else {
+            (unicast_fault_no_peer && !unicast).then_some(ConfigFault::NoUnicastPeer)
+        },
+        awaits_interface: awaits.is_some(),
         notify_priority_changes,
+        dont_track_primary,
         routing: Routing::boxed(virtual_routes, virtual_rules),
         vips_no_track: {
             let untracked: Vec<IpAddr> = virtual_addresses
@@ -696,6 +749,44 @@ fn with_watched_interfaces<'a>(
     trackers
 }
 
+/// With `dynamic_interfaces`, the first interface the instance needs that does not exist
+/// (its own, then its addresses' `dev`s; a VMAC is made by vigil and not looked up). keepalived
+/// 2.4 creates a placeholder interface for such a name and runs the instance in FAULT until
+/// the kernel reports it.
+fn awaited_interface(
+    config: &Config,
+    inst: &Instance,
+    facts: &dyn Fn(&str) -> Option<IfaceFacts>,
+) -> Option<String> {
+    if !config.global.dynamic_interfaces {
+        return None;
+    }
+    std::iter::once(&inst.interface)
+        .chain(
+            inst.virtual_addresses
+                .iter()
+                .chain(&inst.excluded_addresses)
+                .filter_map(|v| v.dev.as_ref()),
+        )
+        .filter(|name| inst.use_vmac.as_ref() != Some(*name))
+        .find(|name| facts(name).is_none())
+        .cloned()
+}
+
+/// Facts for an interface that does not exist yet: enough to plan a placeholder that never
+/// sends, binds or installs anything.
+fn placeholder_facts(name: &str) -> IfaceFacts {
+    IfaceFacts {
+        ifindex: 0,
+        name: name.to_owned(),
+        mac: [0; 6],
+        up: false,
+        primary_v4: Some(Ipv4Addr::UNSPECIFIED),
+        link_local_v6: Some(Ipv6Addr::UNSPECIFIED),
+        ipv6_forwarding: false,
+    }
+}
+
 fn clamp_u8(v: u32) -> u8 {
     u8::try_from(v).unwrap_or(u8::MAX)
 }
@@ -719,12 +810,26 @@ fn notify_scripts(
     let one = |s: &Option<model::NotifyScript>| -> Result<Option<Script>, String> {
         s.as_ref().map(|s| script(s, default_user)).transpose()
     };
+    let model::Notify {
+        master,
+        backup,
+        fault,
+        stop,
+        deleted,
+        report_deleted,
+        any,
+        master_rx_lower_pri,
+    } = n;
     Ok(Some(Box::new(NotifyScripts {
-        master: one(&n.master)?,
-        backup: one(&n.backup)?,
-        fault: one(&n.fault)?,
-        stop: one(&n.stop)?,
-        any: one(&n.any)?,
+        master: one(master)?,
+        backup: one(backup)?,
+        fault: one(fault)?,
+        stop: one(stop)?,
+        // keepalived: `notify_deleted SCRIPT` implies `notify_deleted`.
+        notify_deleted: *report_deleted || deleted.is_some(),
+        deleted: one(deleted)?,
+        master_rx_lower_pri: one(master_rx_lower_pri)?,
+        any: one(any)?,
     })))
 }
 

@@ -85,8 +85,9 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     let (facts, present, mut link_locals) = read_facts(&ctx.netlink).await?;
     // keepalived refuses a configuration naming an interface that does not exist; so does
     // `vigil check`, from the same list.
+    // With `dynamic_interfaces` their instances wait in Fault instead (`plan`).
     let missing = missing_interfaces(&config, &|name| facts.contains_key(name));
-    if !missing.is_empty() {
+    if !missing.is_empty() && !config.global.dynamic_interfaces {
         return Err(PrepareError::Config(
             missing.iter().map(ToString::to_string).collect(),
         ));
@@ -168,10 +169,13 @@ pub fn assemble(
         // Spawned by `track::spawn_all` from the model the driver keeps until then.
         track_files: _,
         track_processes: _,
-        // `statics.rs`, once at start.
+        // `statics.rs`, at start and at every reload.
         static_addresses: _,
         static_routes: _,
         static_rules: _,
+        // `InstanceTrackers::for_instance` via `Config::static_tracked_interfaces`
+        // (`config::static_track`).
+        track_groups: _,
     } = config;
     let Global {
         ref router_id,
@@ -196,10 +200,16 @@ pub fn assemble(
         garp_interval: _,
         gna_interval: _,
         process_priority: _,
+        // The driver: `daemon::auto_priority` when a timer is served late.
+        max_auto_priority: _,
+        min_auto_priority_delay: _,
         script_user: _,
         notify_fifo: _,
         // `statics.rs` and `config::interfaces`: where a static address with no `dev` goes.
         default_interface: _,
+        // `prepare` (a missing interface is not refused) and `plan::plan` (the placeholder
+        // that waits for it).
+        dynamic_interfaces: _,
         // `config::script_security`, at every load.
         enable_script_security: _,
         // Warned as inert by `config::inert`: vigil sends no e-mail.
@@ -296,7 +306,8 @@ async fn open(
     tentative: &HashSet<(u32, Ipv6Addr)>,
     made: &mut Made,
 ) -> Result<(), PrepareError> {
-    for p in planned.iter_mut() {
+    // A placeholder waiting for its interface (`dynamic_interfaces`) has nothing to open.
+    for p in planned.iter_mut().filter(|p| !p.awaits_interface) {
         let Some(v) = p.vmac.as_deref().cloned() else {
             continue;
         };
@@ -321,7 +332,10 @@ async fn open(
         ));
         p.attach_vmac(link.ifindex);
     }
-    for p in planned.iter().filter(|p| p.promote_secondaries) {
+    for p in planned
+        .iter()
+        .filter(|p| p.promote_secondaries && !p.awaits_interface)
+    {
         // keepalived's `promote_secondaries`: removing one VIP keeps the others of its subnet
         // (without it the kernel deletes every secondary address with the primary).
         if p.fsm.family == Family::V4
@@ -332,7 +346,7 @@ async fn open(
         }
     }
     let mut open: HashSet<SocketKey> = ctx.open_sockets.iter().copied().collect();
-    for p in planned.iter() {
+    for p in planned.iter().filter(|p| !p.awaits_interface) {
         if !open.insert(p.socket) {
             continue;
         }

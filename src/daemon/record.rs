@@ -124,6 +124,10 @@ pub enum Effect {
     SourceReady {
         instance: String,
     },
+    /// Plan the configuration again: `interface` appeared or has a new index.
+    Replan {
+        interface: String,
+    },
 }
 
 impl fmt::Display for Effect {
@@ -158,6 +162,7 @@ impl fmt::Display for Effect {
                 if *up { "add-routing" } else { "remove-routing" }
             ),
             Effect::SourceReady { instance } => write!(f, "{instance} source ready"),
+            Effect::Replan { interface } => write!(f, "replan interface={interface}"),
             Effect::Transition {
                 instance,
                 from,
@@ -293,6 +298,12 @@ impl Effects for RecordingEffects {
     fn source_ready(&mut self, plan: &InstancePlan) {
         self.effects.push(Effect::SourceReady {
             instance: plan.name().to_owned(),
+        });
+    }
+
+    fn replan(&mut self, interface: &str) {
+        self.effects.push(Effect::Replan {
+            interface: interface.to_owned(),
         });
     }
 

@@ -6,8 +6,9 @@
 //! counters, transmit state, installed addresses) when it is the same virtual router on the
 //! same socket ([`InstancePlan::same_router`]) in the same sync group; it then takes its new
 //! plan in place, and a Master installs or removes only the addresses that changed, computed
-//! here once. Any other running instance hands over (priority 0, addresses removed, STOP) and
-//! any other new one starts, as at start-up.
+//! here once. Any other running instance hands over (priority 0, addresses removed) and is
+//! announced as keepalived announces a deleted instance (FAULT, or DELETED with
+//! `notify_deleted`; see `core::deleted_note`), and any other new one starts, as at start-up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -75,7 +76,10 @@ impl<E: Effects> Core<E> {
                 let o = self.node.data(old)?;
                 let same_group =
                     old_group.get(p.name()).map(String::as_str) == new_group.get(p.name()).copied();
-                (o.plan.same_router(p) && same_group).then_some(old)
+                // An instance in Fault for want of its interface follows it (`resync.rs`).
+                let faulted = self.node.instance(old).map(Instance::state) == Some(State::Fault);
+                let same = o.plan.same_router(p) || (faulted && o.plan.moved_to(p));
+                (same && same_group).then_some(old)
             })
             .collect();
         let kept: BTreeSet<InstanceId> = carried_from.iter().flatten().copied().collect();
@@ -90,7 +94,9 @@ impl<E: Effects> Core<E> {
                 tracing::info!(instance = %slot.plan.name(), "reload: stopping instance");
             }
             let actions = self.node.handle(now, id, Input::Shutdown);
+            self.deleting = true;
             self.apply(actions);
+            self.deleting = false;
         }
 
         // Groups the new configuration no longer has announce STOP, after their members.
@@ -116,10 +122,13 @@ impl<E: Effects> Core<E> {
         // A carried Master's changed routes and rules: (added, removed).
         let mut routing_deltas: Vec<(InstanceId, Option<Routing>, Option<Routing>)> = Vec::new();
         let mut started = Vec::new();
+        // Carried instances whose interface is another one now: told its state below.
+        let mut moved = Vec::new();
         for (plan, from) in instances.into_iter().zip(&carried_from) {
             let plan = Arc::new(plan);
             match from.and_then(|o| old.get_mut(o.0)?.take()) {
                 Some((mut inst, mut slot)) => {
+                    let is_moved = slot.plan.moved_to(&plan);
                     let actions = inst.reconfigure(now, plan.fsm.clone());
                     let is_master = inst.state() == State::Master;
                     let (install, remove) = vip_delta(&slot.plan, &plan);
@@ -127,6 +136,9 @@ impl<E: Effects> Core<E> {
                     let routing = (Routing::minus(new_r, old_r), Routing::minus(old_r, new_r));
                     slot.plan = plan;
                     let id = node.push(inst, slot);
+                    if is_moved {
+                        moved.push(id);
+                    }
                     reconfigured.extend(actions.into_iter().map(|a| (id, a)));
                     if is_master && !(install.is_empty() && remove.is_empty()) {
                         deltas.push((id, install, remove));
@@ -207,6 +219,21 @@ impl<E: Effects> Core<E> {
         for i in 0..self.node.len() {
             self.refresh_verdict(now, InstanceId(i));
         }
+        // A moved instance's link is the new interface's (down until it is usable).
+        for id in moved {
+            let Some(plan) = self.node.data(id).map(|s| s.plan.clone()) else {
+                continue;
+            };
+            tracing::info!(instance = %plan.name(), interface = %plan.interface, ifindex = plan.ifindex, "instance moved to its interface's new index");
+            let input = if self.usable(&plan) {
+                Input::LinkUp
+            } else {
+                self.log_waiting(&plan);
+                Input::LinkDown
+            };
+            let actions = self.node.handle(now, id, input);
+            self.apply(actions);
+        }
         let summary = ReloadSummary {
             kept: kept.len(),
             started: started.len(),
@@ -234,6 +261,10 @@ impl<E: Effects> Core<E> {
         let mut vmacs = BTreeSet::new();
         for (id, _, slot) in self.node.iter() {
             let plan = &slot.plan;
+            // A placeholder waiting for its interface has no socket (`prepare`).
+            if plan.awaits_interface {
+                continue;
+            }
             let routes = sockets.entry(plan.socket).or_insert_with(|| SocketRoutes {
                 generation: self.generation,
                 routes: Vec::new(),

@@ -98,4 +98,9 @@ pub enum Action {
         to: State,
         reason: Reason,
     },
+    /// A Master heard an advert of lower priority (or an equal one from a lower address),
+    /// which it discards (RFC 5798 §6.4.3). keepalived reports it to
+    /// `notify_master_rx_lower_pri` and the notify FIFO (vrrp.c `vrrp_state_master_rx`):
+    /// another router believed itself Master, and may have taken the addresses elsewhere.
+    HeardLowerPriority,
 }

@@ -382,6 +382,8 @@ impl Instance {
                 self.timers.garp_lower_prio = Some(now + delay.as_duration());
             }
         }
+        // keepalived reports the event after answering it (vrrp.c `send_event_notify`).
+        out.push(Action::HeardLowerPriority);
     }
 
     fn on_tick(&mut self, now: Time, out: &mut Vec<Action>) {

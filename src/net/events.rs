@@ -46,13 +46,19 @@ pub enum NetEvent {
         addr: IpAddr,
         prefix_len: u8,
     },
+    /// The kernel dropped notifications: the socket's receive buffer was full (ENOBUFS, which
+    /// netlink-proto reports as an NLMSG_OVERRUN message). Every state learned from events
+    /// may be stale: subscribe again and read the state afresh.
+    Overrun,
 }
 
 impl NetEvent {
     /// Translates one notification; `None` for kinds the daemon does not follow.
     pub(crate) fn from_message(msg: &NetlinkMessage<RouteNetlinkMessage>) -> Option<Self> {
-        let NetlinkPayload::InnerMessage(inner) = &msg.payload else {
-            return None;
+        let inner = match &msg.payload {
+            NetlinkPayload::InnerMessage(inner) => inner,
+            NetlinkPayload::Overrun(_) => return Some(NetEvent::Overrun),
+            _ => return None,
         };
         match inner {
             RouteNetlinkMessage::NewLink(link) => {
@@ -209,6 +215,16 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn an_overrun_is_reported() {
+        // What netlink-proto's framed reader makes of ENOBUFS.
+        let msg: NetlinkMessage<RouteNetlinkMessage> = NetlinkMessage::new(
+            rtnetlink::packet_core::NetlinkHeader::default(),
+            NetlinkPayload::Overrun(Vec::new()),
+        );
+        assert_eq!(NetEvent::from_message(&msg), Some(NetEvent::Overrun));
     }
 
     #[test]

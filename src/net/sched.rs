@@ -1,4 +1,26 @@
-//! The daemon's scheduling priority: keepalived's `vrrp_priority` (a nice value).
+//! The daemon's scheduling priority: keepalived's `vrrp_priority` (a nice value), and the
+//! realtime priority `max_auto_priority` raises it to.
+
+/// `sched_get_priority_max(SCHED_RR)` on Linux: keepalived's `max_auto_priority` without a
+/// value.
+pub const MAX_RT_PRIORITY: u8 = 99;
+
+/// Puts the calling thread under SCHED_RR at `priority` (1..=99), with SCHED_RESET_ON_FORK
+/// so that scripts started from it run at normal priority, as keepalived does. Needs
+/// CAP_SYS_NICE (or an RLIMIT_RTPRIO allowing it).
+pub fn set_realtime(priority: u8) -> std::io::Result<()> {
+    let param = libc::sched_param {
+        sched_priority: libc::c_int::from(priority),
+    };
+    // SAFETY: `param` is a valid sched_param that outlives the call; pid 0 is the caller.
+    let r =
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
 
 /// Sets the calling thread's nice value (Linux keeps nice per thread: call it on the thread
 /// that runs the state machines). Lowering it below the current value needs CAP_SYS_NICE,

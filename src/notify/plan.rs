@@ -14,7 +14,12 @@ pub enum NotifyState {
     Backup,
     Fault,
     Stop,
+    /// Removed by a reload, with keepalived's `notify_deleted` set (without it, the removal
+    /// is announced as FAULT).
     Deleted,
+    /// Not a state: a Master heard a lower priority (keepalived's `MASTER_RX_LOWER_PRI`
+    /// event). Only `notify_master_rx_lower_pri` runs for it, with its own arguments.
+    MasterRxLowerPri,
 }
 
 impl NotifyState {
@@ -25,6 +30,7 @@ impl NotifyState {
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
             NotifyState::Deleted => "DELETED",
+            NotifyState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
         }
     }
 }
@@ -59,6 +65,14 @@ pub struct NotifyScripts {
     pub backup: Option<Script>,
     pub fault: Option<Script>,
     pub stop: Option<Script>,
+    /// `notify_deleted SCRIPT`: run when a reload removes the instance.
+    pub deleted: Option<Script>,
+    /// keepalived's `notify_deleted` (with or without a script): a reload's removal is
+    /// announced as DELETED instead of FAULT.
+    pub notify_deleted: bool,
+    /// `notify_master_rx_lower_pri`: run, with its own arguments only, each time the Master
+    /// hears a lower priority.
+    pub master_rx_lower_pri: Option<Script>,
     /// Run on every transition, after the state-specific script, with four extra arguments.
     pub any: Option<Script>,
 }
@@ -70,6 +84,9 @@ impl NotifyScripts {
         backup: None,
         fault: None,
         stop: None,
+        deleted: None,
+        notify_deleted: false,
+        master_rx_lower_pri: None,
         any: None,
     };
 }
@@ -84,6 +101,22 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The queue its scripts wait in. keepalived forks each script at once; vigil queues
+    /// per instance so that they run in order, and keeps the lower-priority event (which a
+    /// rogue Master may cause every advert interval) in a queue of its own, so that it can
+    /// never supersede a waiting MASTER or BACKUP script.
+    pub fn queue_key(&self) -> String {
+        match self.state {
+            NotifyState::MasterRxLowerPri => format!(
+                "{}:{}:{}",
+                self.scope.as_keepalived(),
+                self.name,
+                self.state.as_keepalived()
+            ),
+            _ => format!("{}:{}", self.scope.as_keepalived(), self.name),
+        }
+    }
+
     /// The line keepalived writes to its notify fifo: `INSTANCE "VI_1" MASTER 100`.
     pub fn fifo_line(&self) -> String {
         format!(
@@ -114,10 +147,15 @@ pub fn commands_for(scripts: &NotifyScripts, n: &Notification) -> Vec<Script> {
     let specific = match n.state {
         NotifyState::Master => scripts.master.as_ref(),
         NotifyState::Backup => scripts.backup.as_ref(),
-        // keepalived reports a deleted instance through the fault script unless
-        // notify_deleted is set; vigil follows the default.
-        NotifyState::Fault | NotifyState::Deleted => scripts.fault.as_ref(),
+        NotifyState::Fault => scripts.fault.as_ref(),
         NotifyState::Stop => scripts.stop.as_ref(),
+        // Announced only with notify_deleted set (the core announces FAULT otherwise, as
+        // keepalived's vrrp_notify.c `send_instance_notifies` does).
+        NotifyState::Deleted => scripts.deleted.as_ref(),
+        // keepalived's `send_event_notify`: the event's own script, and no generic `notify`.
+        NotifyState::MasterRxLowerPri => {
+            return scripts.master_rx_lower_pri.iter().cloned().collect();
+        }
     };
     let mut out: Vec<Script> = specific.cloned().into_iter().collect();
     if let Some(any) = &scripts.any {
@@ -182,15 +220,35 @@ mod tests {
     }
 
     #[test]
-    fn deleted_instance_runs_the_fault_script() {
+    fn deleted_runs_the_deleted_script_then_generic_with_deleted() {
         let scripts = NotifyScripts {
             fault: Some(script(&["/f"])),
+            deleted: Some(script(&["/d", "x"])),
+            notify_deleted: true,
+            any: Some(script(&["/n"])),
             ..Default::default()
         };
-        assert_eq!(
-            commands_for(&scripts, &note(NotifyState::Deleted))[0].argv,
-            ["/f"]
-        );
+        let cmds = commands_for(&scripts, &note(NotifyState::Deleted));
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(cmds[0].argv, ["/d", "x"]);
+        assert_eq!(cmds[1].argv, ["/n", "INSTANCE", "VI_1", "DELETED", "150"]);
+    }
+
+    #[test]
+    fn master_rx_lower_pri_runs_its_script_alone_in_its_own_queue() {
+        let scripts = NotifyScripts {
+            master: Some(script(&["/m"])),
+            master_rx_lower_pri: Some(script(&["/low", "a b"])),
+            any: Some(script(&["/n"])),
+            ..Default::default()
+        };
+        let n = note(NotifyState::MasterRxLowerPri);
+        let cmds = commands_for(&scripts, &n);
+        assert_eq!(cmds.len(), 1);
+        assert_eq!(cmds[0].argv, ["/low", "a b"]);
+        assert_eq!(n.fifo_line(), "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n");
+        assert_ne!(n.queue_key(), note(NotifyState::Master).queue_key());
+        assert!(commands_for(&NotifyScripts::default(), &n).is_empty());
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Notifier {
         if commands.is_empty() {
             return;
         }
-        let key = format!("{}:{}", n.scope.as_keepalived(), n.name);
+        let key = n.queue_key();
         let queue = self.queues.entry(key).or_insert_with(|| {
             let shared = Arc::new(Shared::default());
             let worker = self

@@ -93,6 +93,18 @@ impl InstanceTrackers {
         if let Some(g) = group {
             tracked.extend(group_trackers(config, g));
         }
+        // keepalived's static track groups: the interfaces of the static items naming a
+        // group the instance is in, weight 0 (`config::static_track`).
+        tracked.extend(
+            config
+                .static_tracked_interfaces(name)
+                .into_iter()
+                .map(|dev| Tracked {
+                    id: TrackerId::new(TrackerKind::Interface, dev.to_owned()),
+                    weight: 0,
+                    reverse: false,
+                }),
+        );
         // A tracker named both by the instance and by its group counts once: keepalived
         // links a checker to an instance once.
         let mut seen = std::collections::HashSet::new();

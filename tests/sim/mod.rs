@@ -325,7 +325,10 @@ impl Sim {
                     self.transitions.push(rec);
                     self.trace.push(TraceLine::Transition(rec));
                 }
-                Action::InstallVips | Action::RemoveVips | Action::Announce { .. } => {}
+                Action::InstallVips
+                | Action::RemoveVips
+                | Action::Announce { .. }
+                | Action::HeardLowerPriority => {}
             }
         }
         self.check_sync_group(r);

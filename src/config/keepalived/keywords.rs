@@ -14,12 +14,12 @@ pub const TOP_MAPPED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
+    "track_group",
     "net_namespace",
 ];
 
 /// Top-level blocks accepted but with no effect in vigil (LVS, BFD and the like).
 pub const TOP_ACCEPTED: &[&str] = &[
-    "static_track_group",
     "garp_group",
     "linkbeat_interfaces",
     "interface_up_down_delays",
@@ -57,6 +57,9 @@ pub const GLOBAL_MAPPED: &[&str] = &[
     "v3_checksum_as_v2",
     "vrrp_priority",
     "default_interface",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "dynamic_interfaces",
     "script_user",
     "enable_script_security",
     "notify_fifo",
@@ -99,10 +102,7 @@ pub const GLOBAL_ACCEPTED: &[&str] = &[
     "lvs_timeouts",
     "lvs_flush",
     "lvs_flush_on_stop",
-    "max_auto_priority",
-    "min_auto_priority_delay",
     "disable_local_igmp",
-    "dynamic_interfaces",
     "process_names",
     "process_name",
     "startup_script",
@@ -169,6 +169,8 @@ pub const INSTANCE_MAPPED: &[&str] = &[
     "notify_deleted",
     "notify",
     "notify_master_rx_lower_pri",
+    "no_virtual_ipaddress",
+    "use_vmac_addr",
     "notify_priority_changes",
     "smtp_alert",
     "dont_track_primary",
@@ -184,7 +186,6 @@ pub const INSTANCE_MAPPED: &[&str] = &[
 
 /// `vrrp_instance` keywords accepted with no effect in vigil.
 pub const INSTANCE_ACCEPTED: &[&str] = &[
-    "use_vmac_addr",
     "use_ipvlan",
     "track_bfd",
     "old_unicast_checksum",
@@ -204,7 +205,6 @@ pub const SYNC_GROUP_MAPPED: &[&str] = &[
     "notify_backup",
     "notify_fault",
     "notify_stop",
-    "notify_deleted",
     "notify",
     "notify_priority_changes",
     "smtp_alert",

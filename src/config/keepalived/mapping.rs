@@ -112,6 +112,38 @@ impl Mapper {
         }
     }
 
+    /// keepalived's top-level `track_group NAME { group { VI_1 VI_2 } }` (see
+    /// `model::TrackGroup`); a second block of the same name is skipped, as keepalived does.
+    fn track_group_block(&mut self, node: &Node) {
+        let name = self.name(node);
+        if self.config.track_groups.iter().any(|g| g.name == name) {
+            self.warn(&node.pos, format!("track_group {name} already defined - ignoring (keepalived's fix-up): give each track_group its own name"));
+            return;
+        }
+        let i = self.config.track_groups.len();
+        self.map
+            .insert(format!("track_groups.{i}"), node.pos.clone());
+        let mut group = Vec::new();
+        for n in self.children(node) {
+            if n.keyword == "group" {
+                group.extend(self.lines(&n).into_iter().flatten().map(|a| a.text));
+            } else {
+                self.unknown(&n, "track_group", &[&["group"]], false);
+            }
+        }
+        self.config.track_groups.push(TrackGroup { name, group });
+    }
+
+    /// A static item's `track_group NAME`: keepalived looks the group up while it parses, so
+    /// a group defined further down is "not found" and the option is dropped.
+    fn track_group_ref(&mut self, arg: &Arg) -> Option<String> {
+        if self.config.track_groups.iter().any(|g| g.name == arg.text) {
+            return Some(arg.text.clone());
+        }
+        self.warn(&arg.pos, format!("track_group {} not found - ignored (keepalived's fix-up): define the track_group block before the lines that name it", arg.text));
+        None
+    }
+
     fn top(&mut self, node: &Node) {
         match node.keyword.as_str() {
             "global_defs" => {
@@ -155,6 +187,7 @@ impl Mapper {
                     }
                 }
             }
+            "track_group" => self.track_group_block(node),
             "net_namespace" => {
                 use super::namespaces::{NetNamespaceLine, net_namespace_line};
                 match net_namespace_line(node, self.config.global.net_namespace.as_deref()) {
@@ -517,11 +550,47 @@ impl Mapper {
                 }
                 "process_priority"
             }
+            "max_auto_priority" => {
+                // keepalived: no value is the maximum (sched_get_priority_max(SCHED_RR)); -1
+                // only silences its start-up notice, so it is 0 (off) here.
+                if node.args.is_empty() {
+                    self.config.global.max_auto_priority = crate::net::sched::MAX_RT_PRIORITY;
+                } else if let Ok(v) = self.int(node, -1i16, 99) {
+                    self.config.global.max_auto_priority = u8::try_from(v).unwrap_or(0);
+                }
+                "max_auto_priority"
+            }
+            "min_auto_priority_delay" => {
+                if let Ok(v) = self.int(node, 1u32, 10_000_000) {
+                    self.config.global.min_auto_priority_delay = v;
+                }
+                "min_auto_priority_delay"
+            }
             "default_interface" => {
                 if let Ok(a) = self.arg(node) {
                     self.config.global.default_interface = Some(a.text.clone());
                 }
                 "default_interface"
+            }
+            "dynamic_interfaces" => {
+                self.config.global.dynamic_interfaces = true;
+                // keepalived's one option: without it, an interface re-created as another
+                // kind (macvlan or not, another lower device) is not taken back. vigil plans
+                // a re-created interface afresh whatever its kind, as with the option.
+                match node.args.first().map(|a| a.text.as_str()) {
+                    None => {}
+                    Some("allow_if_changes") => self.warn(
+                        &node.pos,
+                        "`dynamic_interfaces allow_if_changes`: vigil always takes back an \
+                         interface re-created under its name, whatever its kind, so the option \
+                         changes nothing",
+                    ),
+                    Some(other) => {
+                        let msg = format!("unknown dynamic_interfaces option `{other}`");
+                        self.err(&node.pos, msg);
+                    }
+                }
+                "dynamic_interfaces"
             }
             "script_user" => {
                 if let Ok(a) = self.arg(node) {
@@ -684,6 +753,7 @@ impl Mapper {
             accept: true,
             virtual_addresses: Vec::new(),
             excluded_addresses: Vec::new(),
+            no_virtual_ipaddress: false,
             virtual_routes: Vec::new(),
             virtual_rules: Vec::new(),
             auth: None,
@@ -1094,6 +1164,19 @@ impl Mapper {
                 inst.garp.lower_prio_repeat = self.int(n, 0u32, 10_000).ok()?;
                 "garp.lower_prio_repeat"
             }
+            // keepalived: `notify_deleted` alone only changes how the removal is announced.
+            "notify_deleted" if n.args.is_empty() => {
+                inst.notify.report_deleted = true;
+                "notify.report_deleted"
+            }
+            "use_vmac_addr" => {
+                self.warn(&n.pos, "`use_vmac_addr` is not implemented by vigil: a virtual address on another interface than the instance's (or of the other family) goes on that interface itself, answering with its MAC, where keepalived creates a VMAC (virtual MAC, RFC 5798 §7.3) on that interface for it; ignored");
+                return None;
+            }
+            "no_virtual_ipaddress" => {
+                inst.no_virtual_ipaddress = true;
+                "no_virtual_ipaddress"
+            }
             k @ ("notify_master"
             | "notify_backup"
             | "notify_fault"
@@ -1269,8 +1352,13 @@ impl Mapper {
                     }
                     k
                 }
+                "notify_deleted" | "notify_master_rx_lower_pri" => {
+                    // Instance keywords: keepalived reports them as unknown in a sync group.
+                    self.warn(&n.pos, format!("`{}` is a vrrp_instance keyword (keepalived does not know it in a vrrp_sync_group): ignored; set it in the member instances", n.keyword));
+                    continue;
+                }
                 k @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop"
-                | "notify_deleted" | "notify") => match self.script_cmd(&n) {
+                | "notify") => match self.script_cmd(&n) {
                     Ok(s) => set_notify(&mut g.notify, k, s),
                     Err(()) => continue,
                 },
@@ -1602,7 +1690,10 @@ impl Mapper {
                         self.int_word("preferred_lft", v, 0u32, u32::MAX - 1)?
                     });
                 }
-                "track_group" => a.track_group = Some(value(self)?.text.clone()),
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    a.track_group = self.track_group_ref(&g);
+                }
                 "home" => a.home = true,
                 "-nodad" => a.dad = true,
                 "mngtmpaddr" => a.mngtmpaddr = true,
@@ -1825,10 +1916,8 @@ impl Mapper {
                     r.mtu = Some(self.int_word("mtu", v, 68u32, 65_535)?);
                 }
                 "track_group" => {
-                    // keepalived takes such a route down while the static_track_group's
-                    // interfaces are down; vigil accepts static_track_group without effect.
-                    self.warn(&opt.pos, "route option `track_group` is read, but vigil does not implement static_track_group: the route goes in and out with mastership (or at start for a static route) only");
-                    r.track_group = Some(value(self)?.text.clone());
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
                 }
                 "or" => {
                     let v = value(self)?;
@@ -1937,6 +2026,7 @@ impl Mapper {
             iif: None,
             oif: None,
             no_track: false,
+            track_group: None,
         };
         let mut it = words.iter();
         while let Some(opt) = it.next() {
@@ -1984,10 +2074,14 @@ impl Mapper {
                 "iif" => r.iif = Some(value(self)?.text.clone()),
                 "oif" => r.oif = Some(value(self)?.text.clone()),
                 "no_track" => r.no_track = true,
+                "track_group" => {
+                    let g = value(self)?.clone();
+                    r.track_group = self.track_group_ref(&g);
+                }
                 "inet6" => r.family = Family::V6,
                 "inet" => r.family = Family::V4,
                 other => {
-                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, inet6"));
+                    self.err(&opt.pos, format!("rule option `{other}` is not supported by vigil: supported are from, to, table, priority, fwmark, iif, oif, no_track, track_group, inet6"));
                     return Err(());
                 }
             }

@@ -73,6 +73,8 @@ fn master_answers_lower_priority_advert_with_advert_and_gratuitous_bursts() {
         announces(&actions),
         vec![(3, AnnounceReason::LowerPriority)]
     );
+    // keepalived reports the event after answering (notify_master_rx_lower_pri).
+    assert_eq!(actions.last(), Some(&Action::HeardLowerPriority));
     assert_eq!(inst.timers().garp_lower_prio, Some(at + us(2_500_010)));
     let later = inst.handle(at + us(2_500_010), Input::TimerTick);
     assert_eq!(
@@ -91,7 +93,11 @@ fn master_lower_prio_no_advert_keeps_to_the_rfc() {
     inst.handle(ms(0), Input::Startup);
     let at = inst.next_deadline().unwrap_or_else(|| unreachable!());
     inst.handle(at, Input::TimerTick);
-    assert!(inst.handle(at, advert(2, 100, 100)).is_empty());
+    // Nothing on the wire; only keepalived's MASTER_RX_LOWER_PRI event is reported.
+    assert_eq!(
+        inst.handle(at, advert(2, 100, 100)),
+        vec![Action::HeardLowerPriority]
+    );
 }
 
 #[test]
