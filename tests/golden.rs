@@ -83,6 +83,7 @@ fn context(entry: &Entry) -> RxContext {
         auth,
         v3_checksum,
         unicast,
+        auth_hmac: None,
     }
 }
 

@@ -179,7 +179,7 @@ proptest! {
     #[test]
     fn parsers_never_panic_on_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..200), auth in v2_auth(),
                                                version in prop_oneof![Just(Version::V2), Just(Version::V3)], unicast in any::<bool>()) {
-        let ctx = RxContext { version, auth, v3_checksum: V3Checksum::PseudoHeader, unicast };
+        let ctx = RxContext { version, auth, v3_checksum: V3Checksum::PseudoHeader, unicast, auth_hmac: None };
         let _ = wire::parse_ipv4_advert(&data, &ctx);
         let _ = wire::parse_ipv6_advert(&data, Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, VRRP_HOP_LIMIT, &ctx);
         let _ = VrrpRepr::parse(&data, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::BROADCAST), &ctx);

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         1 => V3Checksum::PseudoHeaderMulticastDst,
         _ => V3Checksum::WithoutPseudoHeader,
     };
-    let ctx = RxContext { version, auth, v3_checksum, unicast: selector & 0x20 != 0 };
+    let ctx = RxContext { version, auth, v3_checksum, unicast: selector & 0x20 != 0, auth_hmac: None };
     // The daemon's own receive step: route by VRID, then every check, never a panic.
     if let Some(vrid) = wire::peek_vrid_ipv4(datagram) {
         let table = SocketRoutes {
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
                 vips: vec![std::net::Ipv4Addr::new(192, 0, 2, 100).into()].into(),
             }],
         };
-        let _ = decode(Family::V4, datagram, None, &table);
+        let _ = decode(Family::V4, datagram, None, &table, 0);
     }
     if let Ok(rx) = wire::parse_ipv4_advert(datagram, &ctx) {
         // Whatever we accept we must be able to send again, identically for non-AH adverts.

@@ -37,6 +37,7 @@ pub fn fix_up(config: &mut Config, map: &mut SourceMap) -> Vec<Diagnostic> {
         };
         fix_version(inst, &set, &mut warn);
         fix_instance(inst, &mut warn);
+        super::auth_hmac::fix_up(inst, &mut warn);
         fix_preemption(inst, &mut warn);
         fix_strict_defaults(inst, &set, &mut warn);
         fix_advert_int(inst, &mut warn);

@@ -7,6 +7,7 @@
 //! ([`fixup`]), and the same semantic validation runs on the result. Problems come back all
 //! at once, each as `file:line:col: error: ...`.
 
+pub mod auth_hmac;
 pub mod cli;
 pub mod diagnostic;
 pub mod fixup;
@@ -175,10 +176,13 @@ fn finish(
         diags.extend(validate::validate(&config, map));
         diags.extend(inert::inert(&config, map));
         diags.extend(static_track::diagnostics(&config, map));
+        diags.extend(auth_hmac::validate(&mut config, map));
     }
     // Scripts are looked at on a valid model only: removing one must not hide an error.
     if scripts == Scripts::Audited && !diags.iter().any(|d| d.severity == Severity::Error) {
         diags.extend(script_security::secure(&mut config, map));
+        // auth_hmac key files, read and permission-checked where the daemon would use them.
+        diags.extend(auth_hmac::load_key_files(&mut config, map));
     }
     if options.strict {
         for d in &mut diags {

@@ -303,6 +303,9 @@ pub struct Instance {
         skip_serializing_if = "Option::is_none"
     )]
     pub auth: Option<Auth>,
+    /// `auth_hmac { ... }` (keepalived 2.4.1+): HMAC-SHA-256 trailers on adverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_hmac: Option<super::auth_hmac::AuthHmac>,
     /// `unicast_src_ip`: source of unicast adverts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unicast_src_ip: Option<IpAddr>,

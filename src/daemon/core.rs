@@ -253,6 +253,7 @@ impl<E: Effects> Core<E> {
                     max_advert_int,
                     ah_sequence: _,
                     addresses_match: _,
+                    hmac: _,
                 } = advert;
                 slot.counters.adverts_received += 1;
                 if priority != Priority::STOP {

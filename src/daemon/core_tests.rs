@@ -127,6 +127,7 @@ fn advert_with(
         max_advert_int: Centis::from_secs(1),
         ah_sequence: None,
         addresses_match: true,
+        hmac: None,
     };
     edit(&mut advert);
     CoreInput::Packet {
@@ -1322,4 +1323,72 @@ fn an_address_usable_while_the_link_is_down_waits_for_the_link() {
     core.handle(secs(1.0), link_local_event(false));
     assert_eq!(state(&core, "V6"), State::Fault);
     assert!(transitions(&core.effects_mut().take()).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// auth_hmac's replay marks
+
+const HMAC: &str =
+    " version 3\n auth_hmac {\n  key 1 an-ascii-key-of-thirty-two-bytes\n  active_key 1\n }\n";
+
+fn hmac_seq(secs: u32, low: u32) -> impl FnOnce(&mut RxAdvert) {
+    move |a| {
+        a.hmac = Some(super::input::HmacSeen {
+            sequence: crate::wire::auth_hmac::Sequence(u64::from(secs) << 32 | u64::from(low)),
+            now_secs: secs,
+        })
+    }
+}
+
+#[test]
+fn an_hmac_sequence_that_does_not_grow_per_sender_is_a_replay() {
+    let mut core = started(&instance("VI_1", 1, 100, HMAC));
+    core.handle(secs(0.1), advert_with(&core, "VI_1", hmac_seq(1000, 5)));
+    assert_eq!(received(&core, "VI_1"), 1);
+    for (at, low) in [(0.2, 5), (0.3, 4)] {
+        core.handle(secs(at), advert_with(&core, "VI_1", hmac_seq(1000, low)));
+    }
+    assert_eq!(received(&core, "VI_1"), 1, "a replay was accepted");
+    assert_eq!(drops(&core, "VI_1", DropReason::HmacReplay), 2);
+    // Another sender has a mark of its own (unlike AH's one sequence per instance).
+    core.handle(
+        secs(0.4),
+        advert_with(&core, "VI_1", |a| {
+            hmac_seq(1000, 1)(a);
+            a.src = OTHER;
+        }),
+    );
+    assert_eq!(received(&core, "VI_1"), 2);
+    // The marks survive a reload that rotates the key: the instance is carried, not restarted.
+    let rotated = instance(
+        "VI_1",
+        1,
+        100,
+        " version 3\n auth_hmac {\n  key 1 an-ascii-key-of-thirty-two-bytes\n  key 2 An-ascii-key-of-thirty-two-bytes\n  active_key 2\n }\n",
+    );
+    core.handle(
+        secs(0.5),
+        CoreInput::Reload(Box::new(prepared(&rotated, &[]))),
+    );
+    core.handle(secs(0.6), advert_with(&core, "VI_1", hmac_seq(1000, 5)));
+    assert_eq!(drops(&core, "VI_1", DropReason::HmacReplay), 3);
+}
+
+#[test]
+fn auth_hmac_with_unicast_peers_accepts_only_the_peers() {
+    let conf = instance(
+        "VI_1",
+        1,
+        100,
+        &format!("{HMAC} unicast_peer {{\n  192.0.2.2\n }}\n"),
+    );
+    let loaded =
+        load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default()).expect("loads");
+    let plans = plan(&loaded.model, &facts).expect("plans");
+    let peers = plans[0].rx_checks.peers.as_deref().expect("a peer filter");
+    // keepalived anchors each unicast sender's replay mark on its peer, so other sources are
+    // refused, but the TTL range stays check_unicast_src's (none here).
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].addr, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+    assert_eq!((peers[0].min_ttl, peers[0].max_ttl), (0, 255));
 }

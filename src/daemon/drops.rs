@@ -65,6 +65,20 @@ drop_reasons! {
     BadAhHeader => "bad_ah_header",
     BadAhIcv => "bad_ah_icv",
     BadAhSpi => "bad_ah_spi",
+    /// keepalived's `auth_hmac` (its stat in parentheses): no trailer under `mode enforce`
+    /// (auth_ext_missing).
+    HmacMissing => "hmac_missing",
+    /// A trailer of an unknown type or with a non-zero reserved field (auth_ext_malformed).
+    HmacMalformed => "hmac_malformed",
+    /// A trailer whose timestamp is outside `time_window` of our clock (auth_ext_stale).
+    HmacStale => "hmac_stale",
+    /// A trailer naming a key id this instance does not have (auth_ext_unknown_key).
+    HmacUnknownKey => "hmac_unknown_key",
+    /// A trailer whose HMAC does not verify: another key, or a forged or altered advert
+    /// (auth_ext_invalid_hmac).
+    HmacBadTag => "hmac_bad_tag",
+    /// A valid trailer whose sequence does not grow past the sender's last (auth_ext_replay).
+    HmacReplay => "hmac_replay",
     /// Our own advertisement, looped back (unicast to ourselves, or a bridge echo).
     OwnAdvert => "own_advert",
     /// RFC 3768 §7.1: a VRRPv2 advert whose interval differs from ours.
@@ -109,13 +123,18 @@ impl From<&wire::Error> for DropReason {
             E::BadAhHeader(_) => Self::BadAhHeader,
             E::BadAhIcv => Self::BadAhIcv,
             E::BadAhSpi { .. } => Self::BadAhSpi,
+            E::HmacMissing => Self::HmacMissing,
+            E::HmacMalformed { .. } => Self::HmacMalformed,
+            E::HmacUnknownKey { .. } => Self::HmacUnknownKey,
+            E::HmacBadTag { .. } => Self::HmacBadTag,
             E::NotAnnouncement { .. }
             | E::BadIcmpChecksum { .. }
             | E::BufferTooSmall { .. }
             | E::TooManyAddresses(_)
             | E::IntervalNotWholeSeconds(_)
             | E::IntervalTooLarge(_)
-            | E::AuthOnV3 => Self::Unexpected,
+            | E::AuthOnV3
+            | E::HmacWithLegacyAuth => Self::Unexpected,
         }
     }
 }

@@ -28,7 +28,9 @@ use crate::net::{AddressSpec, Announcer, Netlink, VrrpSocket};
 use crate::notify::{Notification, Notifier, NotifyState, Scope};
 use crate::types::{Family, Priority};
 use crate::wire::VrrpRepr;
-use crate::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
+use crate::wire::advert::{
+    HmacTx, Ipv4Tx, emit_ipv4_advert_signed, emit_ipv6_advert, ipv4_advert_len_signed,
+};
 
 /// Work for the executor task, carried out strictly in order.
 #[derive(Debug)]
@@ -186,11 +188,23 @@ impl Effects for SystemEffects {
         };
         repr.priority = priority;
         let repr = &*repr;
+        // keepalived signs once per advertisement: every unicast copy carries the same
+        // sequence and HMAC (the HMAC does not cover the destination).
+        let hmac = plan
+            .rx
+            .auth_hmac
+            .as_deref()
+            .filter(|a| a.mode.signs())
+            .and_then(|a| {
+                let key = a.active()?;
+                let sequence = tx.hmac.next_sent(wall_clock(), a.time_window);
+                Some(HmacTx { key, sequence })
+            });
         for &dst in &t.destinations {
             let built = match (t.src, dst) {
                 (IpAddr::V4(src), IpAddr::V4(dst4)) => {
                     let (id, ah_sequence) = tx.next_ipv4();
-                    let len = ipv4_advert_len(repr);
+                    let len = ipv4_advert_len_signed(repr, hmac.is_some());
                     if buf.len() < len {
                         buf.resize(len, 0);
                     }
@@ -203,14 +217,19 @@ impl Effects for SystemEffects {
                         v3_checksum: t.v3_checksum,
                         unicast: t.unicast,
                     };
-                    emit_ipv4_advert(buf, repr, &ip)
+                    emit_ipv4_advert_signed(buf, repr, &ip, hmac.as_ref())
                 }
-                (src @ IpAddr::V6(_), dst6 @ IpAddr::V6(_)) => {
-                    let len = repr.buffer_len_for(Family::V6);
+                (IpAddr::V6(src), IpAddr::V6(dst6)) => {
+                    let len = repr.buffer_len_for(Family::V6)
+                        + if hmac.is_some() {
+                            crate::wire::auth_hmac::TRAILER_LEN
+                        } else {
+                            0
+                        };
                     if buf.len() < len {
                         buf.resize(len, 0);
                     }
-                    repr.emit(buf, src, dst6, t.v3_checksum)
+                    emit_ipv6_advert(buf, repr, src, dst6, t.v3_checksum, hmac.as_ref())
                 }
                 _ => continue,
             };
@@ -517,4 +536,12 @@ async fn send_round(announcer: &Announcer, frames: &[Vec<u8>], ifname: &str) {
             tracing::warn!(interface = %ifname, error = %e, "announcement not sent");
         }
     }
+}
+
+/// The wall clock as an `auth_hmac` sequence (read at the edge: the core never reads a clock).
+fn wall_clock() -> crate::wire::auth_hmac::Sequence {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::wire::auth_hmac::Sequence::from_clock(now.as_secs(), now.subsec_nanos())
 }

@@ -45,6 +45,17 @@ pub struct RxAdvert {
     /// whether that matters (`skip_check_adv_addr`, the address owner).
     #[serde(default = "yes")]
     pub addresses_match: bool,
+    /// The verified `auth_hmac` trailer's sequence and the wall clock (UTC seconds) when the
+    /// advert came, for the instance's replay check.
+    #[serde(default)]
+    pub hmac: Option<HmacSeen>,
+}
+
+/// What the core's `auth_hmac` replay check needs of a received advert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacSeen {
+    pub sequence: crate::wire::auth_hmac::Sequence,
+    pub now_secs: u32,
 }
 
 fn yes() -> bool {

@@ -27,6 +27,7 @@ pub mod dumps;
 pub mod effects;
 pub mod fdlimit;
 pub mod group_notify;
+pub mod hmac_replay;
 pub mod input;
 #[cfg(test)]
 mod keyword_tests;

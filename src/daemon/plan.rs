@@ -212,7 +212,7 @@ impl InstancePlan {
             && a.version == b.version
             && a.family == b.family
             && a.primary_addr == b.primary_addr
-            && self.rx == other.rx
+            && self.rx.same_except_keys(&other.rx)
             && self.tx.destinations == other.tx.destinations
             && self.tx.unicast == other.tx.unicast
             && self.tx.ttl == other.tx.ttl
@@ -405,6 +405,7 @@ fn plan_instance(
         ref virtual_routes,
         ref virtual_rules,
         ref auth,
+        ref auth_hmac,
         unicast_src_ip,
         ref unicast_peers,
         unicast_ttl,
@@ -601,23 +602,44 @@ fn plan_instance(
         family,
         protocol: protocol.number(),
     };
+    let auth_hmac = match auth_hmac {
+        Some(ah) => {
+            if auth != Auth::None {
+                return Err(
+                    "auth_hmac replaces `authentication`: remove the authentication block".into(),
+                );
+            }
+            let secs = advert_int.get() / 100;
+            Some(Arc::new(crate::config::auth_hmac::runtime(ah, secs)?))
+        }
+        None => None,
+    };
     let rx = RxContext {
         version,
         auth,
         v3_checksum,
         unicast,
+        auth_hmac,
     };
     // keepalived (vrrp.c `vrrp_check_packet`): the source check applies to unicast instances
     // with `check_unicast_src` (instance or global), which a peer's `min_ttl` / `max_ttl`
     // also turns on (`alloc_vrrp_unicast_peer`).
     let check_src =
         unicast && (check_unicast_src || unicast_peers.iter().any(|p| p.has_ttl_range()));
+    // keepalived's auth_hmac anchors each unicast sender's replay state on its configured
+    // peer, so an advert from any other address is refused, `check_unicast_src` or not; the
+    // TTL range stays `check_unicast_src`'s.
+    let hmac_peers_only = unicast && rx.auth_hmac.is_some() && !check_src;
     let rx_checks = RxChecks {
-        peers: check_src.then(|| {
+        peers: (check_src || hmac_peers_only).then(|| {
             unicast_peers
                 .iter()
                 .map(|p| {
-                    let (min_ttl, max_ttl) = p.ttl_range();
+                    let (min_ttl, max_ttl) = if check_src {
+                        p.ttl_range()
+                    } else {
+                        (0, u8::MAX)
+                    };
                     PeerFilter {
                         addr: p.address,
                         min_ttl,

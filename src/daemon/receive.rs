@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use super::drops::DropReason;
-use super::input::{CoreInput, Received, Route, RxAdvert, SocketKey};
+use super::input::{CoreInput, HmacSeen, Received, Route, RxAdvert, SocketKey};
 use crate::fsm::InstanceId;
 use crate::types::{Centis, Family};
 use crate::wire::{self, RxContext};
@@ -79,7 +79,14 @@ pub struct V6Meta {
 }
 
 /// Decodes one IPv4 datagram (raw IPv4 sockets deliver the IP header) or one IPv6 payload.
-pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRoutes) -> Received {
+/// `now_secs` is the wall clock (UTC seconds) when the packet came, for `auth_hmac`'s window.
+pub fn decode(
+    family: Family,
+    bytes: &[u8],
+    v6: Option<V6Meta>,
+    table: &SocketRoutes,
+    now_secs: u32,
+) -> Received {
     let dropped = |route, reason| Received::Dropped { route, reason };
     let vrid = match family {
         Family::V4 => wire::advert::peek_vrid_ipv4(bytes),
@@ -106,10 +113,27 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
         }
         (Family::V6, None) => return dropped(route, DropReason::MissingIpv6Metadata),
     };
+    // keepalived's auth_hmac checks a trailer's timestamp before its key and HMAC (so a
+    // flood of old captures is counted as stale); the wire code reports the timestamp of a
+    // trailer it refused, so the stale one is counted first here too.
+    let stale = |secs: u32| {
+        r.ctx
+            .auth_hmac
+            .as_ref()
+            .is_some_and(|a| a.is_stale(secs, now_secs))
+    };
     let received = match parsed {
         Ok(received) => received,
+        Err(wire::Error::HmacUnknownKey { secs, .. } | wire::Error::HmacBadTag { secs })
+            if stale(secs) =>
+        {
+            return dropped(route, DropReason::HmacStale);
+        }
         Err(e) => return dropped(route, DropReason::from(&e)),
     };
+    if received.hmac.is_some_and(|t| stale(t.sequence.secs())) {
+        return dropped(route, DropReason::HmacStale);
+    }
     if received.src == r.own {
         return dropped(route, DropReason::OwnAdvert);
     }
@@ -144,6 +168,10 @@ pub fn decode(family: Family, bytes: &[u8], v6: Option<V6Meta>, table: &SocketRo
             max_advert_int: received.vrrp.max_advert_int,
             ah_sequence: received.ah.map(|ah| ah.sequence),
             addresses_match: same_addresses(&r.vips, &received.vrrp.addresses),
+            hmac: received.hmac.map(|t| HmacSeen {
+                sequence: t.sequence,
+                now_secs,
+            }),
         },
     }
 }
@@ -156,8 +184,16 @@ fn same_addresses(configured: &[IpAddr], advertised: &[IpAddr]) -> bool {
     configured.len() == advertised.len() && configured.iter().all(|a| advertised.contains(a))
 }
 
-/// The largest VRRP datagram: an IPv4 header with options, AH, and 255 IPv6 addresses.
-const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16;
+/// The largest VRRP datagram: an IPv4 header with options, AH, 255 IPv6 addresses and an
+/// `auth_hmac` trailer.
+const RECEIVE_BUFFER: usize = 60 + 24 + 8 + 255 * 16 + wire::auth_hmac::TRAILER_LEN;
+
+/// The wall clock in UTC seconds, modulo 2^32 as `auth_hmac` trailers carry it.
+pub fn wall_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
 
 /// Reads `socket` until the channel closes, sending every packet (or its drop reason) to the
 /// core. An error from the socket itself is logged and retried: a transient ENOBUFS must not
@@ -197,7 +233,7 @@ pub async fn receive_loop(
                 }),
                 _ => None,
             };
-            decode(key.family, bytes, v6, &table)
+            decode(key.family, bytes, v6, &table, wall_secs())
         };
         if events
             .send(CoreInput::Packet {
@@ -264,6 +300,7 @@ mod tests {
             &bytes,
             None,
             &only(vrid, RxContext::new(Version::V3)),
+            0,
         ) else {
             panic!("a real keepalived advert must pass");
         };
@@ -281,7 +318,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid.wrapping_add(1), RxContext::new(Version::V3))
+                &only(vrid.wrapping_add(1), RxContext::new(Version::V3)),
+                0
             )),
             (None, DropReason::UnknownVrid)
         );
@@ -291,7 +329,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid, RxContext::new(Version::V2))
+                &only(vrid, RxContext::new(Version::V2)),
+                0
             )),
             (route(vrid), DropReason::BadVersion)
         );
@@ -312,7 +351,8 @@ mod tests {
                 Family::V4,
                 &bytes,
                 None,
-                &only(vrid, RxContext::new(Version::V3))
+                &only(vrid, RxContext::new(Version::V3)),
+                0
             )),
             (route(vrid), DropReason::BadTtl)
         );
@@ -328,7 +368,7 @@ mod tests {
         let mut table = only(vrid, RxContext::new(Version::V3));
         table.routes[0].own = src;
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &table)),
+            reason(decode(Family::V4, &bytes, None, &table, 0)),
             (route(vrid), DropReason::OwnAdvert)
         );
 
@@ -337,12 +377,12 @@ mod tests {
         let mut table = only(vrid, RxContext::new(Version::V2));
         table.routes[0].v2_interval = Some(Centis::from_secs(7));
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &table)),
+            reason(decode(Family::V4, &bytes, None, &table, 0)),
             (route(vrid), DropReason::IntervalMismatch)
         );
         table.routes[0].v2_interval = Some(Centis::from_secs(u32::from(bytes[25])));
         assert!(matches!(
-            decode(Family::V4, &bytes, None, &table),
+            decode(Family::V4, &bytes, None, &table, 0),
             Received::Advert { .. }
         ));
     }
@@ -355,12 +395,13 @@ mod tests {
                 Family::V6,
                 &[0x31, 1, 100, 1, 0, 100, 0, 0],
                 None,
-                &table
+                &table,
+                0
             )),
             (route(1), DropReason::MissingIpv6Metadata)
         );
         assert_eq!(
-            reason(decode(Family::V6, &[0x31], None, &table)),
+            reason(decode(Family::V6, &[0x31], None, &table, 0)),
             (None, DropReason::TooShort)
         );
     }
@@ -372,7 +413,7 @@ mod tests {
         let mut ctx = RxContext::new(Version::V2);
         ctx.auth = wire::Auth::Password(wire::AuthKey::from_password(b"not-the-one"));
         assert_eq!(
-            reason(decode(Family::V4, &bytes, None, &only(vrid, ctx))),
+            reason(decode(Family::V4, &bytes, None, &only(vrid, ctx), 0)),
             (route(vrid), DropReason::BadPassword)
         );
     }
@@ -393,7 +434,7 @@ mod tests {
         let mut table = only(vrid, ctx);
         table.routes[0].peers = peers.map(Arc::from);
         table.routes[0].vips = vips.into();
-        decode(Family::V4, &bytes, None, &table)
+        decode(Family::V4, &bytes, None, &table, 0)
     }
 
     fn peer(addr: IpAddr, min_ttl: u8, max_ttl: u8) -> PeerFilter {
@@ -461,11 +502,97 @@ mod tests {
         let vrid = bytes[21 + wire::auth::AH_HEADER_LEN];
         let mut ctx = RxContext::new(Version::V2);
         ctx.auth = wire::Auth::Ah(wire::AuthKey::from_password(b"vigilah"));
-        let Received::Advert { advert, .. } = decode(Family::V4, &bytes, None, &only(vrid, ctx))
+        let Received::Advert { advert, .. } = decode(Family::V4, &bytes, None, &only(vrid, ctx), 0)
         else {
             panic!("keepalived's AH advert must pass");
         };
         // The manifest: the second advert captured, sequence number 2.
         assert_eq!(advert.ah_sequence, Some(2));
+    }
+
+    /// A v3 advert from 192.0.2.1 for VRID 9 signed with `key` at `secs`, and a table whose
+    /// instance verifies with `config`.
+    fn signed(key_id: u8, secret: &[u8], secs: u32) -> Vec<u8> {
+        use wire::auth_hmac::{HmacKey, Secret, Sequence};
+        let repr = wire::VrrpRepr {
+            version: Version::V3,
+            vrid: crate::types::Vrid::new(9).expect("9"),
+            priority: Priority::new(150),
+            max_advert_int: Centis::from_secs(1),
+            addresses: vec![],
+            auth: wire::Auth::None,
+        };
+        let tx = wire::Ipv4Tx {
+            src: std::net::Ipv4Addr::new(192, 0, 2, 1),
+            dst: wire::VRRP_GROUP_V4,
+            ttl: 255,
+            id: 1,
+            ah_sequence: 0,
+            v3_checksum: wire::V3Checksum::PseudoHeader,
+            unicast: false,
+        };
+        let key = HmacKey {
+            id: key_id,
+            secret: Secret::new(secret),
+        };
+        let hmac = wire::advert::HmacTx {
+            key: &key,
+            sequence: Sequence(u64::from(secs) << 32),
+        };
+        let mut buf = vec![0; wire::advert::ipv4_advert_len_signed(&repr, true)];
+        wire::advert::emit_ipv4_advert_signed(&mut buf, &repr, &tx, Some(&hmac)).expect("emit");
+        buf
+    }
+
+    fn hmac_table() -> SocketRoutes {
+        use wire::auth_hmac::{AuthHmac, HmacKey, Mode, Secret};
+        let mut ctx = RxContext::new(Version::V3);
+        ctx.auth_hmac = Some(Arc::new(AuthHmac {
+            keys: vec![HmacKey {
+                id: 1,
+                secret: Secret::new(&[1; 32]),
+            }],
+            active_key: 1,
+            mode: Mode::Enforce,
+            time_window: Some(5),
+        }));
+        only(9, ctx)
+    }
+
+    #[test]
+    fn auth_hmac_drops_are_counted_by_reason_stale_first() {
+        let table = hmac_table();
+        let Received::Advert { advert, .. } =
+            decode(Family::V4, &signed(1, &[1; 32], 1000), None, &table, 1003)
+        else {
+            panic!("a valid signed advert must pass");
+        };
+        assert_eq!(
+            advert.hmac.map(|h| (h.sequence.secs(), h.now_secs)),
+            Some((1000, 1003))
+        );
+        let drop = |bytes: Vec<u8>, now| reason(decode(Family::V4, &bytes, None, &table, now)).1;
+        assert_eq!(drop(signed(1, &[1; 32], 1000), 1006), DropReason::HmacStale);
+        assert_eq!(drop(signed(1, &[1; 32], 1000), 994), DropReason::HmacStale);
+        assert_eq!(
+            drop(signed(1, &[2; 32], 1000), 1000),
+            DropReason::HmacBadTag
+        );
+        assert_eq!(
+            drop(signed(2, &[1; 32], 1000), 1000),
+            DropReason::HmacUnknownKey
+        );
+        // keepalived looks at the timestamp before the key: a stale forgery counts as stale.
+        assert_eq!(drop(signed(2, &[2; 32], 1000), 2000), DropReason::HmacStale);
+        assert_eq!(drop(signed(1, &[2; 32], 1000), 2000), DropReason::HmacStale);
+        // No trailer under enforce.
+        let mut plain = signed(1, &[1; 32], 1000);
+        plain.truncate(plain.len() - wire::auth_hmac::TRAILER_LEN);
+        let total = u16::try_from(plain.len()).expect("short").to_be_bytes();
+        plain[2..4].copy_from_slice(&total);
+        plain[10..12].copy_from_slice(&[0, 0]);
+        let sum = wire::checksum::checksum(&plain[..20]);
+        plain[10..12].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(drop(plain, 1000), DropReason::HmacMissing);
     }
 }

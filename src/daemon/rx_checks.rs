@@ -25,8 +25,32 @@ pub fn check(
     now: Time,
     advert: &RxAdvert,
 ) -> Result<(), DropReason> {
+    check_hmac_replay(slot, advert)?;
     check_ah_sequence(slot, advert)?;
     check_addresses(slot, state, now, advert)
+}
+
+/// keepalived's `auth_hmac` anti-replay: a verified trailer's sequence must grow past the
+/// last one accepted from its sender (see [`super::hmac_replay`]).
+fn check_hmac_replay(slot: &mut Slot, advert: &RxAdvert) -> Result<(), DropReason> {
+    let (Some(seen), Some(config)) = (advert.hmac, slot.plan.rx.auth_hmac.as_deref()) else {
+        return Ok(());
+    };
+    let capacity = if slot.plan.tx.unicast {
+        slot.plan.tx.destinations.len()
+    } else {
+        super::hmac_replay::MULTICAST_SENDERS
+    };
+    let (window, src) = (config.time_window, advert.src);
+    if slot
+        .tx
+        .hmac
+        .accept(src, seen.sequence, seen.now_secs, window, capacity)
+    {
+        Ok(())
+    } else {
+        Err(DropReason::HmacReplay)
+    }
 }
 
 /// IPsec AH anti-replay (RFC 2402 §3.4.3), as keepalived does it: one sequence number per

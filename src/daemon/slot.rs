@@ -48,10 +48,13 @@ pub enum Phase {
 
 /// What one instance's adverts carry from one send to the next. A peer checks the AH sequence
 /// number for replay, so it moves with the instance across a reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxState {
     pub ip_id: u16,
     pub ah_sequence: u32,
+    /// `auth_hmac`: the last sequence sent, and each sender's last sequence accepted. Both
+    /// move with the instance across a reload, so a key rotation replays nothing.
+    pub hmac: super::hmac_replay::HmacState,
 }
 
 impl Default for TxState {
@@ -60,6 +63,7 @@ impl Default for TxState {
             // keepalived never sends IPv4 id 0 (the kernel would pick one, breaking AH).
             ip_id: 1,
             ah_sequence: 0,
+            hmac: Default::default(),
         }
     }
 }

@@ -11,11 +11,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, AH_HEADER_LEN, AUTH_AH, AhHeader, Auth};
-use super::checksum::V3Checksum;
+use super::auth_hmac::{self, HmacKey, Mode, Sequence, Signer, TRAILER_LEN, Trailer};
+use super::checksum::{self, V3Checksum};
 use super::constants::{IPPROTO_AH, IPPROTO_VRRP, VRRP_HOP_LIMIT};
 use super::error::{Error, room};
 use super::ipv4::{self, Ipv4Header};
-use super::vrrp::{RxContext, VrrpRepr};
+use super::vrrp::{self, RxContext, VrrpRepr};
 use crate::types::Family;
 
 /// A validated advertisement and the IP-level facts the daemon still needs.
@@ -30,7 +31,60 @@ pub struct Received {
     /// The AH header of a v2 AH advert, ICV and SPI already verified; the sequence number
     /// is for the instance's replay check.
     pub ah: Option<AhHeader>,
+    /// The `auth_hmac` trailer, HMAC verified; its sequence is for the time window and the
+    /// instance's replay check. `None` without one (accepted only outside `mode enforce`).
+    #[serde(default)]
+    pub hmac: Option<Trailer>,
     pub vrrp: VrrpRepr,
+}
+
+/// Splits an `auth_hmac` trailer off `bytes` (a VRRP message and what follows it), as
+/// keepalived detects it: by length alone, exactly the message's length plus 28 bytes, and
+/// only for an instance that has `auth_hmac`.
+fn split_trailer<'a>(bytes: &'a [u8], family: Family, ctx: &RxContext) -> (&'a [u8], &'a [u8]) {
+    if ctx.auth_hmac.is_none() {
+        return (bytes, &[]);
+    }
+    let version = match bytes.first().map(|b| b >> 4) {
+        Some(2) => crate::types::Version::V2,
+        Some(3) => crate::types::Version::V3,
+        _ => ctx.version,
+    };
+    let count = usize::from(bytes.get(3).copied().unwrap_or(0));
+    let message = vrrp::message_len(version, family, count);
+    if bytes.len() == message + TRAILER_LEN {
+        bytes.split_at_checked(message).unwrap_or((bytes, &[]))
+    } else {
+        (bytes, &[])
+    }
+}
+
+/// keepalived's `auth_hmac` receive check, on a message that passed every other check: a
+/// trailer is verified if present, and required under `mode enforce`.
+fn check_hmac(
+    ctx: &RxContext,
+    src: IpAddr,
+    repr: &VrrpRepr,
+    message: &[u8],
+    trailer: &[u8],
+) -> Result<Option<Trailer>, Error> {
+    let Some(config) = &ctx.auth_hmac else {
+        return Ok(None);
+    };
+    if trailer.is_empty() {
+        return match config.mode {
+            Mode::Enforce => Err(Error::HmacMissing),
+            Mode::Permissive | Mode::ReceiveOnly => Ok(None),
+        };
+    }
+    let parsed = Trailer::parse(trailer)?;
+    let signer = Signer {
+        version: repr.version,
+        vrid: repr.vrid,
+        src,
+    };
+    auth_hmac::verify(config, &signer, message, &parsed)?;
+    Ok(Some(parsed))
 }
 
 /// The VRID of a received IPv4 datagram, without validation: for demultiplexing on a socket
@@ -106,13 +160,16 @@ pub fn parse_ipv4_advert(datagram: &[u8], ctx: &RxContext) -> Result<Received, E
     }
 
     let (src, dst) = (IpAddr::V4(header.src), IpAddr::V4(header.dst));
-    let vrrp = VrrpRepr::parse(vrrp_bytes, src, dst, ctx)?;
+    let (message, trailer) = split_trailer(vrrp_bytes, Family::V4, ctx);
+    let vrrp = VrrpRepr::parse_before_trailer(message, trailer, src, dst, ctx)?;
+    let hmac = check_hmac(ctx, src, &vrrp, message, trailer)?;
     Ok(Received {
         src,
         dst,
         ttl: header.ttl,
         ip_id: Some(header.id),
         ah,
+        hmac,
         vrrp,
     })
 }
@@ -128,13 +185,16 @@ pub fn parse_ipv6_advert(
 ) -> Result<Received, Error> {
     check_ttl(hop_limit, ctx)?;
     let (src, dst) = (IpAddr::V6(src), IpAddr::V6(dst));
-    let vrrp = VrrpRepr::parse(payload, src, dst, ctx)?;
+    let (message, trailer) = split_trailer(payload, Family::V6, ctx);
+    let vrrp = VrrpRepr::parse_before_trailer(message, trailer, src, dst, ctx)?;
+    let hmac = check_hmac(ctx, src, &vrrp, message, trailer)?;
     Ok(Received {
         src,
         dst,
         ttl: hop_limit,
         ip_id: None,
         ah: None,
+        hmac,
         vrrp,
     })
 }
@@ -155,6 +215,13 @@ pub struct Ipv4Tx {
     pub unicast: bool,
 }
 
+/// What signs an advert with keepalived's `auth_hmac`: the active key and the sequence.
+#[derive(Debug, Clone, Copy)]
+pub struct HmacTx<'a> {
+    pub key: &'a HmacKey,
+    pub sequence: Sequence,
+}
+
 /// The length of the whole IPv4 datagram for `repr`.
 pub fn ipv4_advert_len(repr: &VrrpRepr) -> usize {
     let ah = if matches!(repr.auth, Auth::Ah(_)) {
@@ -165,10 +232,29 @@ pub fn ipv4_advert_len(repr: &VrrpRepr) -> usize {
     ipv4::MIN_HEADER_LEN + ah + repr.buffer_len_for(Family::V4)
 }
 
+/// The length of the whole IPv4 datagram for `repr`, with an `auth_hmac` trailer if `signed`.
+pub fn ipv4_advert_len_signed(repr: &VrrpRepr, signed: bool) -> usize {
+    ipv4_advert_len(repr) + if signed { TRAILER_LEN } else { 0 }
+}
+
 /// Writes a whole IPv4 datagram (header, AH if `repr.auth` is `Auth::Ah`, VRRP message) for
 /// an `IP_HDRINCL` socket; returns its length.
 pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<usize, Error> {
-    let total = ipv4_advert_len(repr);
+    emit_ipv4_advert_signed(buf, repr, tx, None)
+}
+
+/// [`emit_ipv4_advert`], followed by an `auth_hmac` trailer when `hmac` is given. The IPv4
+/// total length counts the trailer; the VRRP checksum does not (keepalived's layout).
+pub fn emit_ipv4_advert_signed(
+    buf: &mut [u8],
+    repr: &VrrpRepr,
+    tx: &Ipv4Tx,
+    hmac: Option<&HmacTx<'_>>,
+) -> Result<usize, Error> {
+    if hmac.is_some() && repr.auth != Auth::None {
+        return Err(Error::HmacWithLegacyAuth);
+    }
+    let total = ipv4_advert_len_signed(repr, hmac.is_some());
     room(buf, total)?;
     let buf = buf.get_mut(..total).unwrap_or(&mut []);
     let key = match &repr.auth {
@@ -200,12 +286,27 @@ pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<
     let (ah_bytes, vrrp_bytes) = rest
         .split_at_mut_checked(ah_len)
         .unwrap_or((&mut [], &mut []));
-    repr.emit(
+    let written = repr.emit(
         vrrp_bytes,
         IpAddr::V4(tx.src),
         IpAddr::V4(tx.dst),
         tx.v3_checksum,
     )?;
+    if let Some(hmac) = hmac {
+        let (message, trailer) =
+            vrrp_bytes
+                .split_at_mut_checked(written)
+                .ok_or(Error::BufferTooSmall {
+                    len: 0,
+                    needed: total,
+                })?;
+        let signer = Signer {
+            version: repr.version,
+            vrid: repr.vrid,
+            src: IpAddr::V4(tx.src),
+        };
+        auth_hmac::sign(hmac.key, &signer, message, hmac.sequence).emit(trailer)?;
+    }
     if let Some(key) = key {
         let mut ah = AhHeader {
             next_header: IPPROTO_VRRP,
@@ -217,6 +318,46 @@ pub fn emit_ipv4_advert(buf: &mut [u8], repr: &VrrpRepr, tx: &Ipv4Tx) -> Result<
         ah.icv = auth::ah_icv(key, ip_bytes, ah_bytes, vrrp_bytes, tx.unicast);
         ah.emit(ah_bytes)?;
     }
+    Ok(total)
+}
+
+/// Writes the VRRP payload of an IPv6 advert, followed by an `auth_hmac` trailer when `hmac`
+/// is given; returns its length. The checksum then covers the trailer, as the kernel's does
+/// for keepalived (`IPV6_CHECKSUM`).
+pub fn emit_ipv6_advert(
+    buf: &mut [u8],
+    repr: &VrrpRepr,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    v3_checksum: V3Checksum,
+    hmac: Option<&HmacTx<'_>>,
+) -> Result<usize, Error> {
+    let (src, dst) = (IpAddr::V6(src), IpAddr::V6(dst));
+    let Some(hmac) = hmac else {
+        return repr.emit(buf, src, dst, v3_checksum);
+    };
+    let total = repr.buffer_len_for(Family::V6) + TRAILER_LEN;
+    room(buf, total)?;
+    let buf = buf.get_mut(..total).unwrap_or(&mut []);
+    let written = repr.emit(buf, src, dst, v3_checksum)?;
+    let (message, trailer) = buf
+        .split_at_mut_checked(written)
+        .ok_or(Error::BufferTooSmall {
+            len: 0,
+            needed: total,
+        })?;
+    let signer = Signer {
+        version: repr.version,
+        vrid: repr.vrid,
+        src,
+    };
+    auth_hmac::sign(hmac.key, &signer, message, hmac.sequence).emit(trailer)?;
+    // The HMAC read the checksum as zero; now the checksum covers the trailer.
+    let pseudo = vrrp::pseudo_header_sum(repr.version, src, dst, total, v3_checksum);
+    let mut packet = vrrp::VrrpPacket::new_unchecked(&mut *buf);
+    packet.set_checksum(0);
+    let sum = checksum::finish(checksum::accumulate(pseudo, packet.into_inner()));
+    vrrp::VrrpPacket::new_unchecked(&mut *buf).set_checksum(sum);
     Ok(total)
 }
 

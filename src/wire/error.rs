@@ -96,6 +96,16 @@ pub enum Error {
     #[error("IPsec AH SPI {spi:#010x} is not the sender address {src}")]
     BadAhSpi { spi: u32, src: IpAddr },
 
+    #[error("auth_hmac: no authentication trailer, and the instance's mode is enforce")]
+    HmacMissing,
+    #[error("auth_hmac: malformed trailer (type {ext_type}, reserved {reserved:#06x})")]
+    HmacMalformed { ext_type: u8, reserved: u16 },
+    /// `secs`: the trailer's timestamp, for a caller that counts a stale trailer first.
+    #[error("auth_hmac: trailer names key id {key_id}, which is not configured")]
+    HmacUnknownKey { key_id: u8, secs: u32 },
+    #[error("auth_hmac: the trailer's HMAC does not match")]
+    HmacBadTag { secs: u32 },
+
     #[error("{what} is not a gratuitous ARP / unsolicited NA: {why}")]
     NotAnnouncement { what: Layer, why: Why },
     #[error("ICMPv6 checksum 0x{found:04x} is wrong (computed 0x{computed:04x})")]
@@ -111,6 +121,8 @@ pub enum Error {
     IntervalTooLarge(Centis),
     #[error("cannot encode: authentication exists only in VRRPv2")]
     AuthOnV3,
+    #[error("cannot encode: auth_hmac replaces VRRPv2 authentication, it cannot carry both")]
+    HmacWithLegacyAuth,
 }
 
 /// Checks that `buf` holds at least `needed` bytes.

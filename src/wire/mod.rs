@@ -30,6 +30,7 @@
 pub mod advert;
 pub mod arp;
 pub mod auth;
+pub mod auth_hmac;
 pub mod checksum;
 pub mod constants;
 pub mod error;

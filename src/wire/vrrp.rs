@@ -11,10 +11,12 @@
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::auth::{AUTH_AH, AUTH_DATA_LEN, AUTH_NONE, AUTH_PASSWORD, Auth, AuthKey};
+use super::auth_hmac::AuthHmac;
 use super::checksum::{self, V3Checksum};
 use super::constants::{IPPROTO_VRRP, VRRP_GROUP_V4};
 use super::error::{Error, Layer, need, room};
@@ -218,9 +220,31 @@ pub struct RxContext {
     /// The instance talks to unicast peers: keepalived then skips the TTL = 255 check
     /// (routers may decrement it) and zeroes the TTL in the AH ICV.
     pub unicast: bool,
+    /// keepalived's `auth_hmac`: the keys a trailer is verified with, and whether one is
+    /// required ([`super::auth_hmac`]).
+    #[serde(default)]
+    pub auth_hmac: Option<Arc<AuthHmac>>,
 }
 
 impl RxContext {
+    /// The same expectations apart from `auth_hmac`'s keys and settings, which a reload may
+    /// rotate without making the instance another router (keepalived's key rotation).
+    pub fn same_except_keys(&self, other: &RxContext) -> bool {
+        // Destructured so that a new field is a compile error here, not a silent carry.
+        let RxContext {
+            version,
+            auth,
+            v3_checksum,
+            unicast,
+            auth_hmac,
+        } = self;
+        *version == other.version
+            && *auth == other.auth
+            && *v3_checksum == other.v3_checksum
+            && *unicast == other.unicast
+            && auth_hmac.is_some() == other.auth_hmac.is_some()
+    }
+
     /// A multicast instance without authentication, using the RFC 5798 checksum.
     pub fn new(version: Version) -> Self {
         Self {
@@ -228,6 +252,7 @@ impl RxContext {
             auth: Auth::None,
             v3_checksum: V3Checksum::PseudoHeader,
             unicast: false,
+            auth_hmac: None,
         }
     }
 }
@@ -295,6 +320,19 @@ impl VrrpRepr {
     /// of RFC 5798 §7.1 (RFC 3768 §7.1 for v2) that needs no instance state besides `ctx`,
     /// except the TTL and the AH ICV, which live in the IP layer (`advert` does both).
     pub fn parse(buf: &[u8], src: IpAddr, dst: IpAddr, ctx: &RxContext) -> Result<Self, Error> {
+        Self::parse_before_trailer(buf, &[], src, dst, ctx)
+    }
+
+    /// [`VrrpRepr::parse`] of a message followed by an `auth_hmac` trailer: over IPv6 the
+    /// checksum covers the trailer too (keepalived has the kernel checksum the whole payload),
+    /// over IPv4 it covers the message only.
+    pub fn parse_before_trailer(
+        buf: &[u8],
+        trailer: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ctx: &RxContext,
+    ) -> Result<Self, Error> {
         let family = family_of(src, dst)?;
         let packet = VrrpPacket::new_checked(buf)?;
 
@@ -328,8 +366,19 @@ impl VrrpRepr {
             });
         }
         // RFC 5798 §7.1: MUST verify the VRRP checksum.
-        let pseudo = pseudo_header_sum(ctx.version, src, dst, buf.len(), ctx.v3_checksum);
-        let computed = packet.compute_checksum(pseudo);
+        let covered = match family {
+            Family::V6 => trailer,
+            Family::V4 => &[],
+        };
+        let pseudo = pseudo_header_sum(
+            ctx.version,
+            src,
+            dst,
+            buf.len() + covered.len(),
+            ctx.v3_checksum,
+        );
+        // Both lengths are even, so the trailer's words add in like the message's.
+        let computed = packet.compute_checksum(checksum::accumulate(pseudo, covered));
         if computed != packet.checksum() {
             return Err(Error::BadChecksum {
                 found: packet.checksum(),

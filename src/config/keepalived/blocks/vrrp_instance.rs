@@ -173,6 +173,18 @@ static KEYWORDS: &[K] = &[
         }
         Ok(())
     }),
+    // Its sub-block (key, active_key, time_window, anti_replay, mode) is read by
+    // config/auth_hmac.rs.
+    K::acted(&["auth_hmac"], "auth_hmac", |m, c, n| {
+        c.inst.auth_hmac = Some(crate::config::auth_hmac::map_keepalived(
+            n,
+            c.inst.auth_hmac.take(),
+            &c.base,
+            &mut m.map,
+            &mut m.diags,
+        ));
+        Ok(())
+    }),
     K::acted(&["unicast_src_ip"], "unicast_src_ip", |m, c, n| {
         let a = m.arg(n)?;
         c.inst.unicast_src_ip = Some(m.ip(a, "unicast_src_ip")?);
@@ -421,9 +433,6 @@ static KEYWORDS: &[K] = &[
             Ok(())
         },
     ),
-    // A security keyword that is accepted and not enforced would be the worst bug: refused
-    // until HMAC authentication is implemented.
-    K::refused(&["auth_hmac"], Why::Pending),
     K::warned(&["use_ipvlan"], Why::Ipvlan),
     K::warned(&["track_bfd"], Why::Bfd),
     K::warned(&["old_unicast_checksum"], Why::OldChecksum),
@@ -491,6 +500,7 @@ fn new_instance(name: String) -> Instance {
         virtual_routes: Vec::new(),
         virtual_rules: Vec::new(),
         auth: None,
+        auth_hmac: None,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         unicast_ttl: None,
