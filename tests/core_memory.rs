@@ -58,8 +58,11 @@ impl Effects for Nothing {
 const LINKS: u32 = 4;
 const PER_LINK: u32 = 250;
 /// The budget for the core's heap per instance (plans included): 820 B measured 2026-12-01 (see the
-/// printed breakdown); keepalived 2.2.7 costs about 1.6 KiB of RSS per instance.
-const BUDGET_PER_INSTANCE: isize = 900;
+/// printed breakdown), 916 B once keepalived 2.4's keywords acted (the `auth_hmac` state
+/// pointer in every slot, its keys in the receive context, address extras, `no_track` lists,
+/// the dynamic-interface and tracking flags); keepalived 2.2.7 costs about 1.6 KiB of RSS per
+/// instance. Issue 13 sets the target (1 KiB of RSS per instance, all included).
+const BUDGET_PER_INSTANCE: isize = 940;
 
 fn facts(name: &str) -> Option<IfaceFacts> {
     let k: u8 = name.strip_prefix("eth")?.parse().ok()?;

@@ -197,7 +197,7 @@ impl Effects for SystemEffects {
             .filter(|a| a.mode.signs())
             .and_then(|a| {
                 let key = a.active()?;
-                let sequence = tx.hmac.next_sent(wall_clock(), a.time_window);
+                let sequence = tx.hmac_mut().next_sent(wall_clock(), a.time_window);
                 Some(HmacTx { key, sequence })
             });
         for &dst in &t.destinations {

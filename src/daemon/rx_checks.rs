@@ -44,7 +44,7 @@ fn check_hmac_replay(slot: &mut Slot, advert: &RxAdvert) -> Result<(), DropReaso
     let (window, src) = (config.time_window, advert.src);
     if slot
         .tx
-        .hmac
+        .hmac_mut()
         .accept(src, seen.sequence, seen.now_secs, window, capacity)
     {
         Ok(())

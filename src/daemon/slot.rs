@@ -53,8 +53,9 @@ pub struct TxState {
     pub ip_id: u16,
     pub ah_sequence: u32,
     /// `auth_hmac`: the last sequence sent, and each sender's last sequence accepted. Both
-    /// move with the instance across a reload, so a key rotation replays nothing.
-    pub hmac: super::hmac_replay::HmacState,
+    /// move with the instance across a reload, so a key rotation replays nothing. Boxed on
+    /// first use: most instances never sign, and a slot stays small (thousands per router).
+    hmac: Option<Box<super::hmac_replay::HmacState>>,
 }
 
 impl Default for TxState {
@@ -63,12 +64,17 @@ impl Default for TxState {
             // keepalived never sends IPv4 id 0 (the kernel would pick one, breaking AH).
             ip_id: 1,
             ah_sequence: 0,
-            hmac: Default::default(),
+            hmac: None,
         }
     }
 }
 
 impl TxState {
+    /// The `auth_hmac` sequences, made on first use.
+    pub fn hmac_mut(&mut self) -> &mut super::hmac_replay::HmacState {
+        self.hmac.get_or_insert_with(Default::default)
+    }
+
     /// The IPv4 id and AH sequence number of the next IPv4 advert.
     pub fn next_ipv4(&mut self) -> (u16, u32) {
         self.ip_id = self.ip_id.wrapping_add(1).max(1);
