@@ -86,17 +86,6 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
             }
         }
     }
-    for (i, inst) in config.instances.iter().enumerate() {
-        let name = &inst.name;
-        if inst.track_src_ip {
-            warn(
-                format!("instances.{i}.track_src_ip"),
-                format!(
-                    "instance `{name}`: `track_src_ip` has no effect in vigil yet: a removed unicast source address is not tracked (the instance does not go to FAULT when it disappears)"
-                ),
-            );
-        }
-    }
     address_options(config, &mut warn);
     out
 }
@@ -159,14 +148,13 @@ mod tests {
     #[test]
     fn every_inert_setting_is_warned_at_its_line() {
         let conf = format!(
-            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n}}\n"
+            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE}}}\n"
         );
         let w = warnings(&conf).join("\n");
         for (what, line) in [
             ("`notification_email`", 2),
             ("`smtp_server`", 5),
             ("`smtp_alert`", 6),
-            ("`track_src_ip`", 15),
         ] {
             assert!(
                 w.lines()
