@@ -19,7 +19,7 @@ use vigil::config::{LoadOptions, load_keepalived_str};
 
 /// Keywords whose implementation is under way (issue 9, item 3): the only ones that may carry
 /// `Why::Pending`. A keyword leaves this list when it starts acting.
-const PENDING: &[&str] = &["auth_hmac", "track_src_ip"];
+const PENDING: &[&str] = &[];
 
 fn list() -> (String, Vec<(String, String)>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -87,21 +87,15 @@ pub fn inert(config: &Config, map: &SourceMap) -> Vec<Diagnostic> {
         }
     }
     for (i, inst) in config.instances.iter().enumerate() {
-        let name = &inst.name;
         // Only where the instance sets it: an instance inheriting global_defs' smtp_alert
         // is covered by the warning there.
         let path = format!("instances.{i}.smtp_alert");
         if inst.smtp_alert && map.contains(&path) {
             warn(
                 path,
-                format!("instance `{name}`: `smtp_alert` has no effect: {NO_SMTP}"),
-            );
-        }
-        if inst.track_src_ip {
-            warn(
-                format!("instances.{i}.track_src_ip"),
                 format!(
-                    "instance `{name}`: `track_src_ip` has no effect in vigil yet: a removed unicast source address is not tracked (the instance does not go to FAULT when it disappears)"
+                    "instance `{}`: `smtp_alert` has no effect: {NO_SMTP}",
+                    inst.name
                 ),
             );
         }
@@ -168,14 +162,13 @@ mod tests {
     #[test]
     fn every_inert_setting_is_warned_at_its_line() {
         let conf = format!(
-            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE} track_src_ip\n}}\n"
+            "global_defs {{\n notification_email {{\n  ops@example.com\n }}\n smtp_server 192.0.2.25\n smtp_alert\n}}\n{INSTANCE}}}\n"
         );
         let w = warnings(&conf).join("\n");
         for (what, line) in [
             ("`notification_email`", 2),
             ("`smtp_server`", 5),
             ("`smtp_alert`", 6),
-            ("`track_src_ip`", 15),
         ] {
             assert!(
                 w.lines()

@@ -102,6 +102,8 @@ pub struct Core<E: Effects> {
     pub(super) startup: super::startup_delay::StartupDelay,
     /// keepalived `router_id`, shown by status.
     pub(super) router_id: Option<String>,
+    /// keepalived `track_src_ip`: whether each tracked source is on the box.
+    pub(super) sources: super::tracked_source::TrackedSources,
     pub(super) effects: E,
     /// Set while a reload removes instances: their shutdown is announced as keepalived
     /// announces a deleted instance ([`deleted_note`]), not as STOP.
@@ -121,6 +123,7 @@ impl<E: Effects> Core<E> {
             socket_drops: DropCounts::default(),
             startup: Default::default(),
             router_id: None,
+            sources: Default::default(),
             effects,
             deleting: false,
         }
@@ -182,6 +185,9 @@ impl<E: Effects> Core<E> {
                 tentative,
             } => {
                 self.on_link_local(now, ifindex, addr, !tentative);
+                if !tentative {
+                    self.on_tracked_source(now, addr, true);
+                }
                 // An interface that came back without its address could not be planned yet.
                 if !tentative {
                     self.replan_if_stale_index(ifindex);
@@ -189,6 +195,7 @@ impl<E: Effects> Core<E> {
             }
             CoreInput::AddressRemoved { ifindex, addr } => {
                 self.on_link_local(now, ifindex, addr, false);
+                self.on_tracked_source(now, addr, false);
                 self.on_address_removed(ifindex, addr);
             }
             CoreInput::Tracker(update) => self.on_tracker(now, &update),

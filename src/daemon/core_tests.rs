@@ -291,6 +291,48 @@ fn netlink_repeats_are_not_events_and_a_change_is() {
 }
 
 #[test]
+fn track_src_ip_faults_while_the_configured_source_is_gone() {
+    let conf = instance("VI_1", 1, 100, " mcast_src_ip 192.0.2.77\n track_src_ip\n");
+    let mut core = started(&conf);
+    core.effects_mut().take();
+    let src: IpAddr = "192.0.2.77".parse().unwrap();
+    core.handle(
+        secs(0.1),
+        CoreInput::AddressRemoved {
+            ifindex: ETH0,
+            addr: src,
+        },
+    );
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Backup, State::Fault)]
+    );
+    core.handle(
+        secs(0.2),
+        CoreInput::AddressAdded {
+            ifindex: ETH0,
+            addr: src,
+            tentative: false,
+        },
+    );
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Fault, State::Backup)]
+    );
+    // Without track_src_ip the same removal changes nothing.
+    let mut plain = started(&instance("VI_1", 1, 100, " mcast_src_ip 192.0.2.77\n"));
+    plain.effects_mut().take();
+    plain.handle(
+        secs(0.1),
+        CoreInput::AddressRemoved {
+            ifindex: ETH0,
+            addr: src,
+        },
+    );
+    assert!(transitions(&plain.effects_mut().take()).is_empty());
+}
+
+#[test]
 fn dont_track_primary_ignores_the_instance_s_own_link() {
     let mut core = started(&instance("VI_1", 1, 100, " dont_track_primary\n"));
     core.effects_mut().take();

@@ -143,6 +143,7 @@ impl Feeder {
             present_vips: prepared.present_vips.clone(),
             startup_delay: prepared.startup_delay,
             router_id: prepared.router_id.clone(),
+            absent_sources: prepared.absent_sources.clone(),
         };
         // The originals were allocated beside the parsed model: freed the same way.
         free_beside_loop(prepared);

@@ -140,6 +140,9 @@ pub struct Prepared {
     /// keepalived `router_id`: this router's name in status and the dump files.
     #[serde(default)]
     pub router_id: Option<String>,
+    /// `track_src_ip` sources the kernel did not hold when the configuration was prepared.
+    #[serde(default)]
+    pub absent_sources: Vec<IpAddr>,
 }
 
 /// An address found on an interface, by the interface's index.

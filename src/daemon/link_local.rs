@@ -66,6 +66,7 @@ impl<E: Effects> Core<E> {
     pub(super) fn usable(&self, plan: &InstancePlan) -> bool {
         (plan.dont_track_primary || self.link_up(plan.ifindex))
             && self.link_locals.source_usable(plan)
+            && self.sources.present(plan)
     }
 
     /// Logs, once per wait, that an instance holds in Fault for its link-local address.

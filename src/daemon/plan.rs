@@ -131,6 +131,10 @@ pub struct InstancePlan {
     /// (no FAULT when it goes down); its other watched interfaces still count.
     #[serde(default)]
     pub dont_track_primary: bool,
+    /// keepalived `track_src_ip` with a configured source: FAULT while the source address
+    /// is not on the box (`tracked_source.rs`).
+    #[serde(default)]
+    pub track_src: bool,
     /// `virtual_routes` / `virtual_rules`: in with mastership, after the VIPs. Boxed and
     /// absent when the instance has none, as most have.
     pub routing: Option<Box<Routing>>,
@@ -413,7 +417,7 @@ fn plan_instance(
         check_unicast_src,
         mcast_src_ip,
         mcast_dst_ip,
-        track_src_ip: _,
+        track_src_ip,
         ref use_vmac,
         vmac_xmit_base,
         // The checkers: resolved with the sync group's by `InstanceTrackers::for_instance`.
@@ -447,8 +451,8 @@ fn plan_instance(
 
     // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the interface's primary IPv4 address or
     // its IPv6 link-local address; keepalived lets unicast_src_ip / mcast_src_ip override it.
-    let src = match (unicast.then_some(unicast_src_ip).flatten().or(mcast_src_ip), family)
-    {
+    let configured_src = unicast.then_some(unicast_src_ip).flatten().or(mcast_src_ip);
+    let src = match (configured_src, family) {
         (Some(a), _) => a,
         (None, Family::V4) => IpAddr::V4(iface.primary_v4.ok_or_else(|| {
             format!(
@@ -692,6 +696,8 @@ fn plan_instance(
         awaits_interface: awaits.is_some(),
         notify_priority_changes,
         dont_track_primary,
+        // keepalived clears `track_src_ip` when no source is configured.
+        track_src: track_src_ip && configured_src.is_some(),
         routing: Routing::boxed(virtual_routes, virtual_rules),
         vips_no_track: {
             let untracked: Vec<IpAddr> = virtual_addresses

@@ -142,6 +142,12 @@ pub async fn prepare(source: Source, ctx: Context) -> Result<Ready, PrepareError
     let present_vips = present_vips(&planned, &present);
     let mut prepared = assemble(&config, planned, groups, links);
     prepared.present_vips = present_vips;
+    prepared.absent_sources = prepared
+        .instances
+        .iter()
+        .filter(|p| p.track_src && !present.iter().any(|a| a.addr == p.tx.src))
+        .map(|p| p.tx.src)
+        .collect();
     Ok(Ready {
         prepared,
         sockets: made.sockets,
@@ -235,6 +241,7 @@ pub fn assemble(
         present_vips: Vec::new(),
         startup_delay,
         router_id: router_id.clone(),
+        absent_sources: Vec::new(),
     }
 }
 

@@ -41,9 +41,18 @@ impl<E: Effects> Core<E> {
             present_vips,
             startup_delay,
             router_id,
+            absent_sources,
         } = prepared;
         self.router_id = router_id;
         self.learn_links(&links);
+        self.learn_sources(
+            instances
+                .iter()
+                .filter(|p| p.track_src)
+                .map(|p| p.tx.src)
+                .collect(),
+            &absent_sources,
+        );
         self.set_startup_delay(now, startup_delay);
 
         // Member name -> sync group name, before and after (maps: no scan per instance).

@@ -217,16 +217,10 @@ static KEYWORDS: &[K] = &[
         c.inst.mcast_dst_ip = Some(m.ip(a, "mcast_dst_ip")?);
         Ok(())
     }),
-    // Mapped; config/inert.rs warns that the source address is not tracked.
-    K::warned_by(
-        &["track_src_ip"],
-        Why::Pending,
-        "track_src_ip",
-        |_, c, _| {
-            c.inst.track_src_ip = true;
-            Ok(())
-        },
-    ),
+    K::acted(&["track_src_ip"], "track_src_ip", |_, c, _| {
+        c.inst.track_src_ip = true;
+        Ok(())
+    }),
     K::acted(&["use_vmac"], "use_vmac", |m, c, n| {
         // keepalived: `use_vmac [NAME] [MAC]`; a word that parses as a MAC is the MAC.
         let name = n.args.iter().find(|a| !looks_like_mac(&a.text));
