@@ -1,6 +1,7 @@
 //! keepalived's address options on a real kernel: what `ip address` shows for each option of a
 //! `virtual_ipaddress` line, `no_track` against a tracked address when an administrator
-//! deletes them, and the other interfaces an instance's addresses name being watched.
+//! deletes them, the other interfaces an instance's addresses name being watched, and
+//! `track_src_ip` / `dont_track_primary`.
 //!
 //! Each test builds its own lab (unique names, deleted on drop and on panic). Under CI=true or
 //! VIGIL_LAB=1 a lab that cannot be built fails the test.
@@ -190,6 +191,58 @@ fn the_interface_of_an_address_is_watched_unless_no_track() -> Result<()> {
         ensure!(
             held(&r1, "192.0.2.222")?,
             "the no_track instance lost its VIP"
+        );
+        Ok(())
+    })
+}
+
+/// `track_src_ip`: the instance sends from a configured address; deleting that address puts
+/// it in FAULT, adding it back brings it back. `dont_track_primary`: an instance ignores its
+/// own interface going down, while one without it goes to FAULT.
+#[test]
+fn track_src_ip_and_dont_track_primary() -> Result<()> {
+    scenario("addr_track_src", |lab| {
+        let r1 = lab.host("r1")?;
+        r1.run("ip", ["address", "add", "192.0.2.231/24", "dev", "eth0"])?;
+        let conf = format!(
+            "{}{}{}",
+            instance(
+                "SRC",
+                75,
+                "eth0",
+                "    mcast_src_ip 192.0.2.231\n    track_src_ip\n    virtual_ipaddress {\n        192.0.2.232/24\n    }\n",
+            ),
+            instance(
+                "FOLLOWS",
+                76,
+                "eth0",
+                "    virtual_ipaddress {\n        192.0.2.233/24\n    }\n",
+            ),
+            instance(
+                "IGNORES",
+                77,
+                "eth0",
+                "    dont_track_primary\n    virtual_ipaddress {\n        192.0.2.234/24\n    }\n",
+            ),
+        );
+        let v = Vigil::start_with(&r1, "keepalived.conf", &conf)?;
+        for name in ["SRC", "FOLLOWS", "IGNORES"] {
+            v.wait_state(name, "MASTER", SETTLE)?;
+        }
+        r1.run("ip", ["address", "del", "192.0.2.231/24", "dev", "eth0"])?;
+        v.wait_state("SRC", "FAULT", SETTLE)
+            .context("its configured source address was deleted")?;
+        r1.run("ip", ["address", "add", "192.0.2.231/24", "dev", "eth0"])?;
+        v.wait_state("SRC", "MASTER", SETTLE)?;
+
+        let transitions = v.field("IGNORES", "transitions")?;
+        r1.run("ip", ["link", "set", "eth0", "down"])?;
+        v.wait_state("FOLLOWS", "FAULT", SETTLE)?;
+        r1.run("ip", ["link", "set", "eth0", "up"])?;
+        v.wait_state("FOLLOWS", "MASTER", SETTLE)?;
+        ensure!(
+            v.field("IGNORES", "transitions")? == transitions,
+            "the dont_track_primary instance followed its interface down"
         );
         Ok(())
     })
