@@ -295,17 +295,10 @@ impl<E: Effects> Core<E> {
             .collect();
         for id in on_link {
             // An IPv6 instance whose link-local source is still tentative waits in Fault
-            // (`link_local.rs`).
-            let input = match self.node.data(id).map(|s| s.plan.clone()) {
-                Some(plan) if up && !self.usable(&plan) => {
-                    self.log_waiting(&plan);
-                    Input::LinkDown
-                }
-                _ if up => Input::LinkUp,
-                _ => Input::LinkDown,
-            };
-            let actions = self.node.handle(now, id, input);
-            self.apply(actions);
+            // (`link_local.rs`), as does one whose tracked source is gone.
+            if let Some(plan) = self.node.data(id).map(|s| s.plan.clone()) {
+                self.follow_usability(now, id, &plan);
+            }
         }
     }
 

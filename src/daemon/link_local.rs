@@ -69,6 +69,19 @@ impl<E: Effects> Core<E> {
             && self.sources.present(plan)
     }
 
+    /// Tells a started instance whether it can run now (its link, its source addresses): into
+    /// Fault while it cannot (the wait logged), out of Fault when it can.
+    pub(super) fn follow_usability(&mut self, now: Time, id: InstanceId, plan: &InstancePlan) {
+        let input = if self.usable(plan) {
+            Input::LinkUp
+        } else {
+            self.log_waiting(plan);
+            Input::LinkDown
+        };
+        let actions = self.node.handle(now, id, input);
+        self.apply(actions);
+    }
+
     /// Logs, once per wait, that an instance holds in Fault for its link-local address.
     pub(super) fn log_waiting(&self, plan: &InstancePlan) {
         if self.link_up(plan.ifindex) && !self.link_locals.source_usable(plan) {
@@ -106,7 +119,7 @@ impl<E: Effects> Core<E> {
             let Some(plan) = self.node.data(id).map(|s| s.plan.clone()) else {
                 continue;
             };
-            let input = if self.usable(&plan) {
+            if self.usable(&plan) {
                 tracing::info!(
                     instance = %plan.name(),
                     source = %addr,
@@ -114,13 +127,8 @@ impl<E: Effects> Core<E> {
                     plan.socket_ifname
                 );
                 self.effects.source_ready(&plan);
-                Input::LinkUp
-            } else {
-                self.log_waiting(&plan);
-                Input::LinkDown
-            };
-            let actions = self.node.handle(now, id, input);
-            self.apply(actions);
+            }
+            self.follow_usability(now, id, &plan);
         }
     }
 }

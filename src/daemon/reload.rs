@@ -234,14 +234,7 @@ impl<E: Effects> Core<E> {
                 continue;
             };
             tracing::info!(instance = %plan.name(), interface = %plan.interface, ifindex = plan.ifindex, "instance moved to its interface's new index");
-            let input = if self.usable(&plan) {
-                Input::LinkUp
-            } else {
-                self.log_waiting(&plan);
-                Input::LinkDown
-            };
-            let actions = self.node.handle(now, id, input);
-            self.apply(actions);
+            self.follow_usability(now, id, &plan);
         }
         let summary = ReloadSummary {
             kept: kept.len(),

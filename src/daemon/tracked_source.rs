@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use super::core::{Core, Effects};
 use super::plan::InstancePlan;
-use crate::fsm::{Input, InstanceId, Time};
+use crate::fsm::{InstanceId, Time};
 
 /// Whether each tracked source address is on the box.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,17 +62,12 @@ impl<E: Effects> Core<E> {
             let Some(plan) = self.node.data(id).map(|s| s.plan.clone()) else {
                 continue;
             };
-            let input = if self.usable(&plan) {
+            if present {
                 tracing::info!(instance = %plan.name(), source = %addr, "source address is back (track_src_ip)");
-                Input::LinkUp
             } else {
-                if !present {
-                    tracing::warn!(instance = %plan.name(), source = %addr, "source address removed (track_src_ip): FAULT until it returns");
-                }
-                Input::LinkDown
-            };
-            let actions = self.node.handle(now, id, input);
-            self.apply(actions);
+                tracing::warn!(instance = %plan.name(), source = %addr, "source address removed (track_src_ip): FAULT until it returns");
+            }
+            self.follow_usability(now, id, &plan);
         }
     }
 }
