@@ -104,6 +104,9 @@ pub struct Core<E: Effects> {
     pub(super) router_id: Option<String>,
     /// keepalived `track_src_ip`: whether each tracked source is on the box.
     pub(super) sources: super::tracked_source::TrackedSources,
+    /// A re-plan was asked for and no configuration has been applied since (`resync.rs`): an
+    /// address appearing may be what it was missing.
+    pub(super) replan_pending: bool,
     pub(super) effects: E,
     /// Set while a reload removes instances: their shutdown is announced as keepalived
     /// announces a deleted instance ([`deleted_note`]), not as STOP.
@@ -124,6 +127,7 @@ impl<E: Effects> Core<E> {
             startup: Default::default(),
             router_id: None,
             sources: Default::default(),
+            replan_pending: false,
             effects,
             deleting: false,
         }
@@ -190,7 +194,11 @@ impl<E: Effects> Core<E> {
                 }
                 // An interface that came back without its address could not be planned yet.
                 if !tentative {
-                    self.replan_if_stale_index(ifindex);
+                    // Only while a re-plan is outstanding: every address event comes here (a
+                    // mass failover's VIPs among them), and the check scans every plan.
+                    if self.replan_pending {
+                        self.replan_if_stale_index(ifindex);
+                    }
                 }
             }
             CoreInput::AddressRemoved { ifindex, addr } => {

@@ -44,6 +44,7 @@ impl<E: Effects> Core<E> {
             absent_sources,
         } = prepared;
         self.router_id = router_id;
+        self.replan_pending = false;
         self.learn_links(&links);
         self.learn_sources(
             instances

@@ -43,6 +43,7 @@ impl<E: Effects> Core<E> {
     pub(super) fn replan_if_stale(&mut self, ifindex: u32, name: &str) {
         if self.stale(ifindex, name) {
             tracing::debug!(interface = %name, ifindex, "plans name this interface under another index");
+            self.replan_pending = true;
             self.effects.replan(name);
         }
     }

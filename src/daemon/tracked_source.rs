@@ -40,6 +40,11 @@ impl<E: Effects> Core<E> {
     /// An address came (`present`) or went: the instances tracking it as their source leave or
     /// enter FAULT.
     pub(super) fn on_tracked_source(&mut self, now: Time, addr: IpAddr, present: bool) {
+        // Every address event comes here (a mass failover's VIPs among them): an address no
+        // instance tracks costs one map lookup, not a scan of the instances.
+        if !self.sources.0.contains_key(&addr) {
+            return;
+        }
         let tracking: Vec<(InstanceId, bool)> = self
             .node
             .iter()
