@@ -73,10 +73,8 @@ pub enum EnterError {
     Threads { name: String, threads: usize },
 }
 
-/// Moves the whole process into the namespace `name` (/run/netns/NAME). Refused unless the
-/// caller is the process's only thread: `setns` moves the calling thread alone, and a thread
-/// left behind would open its sockets in the old namespace.
-pub fn enter_process_netns(name: &str) -> Result<(), EnterError> {
+/// Opens /run/netns/NAME, for `setns`; returns its path with it (for error messages).
+fn open_netns(name: &str) -> Result<(PathBuf, std::fs::File), EnterError> {
     let path = netns_path(name).map_err(|source| EnterError::Name {
         name: name.to_owned(),
         source,
@@ -86,6 +84,14 @@ pub fn enter_process_netns(name: &str) -> Result<(), EnterError> {
         path: path.clone(),
         source,
     })?;
+    Ok((path, file))
+}
+
+/// Moves the whole process into the namespace `name` (/run/netns/NAME). Refused unless the
+/// caller is the process's only thread: `setns` moves the calling thread alone, and a thread
+/// left behind would open its sockets in the old namespace.
+pub fn enter_process_netns(name: &str) -> Result<(), EnterError> {
+    let (path, file) = open_netns(name)?;
     let threads = only_thread();
     if threads != 1 {
         return Err(EnterError::Threads {
@@ -167,15 +173,7 @@ fn setns_net(file: &std::fs::File) -> io::Result<()> {
 /// The names of the interfaces of namespace `name` (all of them, up or down), read from a
 /// short-lived thread that enters it, so the caller stays where it is (`vigil check`).
 pub fn interfaces_in(name: &str) -> Result<Vec<String>, EnterError> {
-    let path = netns_path(name).map_err(|source| EnterError::Name {
-        name: name.to_owned(),
-        source,
-    })?;
-    let file = std::fs::File::open(&path).map_err(|source| EnterError::Open {
-        name: name.to_owned(),
-        path: path.clone(),
-        source,
-    })?;
+    let (path, file) = open_netns(name)?;
     std::thread::scope(|s| {
         s.spawn(|| {
             setns_net(&file)?;

@@ -293,19 +293,7 @@ pub fn emit_ipv4_advert_signed(
         tx.v3_checksum,
     )?;
     if let Some(hmac) = hmac {
-        let (message, trailer) =
-            vrrp_bytes
-                .split_at_mut_checked(written)
-                .ok_or(Error::BufferTooSmall {
-                    len: 0,
-                    needed: total,
-                })?;
-        let signer = Signer {
-            version: repr.version,
-            vrid: repr.vrid,
-            src: IpAddr::V4(tx.src),
-        };
-        auth_hmac::sign(hmac.key, &signer, message, hmac.sequence).emit(trailer)?;
+        sign_after(vrrp_bytes, written, total, repr, IpAddr::V4(tx.src), hmac)?;
     }
     if let Some(key) = key {
         let mut ah = AhHeader {
@@ -319,6 +307,31 @@ pub fn emit_ipv4_advert_signed(
         ah.emit(ah_bytes)?;
     }
     Ok(total)
+}
+
+/// Signs the VRRP message in `bytes[..written]` and writes the `auth_hmac` trailer after it
+/// (`total` is the packet's whole length, for the error).
+fn sign_after(
+    bytes: &mut [u8],
+    written: usize,
+    total: usize,
+    repr: &VrrpRepr,
+    src: IpAddr,
+    hmac: &HmacTx<'_>,
+) -> Result<(), Error> {
+    let (message, trailer) = bytes
+        .split_at_mut_checked(written)
+        .ok_or(Error::BufferTooSmall {
+            len: 0,
+            needed: total,
+        })?;
+    let signer = Signer {
+        version: repr.version,
+        vrid: repr.vrid,
+        src,
+    };
+    auth_hmac::sign(hmac.key, &signer, message, hmac.sequence).emit(trailer)?;
+    Ok(())
 }
 
 /// Writes the VRRP payload of an IPv6 advert, followed by an `auth_hmac` trailer when `hmac`
@@ -340,18 +353,7 @@ pub fn emit_ipv6_advert(
     room(buf, total)?;
     let buf = buf.get_mut(..total).unwrap_or(&mut []);
     let written = repr.emit(buf, src, dst, v3_checksum)?;
-    let (message, trailer) = buf
-        .split_at_mut_checked(written)
-        .ok_or(Error::BufferTooSmall {
-            len: 0,
-            needed: total,
-        })?;
-    let signer = Signer {
-        version: repr.version,
-        vrid: repr.vrid,
-        src,
-    };
-    auth_hmac::sign(hmac.key, &signer, message, hmac.sequence).emit(trailer)?;
+    sign_after(buf, written, total, repr, src, hmac)?;
     // The HMAC read the checksum as zero; now the checksum covers the trailer.
     let pseudo = vrrp::pseudo_header_sum(repr.version, src, dst, total, v3_checksum);
     let mut packet = vrrp::VrrpPacket::new_unchecked(&mut *buf);
