@@ -72,6 +72,10 @@ enum Command {
         /// errors.
         #[arg(long)]
         strict: bool,
+        /// Do not look up the interfaces the configuration names (by default a missing one
+        /// is an error, as for keepalived -t): for linting a configuration on another machine.
+        #[arg(long)]
+        offline: bool,
     },
     /// Print the YAML equivalent of a configuration (e.g. an existing keepalived.conf).
     Convert {
@@ -197,8 +201,17 @@ fn report(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check { source, strict } => {
-            let code = vigil::config::cli::check(
+        Command::Check {
+            source,
+            strict,
+            offline,
+        } => {
+            let check = if offline {
+                vigil::config::cli::check_offline
+            } else {
+                vigil::config::cli::check
+            };
+            let code = check(
                 &source.path(),
                 &source.options(strict),
                 &mut std::io::stdout(),
@@ -240,6 +253,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let load_options = source.options(strict);
             let model = std::thread::scope(|s| s.spawn(|| load(&config, &load_options)).join())
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
+            // Before anything is opened: one line naming what is missing, not "Operation not
+            // permitted" from the first socket.
+            vigil::daemon::privilege::require_run_privilege()?;
             // keepalived's `net_namespace`: entered now, while this is the only thread, so
             // the runtime's threads and every socket belong to it (net/netns.rs).
             let namespace = model.global.net_namespace.clone();
