@@ -71,6 +71,8 @@ pub enum DaemonError {
     Privilege(#[from] privilege::PrivilegeError),
     #[error(transparent)]
     Netns(#[from] crate::net::netns::EnterError),
+    #[error("cannot enforce accept mode off: {0}")]
+    Firewall(#[from] crate::net::firewall::FirewallError),
     #[error("cannot record events to {path}: {source}")]
     Record {
         path: String,
@@ -242,6 +244,8 @@ pub async fn run(
         fifo_reader: reader,
         ..NotifierConfig::default()
     });
+    // Before any instance can be master (`accept_mode.rs`).
+    let refusing = super::accept_mode::start(super::accept_mode::needed(&config)).await?;
     let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
     tokio::spawn(execute(
         netlink.clone(),
@@ -250,6 +254,7 @@ pub async fn run(
             garp: config.global.garp_interval,
             gna: config.global.gna_interval,
         },
+        refusing,
     ));
     let mut feeder = Feeder {
         core: Core::new(SystemEffects::new(notifier, work_tx)),
@@ -274,6 +279,7 @@ pub async fn run(
         Err(e) => {
             // A start that fails leaves nothing behind.
             statics.remove(&netlink).await;
+            super::accept_mode::stop().await;
             return Err(e.into());
         }
     };
@@ -487,6 +493,8 @@ pub async fn run(
         Ok(statics) => statics.remove(&netlink).await,
         Err(e) => tracing::error!(error = %e, "static entries worker failed: not removed"),
     }
+    // Every VIP is gone (flushed above): nothing is left to drop traffic for.
+    super::accept_mode::stop().await;
     // STOP scripts run outside the notify queues, bounded by notify::STOP_WAIT: exit is
     // neither held hostage by a busy queue nor taken before STOP has run.
     effects.into_notifier().close().await;

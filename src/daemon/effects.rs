@@ -37,6 +37,13 @@ use crate::wire::advert::{
 pub enum Work {
     Install(Vec<AddressSpec>),
     Remove(Vec<AddressSpec>),
+    /// Accept_Mode off (`net::firewall`): the addresses whose traffic is dropped (`refuse`)
+    /// or accepted again. Queued before an install and after a removal, so a non-owner
+    /// master's VIP never answers, not even for the moment between the two.
+    Refuse {
+        addrs: Vec<IpAddr>,
+        refuse: bool,
+    },
     /// Virtual (or static) routes and rules to add (`up`) or delete.
     Routing {
         instance: String,
@@ -245,6 +252,12 @@ impl Effects for SystemEffects {
     fn install(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>) {
         let specs = only.unwrap_or(&plan.vips);
         if !specs.is_empty() {
+            if plan.fsm.refuses_vip_traffic() {
+                self.queue(Work::Refuse {
+                    addrs: specs.iter().map(|s| s.addr).collect(),
+                    refuse: true,
+                });
+            }
             self.queue(Work::Install(specs.to_vec()));
         }
     }
@@ -256,6 +269,11 @@ impl Effects for SystemEffects {
         let specs = only.unwrap_or(&plan.vips);
         if !specs.is_empty() {
             self.queue(Work::Remove(specs.to_vec()));
+            // Whatever the plan says now: the executor deletes only entries it added.
+            self.queue(Work::Refuse {
+                addrs: specs.iter().map(|s| s.addr).collect(),
+                refuse: false,
+            });
         }
     }
 
@@ -377,10 +395,15 @@ pub async fn execute(
     netlink: Arc<Netlink>,
     mut work: mpsc::UnboundedReceiver<Work>,
     gaps: AnnounceGaps,
+    firewall_table: bool,
 ) {
     let mut announcers: HashMap<u32, Arc<Announcer>> = HashMap::new();
     // Per instance name: the flag that cancels its paced announcement repeats.
     let mut repeating: HashMap<String, Arc<AtomicBool>> = HashMap::new();
+    let mut refusing = Refusing {
+        table: firewall_table,
+        ..Refusing::default()
+    };
     while let Some(first) = work.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = work.try_recv() {
@@ -421,6 +444,7 @@ pub async fn execute(
                         }
                     }
                 }
+                Work::Refuse { addrs, refuse } => refusing.change(&addrs, refuse).await,
                 Work::Routing {
                     instance,
                     routing,
@@ -483,6 +507,58 @@ pub async fn execute(
                 Work::Flush(done) => {
                     let _ = done.send(());
                 }
+            }
+        }
+    }
+}
+
+/// The executor's view of the `net::firewall` table: whether this run made it, and the
+/// addresses it put in. Only those are deleted, so removing residual or never-refused VIPs
+/// costs no `nft` run.
+#[derive(Debug, Default)]
+struct Refusing {
+    table: bool,
+    addrs: std::collections::HashSet<IpAddr>,
+}
+
+impl Refusing {
+    async fn change(&mut self, addrs: &[IpAddr], refuse: bool) {
+        use crate::net::firewall;
+        let addrs: Vec<IpAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|a| self.addrs.contains(a) != refuse)
+            .collect();
+        if addrs.is_empty() {
+            return;
+        }
+        // Made at start when the configuration needs it (`driver`); a reload that adds the
+        // first no-accept instance gets it here.
+        if refuse && !self.table {
+            match firewall::apply(&firewall::setup_script()).await {
+                Ok(()) => self.table = true,
+                Err(e) => {
+                    tracing::error!(error = %e, table = firewall::TABLE, "cannot create the nftables table: traffic to these virtual addresses is ACCEPTED although accept mode is off");
+                    return;
+                }
+            }
+        }
+        match firewall::set_elements(&addrs, refuse).await {
+            Ok(()) => {
+                for a in &addrs {
+                    if refuse {
+                        self.addrs.insert(*a);
+                    } else {
+                        self.addrs.remove(a);
+                    }
+                }
+                tracing::debug!(?addrs, refuse, "accept mode off: drop entries changed");
+            }
+            Err(e) if refuse => {
+                tracing::error!(?addrs, error = %e, "cannot add nftables drop entries: traffic to these virtual addresses is ACCEPTED although accept mode is off")
+            }
+            Err(e) => {
+                tracing::warn!(?addrs, error = %e, "cannot delete nftables drop entries")
             }
         }
     }

@@ -16,6 +16,7 @@
 //! - [`driver`]: `run(config, options, shutdown)`, the loop that feeds the core;
 //!   [`dumps`]: keepalived's dump signals (SIGUSR1, SIGUSR2, ...) answered with files.
 
+pub mod accept_mode;
 mod address_plan;
 mod auto_priority;
 pub mod core;

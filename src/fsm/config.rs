@@ -61,6 +61,12 @@ impl GarpConfig {
     }
 }
 
+/// RFC 5798 §6.4.3: whether a Master with this Accept_Mode and configured priority refuses
+/// packets addressed to its virtual addresses (see [`InstanceConfig::refuses_vip_traffic`]).
+pub fn refuses_vip_traffic(accept: bool, priority: Priority) -> bool {
+    !accept && !priority.is_owner()
+}
+
 /// One VRRP instance (one VRID on one interface, one address family).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +118,14 @@ fn default_down_timer_adverts() -> u8 {
 pub const DEFAULT_DOWN_TIMER_ADVERTS: u8 = 3;
 
 impl InstanceConfig {
+    /// Whether packets addressed to the virtual addresses must be refused while Master:
+    /// RFC 5798 §6.4.3, a non-owner Master MUST NOT accept them unless Accept_Mode is True;
+    /// the address owner (configured priority 255) always accepts them (they are its own).
+    /// keepalived decides it the same way (base priority, not the effective one).
+    pub fn refuses_vip_traffic(&self) -> bool {
+        refuses_vip_traffic(self.accept, self.priority)
+    }
+
     /// A configuration with the RFC and keepalived defaults for everything but identity.
     pub fn new(
         name: impl Into<String>,

@@ -38,7 +38,7 @@ mod time;
 mod timers;
 
 pub use action::{Action, AnnounceReason, Reason, State};
-pub use config::{GarpConfig, InitialState, InstanceConfig};
+pub use config::{GarpConfig, InitialState, InstanceConfig, refuses_vip_traffic};
 pub use group::SyncGroup;
 pub use input::{AdvertRx, Input};
 pub use instance::Instance;

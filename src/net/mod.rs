@@ -6,6 +6,7 @@
 //! - [`events`]: link and address notifications on a separate multicast netlink connection.
 //! - [`announce`]: AF_PACKET sending of the GARP / NA frames `wire` builds.
 //! - [`netns`]: entering a network namespace (`net_namespace`; lab tests).
+//! - [`firewall`]: the nftables table that drops traffic to a no-accept master's VIPs.
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
 //!
@@ -18,6 +19,7 @@ pub mod address;
 pub mod announce;
 pub mod error;
 pub mod events;
+pub mod firewall;
 pub mod heap;
 pub mod netlink;
 pub mod netns;

@@ -57,8 +57,10 @@ pub enum Why {
     Email,
     /// Tuning of keepalived's processes (names, scheduling, memory, rlimits, netlink buffers).
     ProcessTuning,
-    /// keepalived's firewall integration (iptables/ipsets/nftables for `vrrp_strict`).
+    /// keepalived's iptables/ipset firewall integration (for `no_accept` / `vrrp_strict`).
     Firewall,
+    /// keepalived's nftables settings: vigil always uses nftables, in its own table.
+    Nftables,
     /// keepalived's own reload, config-checking, dump and debugging machinery.
     KeepalivedRuntime,
     /// Start-up/shutdown scripts of the keepalived parent process.
@@ -120,7 +122,10 @@ impl Why {
                 "it tunes keepalived's own processes (names, scheduling, memory locking, rlimits, netlink buffers); vigil is one process, tuned by its systemd unit"
             }
             Why::Firewall => {
-                "it configures the iptables/ipset/nftables rules keepalived manages for itself; vigil manages no firewall rules"
+                "vigil enforces `no_accept` (and `vrrp_strict`) with nftables only, in its own table `inet vigil`; it never uses iptables or ipsets"
+            }
+            Why::Nftables => {
+                "vigil always enforces `no_accept` with nftables, in its own table `inet vigil` (input chain at keepalived's default priority -1, a counter on each drop rule, link-local VIPs matched by address); keepalived's table name, priority, counters and ifindex settings do not apply"
             }
             Why::KeepalivedRuntime => {
                 "it configures keepalived's own reload, config-checking, dump or debugging machinery; vigil has `vigil check`, `vigil reload` and its own dump signals"

@@ -409,13 +409,14 @@ static KEYWORDS: &[K] = &[
     K::warned(&["enable_dbus"], Why::Dbus),
     K::warned(&["dbus_service_name"], Why::Dbus),
     K::warned(&["dbus_no_interface_name"], Why::Dbus),
-    // Firewall rules for vrrp_strict.
+    // Firewall rules for no_accept / vrrp_strict: vigil's own nftables table (`net::firewall`)
+    // whenever an instance needs it, whatever these say.
     K::warned(&["vrrp_iptables"], Why::Firewall),
     K::warned(&["vrrp_ipsets"], Why::Firewall),
-    K::warned(&["nftables"], Why::Firewall),
-    K::warned(&["nftables_priority"], Why::Firewall),
-    K::warned(&["nftables_counters"], Why::Firewall),
-    K::warned(&["nftables_ifindex"], Why::Firewall),
+    K::warned(&["nftables"], Why::Nftables),
+    K::warned(&["nftables_priority"], Why::Nftables),
+    K::warned(&["nftables_counters"], Why::Nftables),
+    K::warned(&["nftables_ifindex"], Why::Nftables),
     // keepalived's process tuning.
     K::warned(&["process_names"], Why::ProcessTuning),
     K::warned(&["process_name"], Why::ProcessTuning),
