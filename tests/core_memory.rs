@@ -45,6 +45,7 @@ impl Effects for Nothing {
     fn install(&mut self, _: &Arc<InstancePlan>, _: Option<&[AddressSpec]>) {}
     fn remove(&mut self, _: &Arc<InstancePlan>, _: Option<&[AddressSpec]>) {}
     fn routing(&mut self, _: &Arc<InstancePlan>, _: bool, _: Option<&Routing>) {}
+    fn accept_mode(&mut self, _: &Arc<InstancePlan>, _: bool) {}
     fn announce(&mut self, _: &Arc<InstancePlan>, _: u8) {}
     fn transition(&mut self, _: &InstancePlan, _: Transition) {}
     fn notify(&mut self, _: &InstancePlan, _: NotifyState, _: Priority) {}

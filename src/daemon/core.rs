@@ -55,6 +55,10 @@ pub trait Effects {
     /// Called after the VIPs are added and before they are removed, so a route through a
     /// VIP's subnet or from a VIP finds its address in place.
     fn routing(&mut self, plan: &Arc<InstancePlan>, up: bool, only: Option<&Routing>);
+    /// A carried Master's Accept_Mode changed at a reload (RFC 5798 §6.4.3): traffic to its
+    /// virtual addresses is refused (`refuse`) or accepted from now on. Otherwise `install`
+    /// and `remove` carry the refusal with the addresses (the plan says whether it applies).
+    fn accept_mode(&mut self, plan: &Arc<InstancePlan>, refuse: bool);
     /// Gratuitous ARPs / unsolicited NAs for every virtual address, `count` rounds.
     fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8);
     /// A state change happened (logged; the notify follows separately).

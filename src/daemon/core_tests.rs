@@ -553,6 +553,49 @@ fn a_reload_moves_only_the_changed_addresses_of_a_master() {
     assert!(!effects.iter().any(|e| matches!(e, Effect::Install { .. })));
 }
 
+/// RFC 5798 §6.4.3: a reload that turns Accept_Mode off on a running master refuses its VIPs'
+/// traffic from then on (and on again accepts it); a backup holds no VIPs and is told nothing.
+#[test]
+fn a_reload_changing_accept_mode_applies_to_a_master_at_once() {
+    let (mut core, conf) = master_and_backup();
+    let refusing = conf.replace(" priority 200\n", " priority 200\n no_accept\n");
+    let refusing = refusing.replace(" priority 100\n", " priority 100\n no_accept\n");
+    assert_ne!(refusing, conf);
+    core.handle(
+        secs(4.1),
+        CoreInput::Reload(Box::new(prepared(&refusing, &[]))),
+    );
+    let changes: Vec<Effect> = core
+        .effects_mut()
+        .take()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::AcceptMode { .. } | Effect::Install { .. } | Effect::Remove { .. }
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![Effect::AcceptMode {
+            instance: "VI_1".into(),
+            refuse: true
+        }]
+    );
+    core.handle(secs(4.2), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
+    let effects = core.effects_mut().take();
+    assert!(effects.contains(&Effect::AcceptMode {
+        instance: "VI_1".into(),
+        refuse: false
+    }));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::AcceptMode { instance, .. } if instance == "VI_2"))
+    );
+}
+
 #[test]
 fn a_priority_change_is_taken_in_place_and_advertised_at_once() {
     let (mut core, conf) = master_and_backup();

@@ -287,6 +287,15 @@ impl Effects for SystemEffects {
         }
     }
 
+    fn accept_mode(&mut self, plan: &Arc<InstancePlan>, refuse: bool) {
+        if !plan.vips.is_empty() {
+            self.queue(Work::Refuse {
+                addrs: plan.vips.iter().map(|s| s.addr).collect(),
+                refuse,
+            });
+        }
+    }
+
     fn announce(&mut self, plan: &Arc<InstancePlan>, count: u8) {
         if !plan.announce.frames.is_empty() {
             self.queue(Work::Announce {

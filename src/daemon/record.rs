@@ -76,6 +76,10 @@ pub enum Effect {
         instance: String,
         addresses: Vec<IpAddr>,
     },
+    AcceptMode {
+        instance: String,
+        refuse: bool,
+    },
     Remove {
         instance: String,
         addresses: Vec<IpAddr>,
@@ -162,6 +166,9 @@ impl fmt::Display for Effect {
                 if *up { "add-routing" } else { "remove-routing" }
             ),
             Effect::SourceReady { instance } => write!(f, "{instance} source ready"),
+            Effect::AcceptMode { instance, refuse } => {
+                write!(f, "{instance} accept mode refuse={refuse}")
+            }
             Effect::Replan { interface } => write!(f, "replan interface={interface}"),
             Effect::Transition {
                 instance,
@@ -252,6 +259,13 @@ impl Effects for RecordingEffects {
         self.effects.push(Effect::Remove {
             instance: plan.name().to_owned(),
             addresses: addrs(plan, only),
+        });
+    }
+
+    fn accept_mode(&mut self, plan: &Arc<InstancePlan>, refuse: bool) {
+        self.effects.push(Effect::AcceptMode {
+            instance: plan.name().to_owned(),
+            refuse,
         });
     }
 

@@ -129,6 +129,9 @@ impl<E: Effects> Core<E> {
         let mut node: Node<Slot> = Node::with_capacity(instances.len());
         let mut reconfigured = Vec::new();
         let mut deltas: Vec<(InstanceId, Vec<AddressSpec>, Vec<AddressSpec>)> = Vec::new();
+        // Carried Masters whose Accept_Mode changed (`accept`, or the owner's priority): the
+        // new value, applied after the address deltas.
+        let mut accept_changes: Vec<(InstanceId, bool)> = Vec::new();
         // A carried Master's changed routes and rules: (added, removed).
         let mut routing_deltas: Vec<(InstanceId, Option<Routing>, Option<Routing>)> = Vec::new();
         let mut started = Vec::new();
@@ -142,6 +145,8 @@ impl<E: Effects> Core<E> {
                     let actions = inst.reconfigure(now, plan.fsm.clone());
                     let is_master = inst.state() == State::Master;
                     let (install, remove) = vip_delta(&slot.plan, &plan);
+                    let refuse = plan.fsm.refuses_vip_traffic();
+                    let refuse_changed = refuse != slot.plan.fsm.refuses_vip_traffic();
                     let (old_r, new_r) = (slot.plan.routing.as_deref(), plan.routing.as_deref());
                     let routing = (Routing::minus(new_r, old_r), Routing::minus(old_r, new_r));
                     slot.plan = plan;
@@ -152,6 +157,9 @@ impl<E: Effects> Core<E> {
                     reconfigured.extend(actions.into_iter().map(|a| (id, a)));
                     if is_master && !(install.is_empty() && remove.is_empty()) {
                         deltas.push((id, install, remove));
+                    }
+                    if is_master && refuse_changed {
+                        accept_changes.push((id, refuse));
                     }
                     // An unchanged instance's routes are not touched; a changed set moves
                     // only its delta.
@@ -217,6 +225,11 @@ impl<E: Effects> Core<E> {
             if !install.is_empty() {
                 self.effects.install(&plan, Some(&install));
                 self.effects.announce(&plan, 1);
+            }
+        }
+        for (id, refuse) in accept_changes {
+            if let Some(plan) = plan_of(self, id) {
+                self.effects.accept_mode(&plan, refuse);
             }
         }
         for (id, added, _) in &routing_deltas {
