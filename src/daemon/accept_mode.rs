@@ -49,3 +49,38 @@ pub async fn stop() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::needed;
+    use crate::config::{LoadOptions, load_keepalived_str};
+
+    fn needs(global: &str, priority: u8, extra: &str) -> bool {
+        let conf = format!(
+            "global_defs {{\n{global}}}\nvrrp_instance VI {{\n interface eth0\n virtual_router_id 9\n \
+             priority {priority}\n advert_int 1\n{extra} virtual_ipaddress {{\n  192.0.2.9/24\n }}\n}}\n"
+        );
+        let loaded = load_keepalived_str(&conf, Path::new("t.conf"), &LoadOptions::default())
+            .expect("loads");
+        needed(&loaded.model)
+    }
+
+    #[test]
+    fn the_table_is_needed_by_a_non_owner_that_does_not_accept() {
+        assert!(!needs("", 100, ""), "keepalived's default is accept");
+        assert!(needs("", 100, " no_accept\n"));
+        assert!(
+            needs(" vrrp_strict\n", 100, ""),
+            "strict mode turns accept off"
+        );
+        assert!(
+            !needs(" vrrp_strict\n", 255, ""),
+            "the owner always accepts"
+        );
+        assert!(!needs("", 255, " no_accept\n"), "the owner always accepts");
+        // VRRPv2 has no Accept Mode: keepalived's fix-up turns `accept` off below 255.
+        assert!(needs(" vrrp_strict\n", 100, " accept\n"));
+    }
+}
