@@ -418,6 +418,7 @@ pub async fn execute(
         while let Ok(more) = work.try_recv() {
             batch.push(more);
         }
+        coalesce_refusals(&mut batch);
         let mut items = batch.into_iter().peekable();
         while let Some(item) = items.next() {
             match item {
@@ -518,6 +519,49 @@ pub async fn execute(
                 }
             }
         }
+    }
+}
+
+/// Merges the drop-entry changes of a batch so a mass failover of no-accept instances costs
+/// one `nft` run, not one per instance. An addition moves earlier (a drop entry for an
+/// address not yet added does nothing), a deletion moves later (the address is gone by
+/// then); neither moves past a change in the other direction, so an address that flaps
+/// within one batch keeps its order.
+fn coalesce_refusals(batch: &mut [Work]) {
+    let mut open_add: Option<usize> = None;
+    let mut open_del: Option<usize> = None;
+    for i in 0..batch.len() {
+        let Work::Refuse { refuse, .. } = batch[i] else {
+            continue;
+        };
+        if refuse {
+            open_del = None;
+            match open_add {
+                Some(first) => {
+                    let moved = take_addrs(&mut batch[i]);
+                    if let Work::Refuse { addrs, .. } = &mut batch[first] {
+                        addrs.extend(moved);
+                    }
+                }
+                None => open_add = Some(i),
+            }
+        } else {
+            open_add = None;
+            if let Some(earlier) = open_del {
+                let moved = take_addrs(&mut batch[earlier]);
+                if let Work::Refuse { addrs, .. } = &mut batch[i] {
+                    addrs.splice(0..0, moved);
+                }
+            }
+            open_del = Some(i);
+        }
+    }
+}
+
+fn take_addrs(w: &mut Work) -> Vec<IpAddr> {
+    match w {
+        Work::Refuse { addrs, .. } => std::mem::take(addrs),
+        _ => Vec::new(),
     }
 }
 
@@ -629,4 +673,60 @@ fn wall_clock() -> crate::wire::auth_hmac::Sequence {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     crate::wire::auth_hmac::Sequence::from_clock(now.as_secs(), now.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refuse(a: u8, refuse: bool) -> Work {
+        Work::Refuse {
+            addrs: vec![IpAddr::from([192, 0, 2, a])],
+            refuse,
+        }
+    }
+
+    fn shape(batch: &[Work]) -> Vec<String> {
+        batch
+            .iter()
+            .map(|w| match w {
+                Work::Refuse { addrs, refuse } => format!(
+                    "{}{:?}",
+                    if *refuse { "+" } else { "-" },
+                    addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+                ),
+                Work::StopAnnouncing(n) => format!("stop {n}"),
+                _ => "other".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drop_entries_merge_additions_earlier_and_deletions_later_never_across_each_other() {
+        let stop = |n: &str| Work::StopAnnouncing(n.into());
+        let mut batch = vec![
+            refuse(1, true),
+            stop("a"),
+            refuse(2, true),
+            stop("b"),
+            refuse(1, false),
+            stop("c"),
+            refuse(2, false),
+            refuse(1, true),
+        ];
+        coalesce_refusals(&mut batch);
+        assert_eq!(
+            shape(&batch),
+            vec![
+                "+[\"192.0.2.1\", \"192.0.2.2\"]",
+                "stop a",
+                "+[]",
+                "stop b",
+                "-[]",
+                "stop c",
+                "-[\"192.0.2.1\", \"192.0.2.2\"]",
+                "+[\"192.0.2.1\"]",
+            ]
+        );
+    }
 }
