@@ -591,3 +591,105 @@ fn sync_group_members_are_never_split_and_converge_together() {
         },
     )
 }
+
+/// RFC 5798 §6.4.2 / RFC 9568 §6.4.2: a VRRPv3 Backup learns the Master's Advertisement
+/// Interval from its adverts (Master_Adver_Interval) and times the Master out on it, whatever
+/// its own configured interval. Routers with different intervals on one VRID: after the
+/// master stops, the successor takes over exactly 3 × the *master's* interval + its Skew_Time
+/// (computed from the master's interval) after the last advert it heard, or its Skew_Time
+/// after a priority-0 advert. Every run also checks cadence, priorities and VIPs
+/// (`Sim::run_until`): each router advertises on its own interval while Master.
+#[test]
+fn with_different_intervals_backups_time_out_on_the_masters_interval() {
+    check_all_seeds(
+        "with_different_intervals_backups_time_out_on_the_masters_interval",
+        |seed| {
+            let mut rng = Rng::new(seed ^ 0x1e7e_4a15);
+            let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
+            let mut prios: Vec<u8> = Vec::new();
+            while prios.len() < n {
+                let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
+                if !prios.contains(&p) {
+                    prios.push(p);
+                }
+            }
+            let intervals: Vec<Centis> = (0..n)
+                .map(|_| Centis::new(u32::try_from(rng.range(10, 300)).unwrap_or(100)))
+                .collect();
+            let v = vrid(1);
+            let specs = (0..n)
+                .map(|r| {
+                    let mut c = InstanceConfig::new(format!("r{r}"), v, Version::V3, addr(r));
+                    c.priority = Priority::new(prios[r]);
+                    c.advert_int = intervals[r];
+                    RouterSpec {
+                        configs: vec![c],
+                        sync_group: false,
+                    }
+                })
+                .collect();
+            let mut sim = Sim::new(seed, specs, LinkProfile::fixed(0));
+            for r in 0..n {
+                sim.start_at(Time::ZERO, r);
+            }
+            let longest = intervals.iter().map(|i| i.as_micros()).max().unwrap_or(0);
+            let worst_mdi = micros(master_down_interval(
+                Version::V3,
+                Priority::MIN_BACKUP,
+                Centis::new(300),
+            ));
+            let converged = 2 * worst_mdi + 2 * longest;
+            sim.run_until(at(converged))?;
+            let by_prio = |exclude: Option<usize>| {
+                (0..n)
+                    .filter(|&r| Some(r) != exclude)
+                    .max_by_key(|&r| prios.get(r).copied())
+            };
+            let old = by_prio(None).unwrap_or(0);
+            if sim.masters(v) != vec![old] {
+                return Err(sim.failure(&format!("expected r{old} master after convergence")));
+            }
+            let master_interval = intervals[old];
+            let graceful = rng.chance(500_000);
+            let stop = converged + rng.range(0, master_interval.as_micros());
+            if graceful {
+                sim.input_at(at(stop), old, None, Input::Shutdown);
+            } else {
+                sim.crash_at(at(stop), old);
+            }
+            sim.run_until(at(stop + longest + 2 * worst_mdi))?;
+            let new = by_prio(Some(old)).unwrap_or(0);
+            let Some(take) = sim
+                .transitions
+                .iter()
+                .find(|t| t.router == new && t.to == State::Master && t.at > at(stop))
+            else {
+                return Err(sim.failure(&format!("r{new} never took over")));
+            };
+            let Some(heard) = sim
+                .received
+                .iter()
+                .filter(|rx| rx.router == new && rx.advert.src == addr(old) && rx.at <= take.at)
+                .map(|rx| rx.at)
+                .max()
+            else {
+                return Err(sim.failure("no advert from the old master"));
+            };
+            let prio = Priority::new(prios[new]);
+            let skew = oracle_skew_us(Version::V3, prio, master_interval);
+            let expected = Duration::from_micros(if graceful {
+                skew
+            } else {
+                3 * master_interval.as_micros() + skew
+            });
+            let measured = take.at.saturating_sub(heard);
+            if measured != expected {
+                return Err(sim.failure(&format!(
+                    "r{new} (own interval {}, master's {master_interval}) took over {measured:?} after the last advert, expected {expected:?} (graceful {graceful})",
+                    intervals[new]
+                )));
+            }
+            Ok(())
+        },
+    )
+}
