@@ -454,13 +454,12 @@ impl Sim {
             let interval = config.advert_int.as_duration();
             for a in mine.clone() {
                 match a {
-                    Action::SendAdvert { priority } if priority.get() == 0 => {
-                        if !left {
-                            self.violations.push(format!(
-                                "{now} r{r} vrid {vrid}: priority-0 advert without leaving Master"
-                            ));
-                        }
+                    Action::SendAdvert { priority } if priority.get() == 0 && !left => {
+                        self.violations.push(format!(
+                            "{now} r{r} vrid {vrid}: priority-0 advert without leaving Master"
+                        ));
                     }
+                    Action::SendAdvert { priority } if priority.get() == 0 => {}
                     Action::SendAdvert { priority } => {
                         if *priority != inst.effective_priority() {
                             self.violations.push(format!(
