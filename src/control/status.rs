@@ -43,4 +43,7 @@ pub struct InstanceStatus {
     pub adverts_received: u64,
     /// Received packets dropped, by reason (e.g. "bad_ttl", "auth_mismatch").
     pub drops: BTreeMap<String, u64>,
+    /// Drained by the operator (`vigil drain`): stays out of MASTER until undrained.
+    #[serde(default)]
+    pub drained: bool,
 }

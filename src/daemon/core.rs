@@ -216,6 +216,7 @@ impl<E: Effects> Core<E> {
                 // keepalived's notify_shutdown: every group announces STOP after its members.
                 self.stop_groups(|_| true);
             }
+            CoreInput::Drain { name, drained } => self.on_drain(now, name.as_deref(), drained),
         }
     }
 
@@ -571,6 +572,7 @@ impl<E: Effects> Core<E> {
                     adverts_sent: c.adverts_sent,
                     adverts_received: c.adverts_received,
                     drops: c.drops.by_label(),
+                    drained: inst.drained(),
                 }
             })
             .collect();
