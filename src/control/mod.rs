@@ -23,4 +23,4 @@ pub use snapshot::{Form, MIN_GAP, Snapshot, StatusRequests, StatusSource};
 pub use socket::{
     Access, ControlError, ControlSocket, DEFAULT_SOCKET, default_socket, query, serve,
 };
-pub use status::{InstanceStatus, Status};
+pub use status::{InstanceStatus, LastReload, Status};

@@ -583,6 +583,8 @@ impl<E: Effects> Core<E> {
             router_id: self.router_id.clone(),
             instances,
             socket_drops: self.socket_drops.by_label(),
+            // Known to the driver, which runs the preparations; it fills this in.
+            last_reload: None,
         }
     }
 }
