@@ -27,6 +27,16 @@ pub enum DrainError {
     Unknown(String),
 }
 
+/// The control socket's answer to an accepted drain or undrain.
+pub fn answer(drained: bool, names: &[String]) -> String {
+    let verb = if drained { "drained" } else { "undrained" };
+    if names.is_empty() {
+        format!("{verb}: no instances\n")
+    } else {
+        format!("{verb}: {}\n", names.join(", "))
+    }
+}
+
 impl<E: Effects> Core<E> {
     /// The instances `name` designates (`None`: all of them), each with the rest of its sync
     /// group, in id order.

@@ -43,6 +43,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod reload_queue;
 mod residual;
 mod resync;
 #[cfg(test)]
