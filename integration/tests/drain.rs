@@ -346,3 +346,110 @@ fn vigil_reload_applies_reports_errors_and_keeps_drained() -> Result<()> {
         Ok(())
     })
 }
+
+/// Every datagram the daemon sends to the NOTIFY_SOCKET the test made, until one contains
+/// all of `wanted` (bounded).
+fn notified(socket: &std::os::unix::net::UnixDatagram, wanted: &[&str]) -> Result<String> {
+    let deadline = std::time::Instant::now() + SETTLE;
+    let mut seen = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        ensure!(
+            !left.is_zero(),
+            "no sd_notify message with {wanted:?}; got {seen:?}"
+        );
+        socket.set_read_timeout(Some(left))?;
+        let Ok(n) = socket.recv(&mut buf) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned();
+        if wanted.iter().all(|w| text.contains(w)) {
+            return Ok(text);
+        }
+        seen.push(text);
+    }
+}
+
+/// A SIGHUP whose file is rejected: READY=1 comes back with a STATUS= line that says the
+/// reload FAILED and why (file:line:col), and `vigil status` says so too; the next good
+/// reload clears it.
+#[test]
+fn a_rejected_sighup_shows_in_systemd_status_and_vigil_status() -> Result<()> {
+    scenario("sighup_status", |lab| {
+        let r1 = lab.host("r1")?;
+        let dir = lab.dir().join("sighup-status");
+        std::fs::create_dir_all(&dir)?;
+        let notify = std::os::unix::net::UnixDatagram::bind(dir.join("notify.sock"))?;
+        let config = dir.join("vigil.yaml");
+        let good = vigil_yaml(&[VigilInstance::new("gw", 73, 150, IpAddr::V4(Lab::vip4(23)))]);
+        std::fs::write(&config, &good)?;
+        let socket = dir.join("vigil.sock");
+        let bin = vigil_integration::vigil_binary()?;
+        let mut cmd = r1.command(
+            &bin.to_string_lossy(),
+            [
+                "run".as_ref(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--pid-file".as_ref(),
+                dir.join("vigil.pid").as_os_str(),
+                "--control-socket".as_ref(),
+                socket.as_os_str(),
+            ],
+        );
+        cmd.env("NOTIFY_SOCKET", dir.join("notify.sock"))
+            .env("NO_COLOR", "1");
+        let daemon = r1.spawn_command("vigil", cmd)?;
+        notified(&notify, &["READY=1", "STATUS=1 instances running"])?;
+        let status = |flag: Option<&str>| -> Result<String> {
+            let out = std::process::Command::new(&bin)
+                .arg("status")
+                .args(flag)
+                .arg("--control-socket")
+                .arg(&socket)
+                .output()?;
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+
+        std::fs::write(
+            &config,
+            "instances:\n  - name: gw\n    interface: eth0\n    \
+                                 virtual_router_id: 73\n    priority: 300\n",
+        )?;
+        daemon.signal(Signal::SIGHUP)?;
+        let file = config.display().to_string();
+        let line = notified(
+            &notify,
+            &[
+                "READY=1",
+                &format!("STATUS=1 instances running; last reload FAILED: {file}:5:15: error:"),
+            ],
+        )
+        .with_context(|| daemon.log_tail(20))?;
+        println!("sd_notify after a rejected SIGHUP: {line:?}");
+        let human = status(None)?;
+        ensure!(
+            human
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.contains("last reload FAILED") && l.contains(":5:15: error:")),
+            "{human}"
+        );
+        ensure!(daemon.is_running(), "the daemon died on a bad reload");
+
+        std::fs::write(&config, &good)?;
+        daemon.signal(Signal::SIGHUP)?;
+        let line = notified(&notify, &["READY=1", "STATUS=1 instances running"])?;
+        ensure!(
+            !line.contains("FAILED"),
+            "still FAILED after a good reload: {line:?}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&status(Some("--json"))?)?;
+        ensure!(
+            json["last_reload"]["ok"] == serde_json::Value::Bool(true),
+            "{json}"
+        );
+        Ok(())
+    })
+}
