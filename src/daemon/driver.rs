@@ -322,6 +322,10 @@ pub async fn run(
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);
+    let mut watchdog = sdnotify::Watchdog::from_env();
+    if let Some(period) = watchdog.period() {
+        tracing::info!(period = ?period, "systemd watchdog: keep-alives from the main loop");
+    }
 
     let mut preparing = false;
     let mut again = false;
@@ -364,6 +368,9 @@ pub async fn run(
                 }
                 feeder.feed(CoreInput::Tick)
             }
+            // After the timers, before any IO: a flood cannot starve it, and only a loop
+            // that stops turning (or spends all its time on due timers) misses it.
+            () = watchdog.due() => watchdog.keep_alive(),
             Some(input) = input_rx.recv() => feeder.feed(input),
             // Not read while a resync runs: it replaces this subscription.
             ev = net_events.next(), if !resyncing => match ev {
@@ -533,18 +540,20 @@ fn free_beside_loop<T: Send + 'static>(value: T) {
 }
 
 /// SIGHUP or `vigil reload`: a preparation now, or one more after the one running (a burst
-/// is one preparation).
+/// is one preparation). Each request is acknowledged at once with RELOADING=1, also when it
+/// waits: `Type=notify-reload` waits for one stamped after its SIGHUP; READY=1 follows the
+/// last preparation.
 fn begin_reload(
     preparing: &mut bool,
     again: &mut bool,
     reloads: &mut ReloadQueue,
     spawn: impl FnOnce(),
 ) {
+    sdnotify::reloading();
     if *preparing {
         *again = true;
     } else {
         *preparing = true;
-        sdnotify::reloading();
         spawn();
         reloads.started();
     }
