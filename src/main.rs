@@ -16,7 +16,7 @@ use tracing_subscriber::util::SubscriberInitExt;
     version,
     about = "VRRP high-availability daemon, a drop-in for keepalived's VRRP side"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
