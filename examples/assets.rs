@@ -78,7 +78,8 @@ const TOP_PAGE_EXTRA: &str = r#".SH SIGNALS
 \fBSIGHUP\fR
 Read the configuration file again and apply the difference; an instance whose configuration
 did not change keeps its state and its addresses. A file with errors is rejected whole and
-the daemon runs on with the previous configuration.
+the daemon runs on with the previous configuration. \fBvigil reload\fR does the same over the
+control socket and prints the outcome.
 .TP
 \fBSIGTERM\fR, \fBSIGINT\fR
 Hand mastership over at once (an advertisement with priority 0), remove the virtual
