@@ -23,7 +23,7 @@ pub fn render_human(status: &Status) -> String {
         out.push_str("no instances\n");
         return out;
     }
-    let rows: Vec<[String; 7]> = status
+    let rows: Vec<[String; 8]> = status
         .instances
         .iter()
         .map(|i| {
@@ -32,6 +32,11 @@ pub fn render_human(status: &Status) -> String {
                 format!("{}/{}", i.interface, i.vrid),
                 format!("v{} {}", i.version, i.family),
                 i.state.clone(),
+                // How long in this state: a flap shows at a glance.
+                i.state_since_unix_ms.map_or_else(
+                    || "-".into(),
+                    |at| duration(status.taken_unix_ms.saturating_sub(at)),
+                ),
                 if i.base_priority == i.effective_priority {
                     i.effective_priority.to_string()
                 } else {
@@ -43,7 +48,7 @@ pub fn render_human(status: &Status) -> String {
         })
         .collect();
     let header = [
-        "INSTANCE", "IF/VRID", "PROTO", "STATE", "PRIO", "MASTER", "VIPS",
+        "INSTANCE", "IF/VRID", "PROTO", "STATE", "SINCE", "PRIO", "MASTER", "VIPS",
     ];
     let mut widths = header.map(str::len);
     for row in &rows {
@@ -460,6 +465,7 @@ mod tests {
         let status = Status {
             version: "0.1.0".into(),
             pid: 42,
+            taken_unix_ms: 10_000_000,
             config: "/etc/vigil.yaml".into(),
             instances: vec![InstanceStatus {
                 name: "gw".into(),
@@ -472,6 +478,7 @@ mod tests {
                 effective_priority: 140,
                 master: Some("192.0.2.1".into()),
                 virtual_addresses: vec!["192.0.2.100/24".into()],
+                state_since_unix_ms: Some(10_000_000 - 192_000),
                 ..Default::default()
             }],
             ..Default::default()
@@ -481,6 +488,6 @@ mod tests {
         assert_eq!(lines[1].split_whitespace().next(), Some("INSTANCE"));
         assert!(lines[2].starts_with("gw "), "{text}");
         assert!(lines[2].contains("140 (base 150)"), "{text}");
-        assert!(lines[2].contains("MASTER"), "{text}");
+        assert!(lines[2].contains("MASTER  3m 12s  140"), "{text}");
     }
 }
