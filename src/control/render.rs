@@ -125,6 +125,9 @@ fn detail(out: &mut String, status: &Status, i: &InstanceStatus) {
             None => i.state.clone(),
         },
     );
+    if let (Some(dev), Some(mac)) = (&i.vmac_interface, &i.virtual_mac) {
+        field("VMAC interface", format!("{dev} ({mac})"));
+    }
     field("Primary address", i.primary_address.clone());
     field("Address owner", yes_no(i.address_owner));
     field(
@@ -327,6 +330,8 @@ mod tests {
                 virtual_addresses: vec!["192.0.2.100/24".into(), "198.51.100.1/32".into()],
                 excluded_addresses: vec!["198.51.100.1/32".into()],
                 sync_group: Some("G1".into()),
+                vmac_interface: Some("vrrp.51".into()),
+                virtual_mac: Some("00:00:5e:00:01:33".into()),
                 primary_address: "192.0.2.1".into(),
                 state_since_unix_ms: Some(1_796_083_200_000 + 80_000),
                 state_duration_ms: Some(120_000),
@@ -388,6 +393,10 @@ mod tests {
             "{text}"
         );
         assert!(line("Primary address").ends_with("192.0.2.1"), "{text}");
+        assert!(
+            line("VMAC interface").ends_with("vrrp.51 (00:00:5e:00:01:33)"),
+            "{text}"
+        );
         assert!(line("Address owner").ends_with("no"), "{text}");
         assert!(
             line("Priority").ends_with("140 effective, 150 base"),

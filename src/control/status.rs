@@ -82,6 +82,10 @@ pub struct InstanceStatus {
     /// Installed but not advertised (keepalived `virtual_ipaddress_excluded`); also listed
     /// in `virtual_addresses`.
     pub excluded_addresses: Vec<String>,
+    /// keepalived `use_vmac`: the macvlan interface the instance runs on, and its virtual
+    /// MAC (RFC 5798 §7.3).
+    pub vmac_interface: Option<String>,
+    pub virtual_mac: Option<String>,
     /// The trackers that set the effective priority or hold the instance in FAULT.
     pub trackers: Vec<TrackerStatus>,
     pub became_master: u64,
@@ -235,6 +239,8 @@ mod tests {
                 state_duration_ms: Some(1),
                 master_priority: Some(200),
                 excluded_addresses: vec!["198.51.100.1/32".into()],
+                vmac_interface: Some("vrrp.51".into()),
+                virtual_mac: Some("00:00:5e:00:01:33".into()),
                 trackers: vec![TrackerStatus {
                     value: Some(4),
                     ..Default::default()
@@ -263,6 +269,7 @@ mod tests {
         empty.router_id = None;
         let i = &mut empty.instances[0];
         (i.master, i.sync_group, i.master_priority) = (None, None, None);
+        (i.vmac_interface, i.virtual_mac) = (None, None);
         (i.state_since_unix_ms, i.state_duration_ms) = (None, None);
         i.trackers[0].value = None;
         check(

@@ -77,6 +77,12 @@ impl<E: Effects> Core<E> {
                         .filter(|v| !advertised.contains(&v.addr))
                         .map(|v| format!("{}/{}", v.addr, v.prefix_len))
                         .collect(),
+                    vmac_interface: plan.vmac.as_ref().map(|v| v.name.clone()),
+                    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} (IPv4), 00-00-5E-00-02-{VRID} (IPv6).
+                    virtual_mac: plan.vmac.as_ref().map(|_| {
+                        let family = if plan.fsm.family == Family::V4 { 1 } else { 2 };
+                        format!("00:00:5e:00:{family:02x}:{:02x}", plan.fsm.vrid.get())
+                    }),
                     trackers: plan
                         .tracking
                         .tracked
@@ -223,6 +229,10 @@ mod tests {
         );
         assert_eq!(i.excluded_addresses, vec!["198.51.100.7/32".to_string()]);
         assert_eq!(i.virtual_addresses.len(), 2);
+        assert_eq!(
+            (i.vmac_interface.as_deref(), i.virtual_mac.as_deref()),
+            (None, None)
+        );
         // BACKUP since 6 s: 14 s before the snapshot.
         assert_eq!(i.state_since_unix_ms, Some(1_000_000_000 - 14_000));
         assert_eq!(i.state_duration_ms, Some(14_000));
@@ -248,5 +258,14 @@ mod tests {
         );
         assert_eq!(i.recent_transitions[1].at_unix_ms, master_at);
         assert_eq!(i.transitions, 3);
+    }
+
+    #[test]
+    fn status_names_the_vmac_and_its_virtual_mac() {
+        let core = started(&instance("VI_7", 7, 100, " use_vmac vrrp.7\n"));
+        let status = core.status("t", secs(1.0), UNIX_AT_20S);
+        let i = &status.instances[0];
+        assert_eq!(i.vmac_interface.as_deref(), Some("vrrp.7"));
+        assert_eq!(i.virtual_mac.as_deref(), Some("00:00:5e:00:01:07"));
     }
 }
