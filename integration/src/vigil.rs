@@ -116,6 +116,22 @@ impl Vigil {
         Ok(out.stdout)
     }
 
+    /// Runs `vigil <args> --control-socket <this daemon's>` (e.g. `["drain", "gw"]`): its
+    /// exit status and output, whatever the exit status.
+    pub fn control(&self, args: &[&str]) -> Result<std::process::Output> {
+        std::process::Command::new(crate::vigil_binary()?)
+            .args(args)
+            .arg("--control-socket")
+            .arg(&self.socket)
+            .output()
+            .with_context(|| format!("cannot run vigil {}", args.join(" ")))
+    }
+
+    /// The configuration file the daemon was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
     /// `vigil status --metrics`: the Prometheus text, from the control socket.
     pub fn metrics(&self) -> Result<String> {
         Ok(String::from_utf8_lossy(&self.query("--metrics")?).into_owned())

@@ -112,6 +112,10 @@ pub fn render(status: &Status) -> String {
         "instance_priority",
         "Effective priority (base + tracker weights)",
     );
+    let mut drained = Family::new(
+        "instance_drained",
+        "1 while the operator keeps the instance drained (vigil drain)",
+    );
     let mut base = Family::new("instance_base_priority", "Configured priority");
     let mut master_priority = Family::new(
         "instance_master_priority",
@@ -169,6 +173,7 @@ pub fn render(status: &Status) -> String {
         }
         let gauge = |f: &mut Family, v: i64| f.series.push((id(), Value::Gauge(v)));
         gauge(&mut priority, i64::from(i.effective_priority));
+        gauge(&mut drained, i64::from(i.drained));
         gauge(&mut base, i64::from(i.base_priority));
         if let Some(p) = i.master_priority {
             gauge(&mut master_priority, i64::from(p));
@@ -210,6 +215,7 @@ pub fn render(status: &Status) -> String {
         build,
         state,
         priority,
+        drained,
         base,
         master_priority,
         interval,
@@ -269,7 +275,13 @@ mod tests {
     fn status() -> Status {
         Status {
             version: "1.2.3".into(),
-            instances: vec![instance("gw", "MASTER"), instance("app", "BACKUP")],
+            instances: vec![
+                InstanceStatus {
+                    drained: true,
+                    ..instance("gw", "MASTER")
+                },
+                instance("app", "BACKUP"),
+            ],
             socket_drops: [("unknown_vrid".to_string(), 5)].into(),
             ..Default::default()
         }
@@ -343,6 +355,7 @@ mod tests {
             ),
             ("vigil_instance_priority", gw(&[]), Gauge, 140.0),
             ("vigil_instance_base_priority", gw(&[]), Gauge, 150.0),
+            ("vigil_instance_drained", gw(&[]), Gauge, 1.0),
             ("vigil_instance_master_priority", gw(&[]), Gauge, 200.0),
             (
                 "vigil_instance_advert_interval_seconds",

@@ -28,6 +28,20 @@ pub struct Status {
     /// Packets dropped before they could be tied to an instance (malformed, bad TTL,
     /// unknown VRID), by reason.
     pub socket_drops: BTreeMap<String, u64>,
+    /// The last reload's outcome (SIGHUP or `vigil reload`); absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<LastReload>,
+}
+
+/// How the last reload went: a rejected one leaves the previous configuration running.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastReload {
+    /// When its outcome was known, in seconds since the Unix epoch.
+    pub time: u64,
+    pub ok: bool,
+    /// Why it was rejected (the diagnostics, one per line); absent when it was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -94,6 +108,9 @@ pub struct InstanceStatus {
     pub priority_zero_received: u64,
     /// The last transitions (at most 8), oldest first.
     pub recent_transitions: Vec<TransitionStatus>,
+    /// Drained by the operator (`vigil drain`): stays out of MASTER until undrained.
+    #[serde(default)]
+    pub drained: bool,
 }
 
 /// One tracker as one instance sees it.
@@ -229,6 +246,11 @@ mod tests {
         Status {
             schema: SCHEMA,
             router_id: Some("lb1".into()),
+            last_reload: Some(LastReload {
+                time: 1,
+                ok: false,
+                error: Some("vigil.yaml:3:1: error: ...".into()),
+            }),
             socket_drops: [("unknown_vrid".to_string(), 1)].into(),
             instances: vec![InstanceStatus {
                 master: Some("192.0.2.2".into()),
@@ -266,7 +288,7 @@ mod tests {
         check(&doc, "Status", &serde_json::to_value(full()).unwrap());
         // Unset optional fields are null only where the doc says so.
         let mut empty = full();
-        empty.router_id = None;
+        (empty.router_id, empty.last_reload) = (None, None);
         let i = &mut empty.instances[0];
         (i.master, i.sync_group, i.master_priority) = (None, None, None);
         (i.vmac_interface, i.virtual_mac) = (None, None);

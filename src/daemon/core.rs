@@ -219,6 +219,7 @@ impl<E: Effects> Core<E> {
                 // keepalived's notify_shutdown: every group announces STOP after its members.
                 self.stop_groups(|_| true);
             }
+            CoreInput::Drain { name, drained } => self.on_drain(now, name.as_deref(), drained),
         }
     }
 

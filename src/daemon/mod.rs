@@ -21,6 +21,9 @@ mod auto_priority;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
+pub mod drain;
+#[cfg(test)]
+mod drain_tests;
 pub mod driver;
 pub mod drops;
 pub mod dumps;
@@ -40,6 +43,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod reload_queue;
 mod residual;
 mod resync;
 #[cfg(test)]

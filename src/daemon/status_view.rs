@@ -129,6 +129,7 @@ impl<E: Effects> Core<E> {
                             priority: r.priority.get(),
                         })
                         .collect(),
+                    drained: inst.drained(),
                 }
             })
             .collect();
@@ -141,6 +142,8 @@ impl<E: Effects> Core<E> {
             router_id: self.router_id.clone(),
             instances,
             socket_drops: self.socket_drops.by_label(),
+            // Known to the driver, which runs the preparations; it fills this in.
+            last_reload: None,
         }
     }
 
