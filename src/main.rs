@@ -16,7 +16,7 @@ use tracing_subscriber::util::SubscriberInitExt;
     version,
     about = "VRRP high-availability daemon, a drop-in for keepalived's VRRP side"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -89,9 +89,14 @@ enum Command {
         #[arg(long, value_name = "ID")]
         config_id: Option<String>,
     },
-    /// Show every instance's state, from a running daemon.
+    /// Show every instance's state, from a running daemon; with NAME, one instance (or
+    /// every member of a sync group) in detail.
     Status {
-        /// Machine-readable output.
+        /// An instance or sync group to show in detail.
+        #[arg(conflicts_with = "metrics")]
+        name: Option<String>,
+        /// Machine-readable output (docs/status-schema.md); with NAME, the instance's
+        /// objects only, as a JSON array.
         #[arg(long, conflicts_with = "metrics")]
         json: bool,
         /// Prometheus metrics text.
@@ -100,6 +105,52 @@ enum Command {
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
     },
+    /// Drain an instance (and its sync group), a sync group, or every instance: a master
+    /// hands over at once (priority-0 advert) and each stays BACKUP until `vigil undrain`.
+    /// Exit 0 when done, 1 when refused (unknown name: nothing changed), 2 when the daemon
+    /// cannot be reached.
+    Drain {
+        #[command(flatten)]
+        target: DrainTarget,
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+    /// Undrain what `vigil drain` drained: the instances behave normally again (with preempt
+    /// and a higher priority, they take mastership back). Exit codes as for drain.
+    Undrain {
+        #[command(flatten)]
+        target: DrainTarget,
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+    /// Reload the running daemon's configuration (as SIGHUP) and print the outcome, or the
+    /// errors as `vigil check` prints them. Exit 0 when applied, 1 when the configuration was
+    /// rejected (the daemon runs on with the previous one), 2 when the daemon cannot be
+    /// reached.
+    Reload {
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+}
+
+/// What `vigil drain` / `vigil undrain` act on.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct DrainTarget {
+    /// An instance (its whole sync group with it) or a sync group.
+    name: Option<String>,
+    /// Every instance.
+    #[arg(long)]
+    all: bool,
+}
+
+impl DrainTarget {
+    fn word(&self) -> &str {
+        match &self.name {
+            Some(name) if !self.all => name,
+            _ => "--all",
+        }
+    }
 }
 
 /// Which configuration to read, and how: shared by run and check.
@@ -290,6 +341,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {
+            name,
             json,
             metrics,
             control_socket,
@@ -302,17 +354,80 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let text = rt
                 .block_on(vigil::control::query(&control_socket, command))
                 .context("is vigil running?")?;
-            if json || metrics {
+            if metrics || (json && name.is_none()) {
                 print!("{text}");
-            } else {
-                let status: vigil::control::Status =
-                    serde_json::from_str(&text).context("daemon sent an unreadable status")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let status: vigil::control::Status =
+                serde_json::from_str(&text).context("daemon sent an unreadable status")?;
+            let Some(name) = name else {
                 print!("{}", vigil::control::render_human(&status));
+                return Ok(ExitCode::SUCCESS);
+            };
+            if json {
+                let chosen = vigil::control::select(&status, &name);
+                if chosen.is_empty() {
+                    anyhow::bail!("no instance or sync group named {name:?}");
+                }
+                println!("{}", serde_json::to_string(&chosen)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            match vigil::control::render_detail(&status, &name) {
+                Some(text) => print!("{text}"),
+                None => anyhow::bail!("no instance or sync group named {name:?}"),
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Drain {
+            target,
+            control_socket,
+        } => control_command(&control_socket, &format!("drain {}", target.word())),
+        Command::Undrain {
+            target,
+            control_socket,
+        } => control_command(&control_socket, &format!("undrain {}", target.word())),
+        Command::Reload { control_socket } => control_command(&control_socket, "reload"),
     }
 }
+
+/// Sends a command that changes the daemon and reports its answer: exit 0 when done, 1 when
+/// the daemon refused it (an `error:` answer: its first line on stderr, the diagnostics that
+/// follow on stdout as `vigil check` prints them), 2 when the daemon could not be reached.
+fn control_command(socket: &Path, line: &str) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let answer = match rt.block_on(vigil::control::query(socket, line)) {
+        Ok(answer) => answer,
+        Err(e @ vigil::control::ControlError::Unknown { .. }) => {
+            eprintln!("vigil: {e} (a daemon older than this command?)");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("vigil: {}; is vigil running?", report(&e));
+            return Ok(ExitCode::from(UNREACHABLE));
+        }
+    };
+    let (first, rest) = answer.split_once('\n').unwrap_or((answer.as_str(), ""));
+    if first.is_empty() {
+        eprintln!(
+            "vigil: {}: the daemon closed the connection without an answer",
+            socket.display()
+        );
+        return Ok(ExitCode::from(UNREACHABLE));
+    }
+    if first.starts_with("error:") {
+        eprintln!("vigil: {first}");
+        print!("{rest}");
+        return Ok(ExitCode::FAILURE);
+    }
+    print!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil drain`, `undrain` and `reload` exit with this when no daemon answered.
+const UNREACHABLE: u8 = 2;
 
 /// Loads a configuration (format by name unless `--format`), printing every problem as
 /// `file:line:col: error: ...`; nothing starts unless the whole file is valid.

@@ -22,6 +22,9 @@ mod auto_priority;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
+pub mod drain;
+#[cfg(test)]
+mod drain_tests;
 pub mod driver;
 pub mod drops;
 pub mod dumps;
@@ -41,6 +44,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod reload_queue;
 mod residual;
 mod resync;
 #[cfg(test)]
@@ -53,6 +57,7 @@ pub mod slot;
 mod snapshot;
 mod startup_delay;
 pub mod statics;
+mod status_view;
 mod tracked_source;
 
 pub use driver::{DaemonError, RunOptions, run};

@@ -187,4 +187,25 @@ mod tests {
         });
         assert!(!raised);
     }
+
+    /// The shipped unit's bounding set is what the daemon keeps, plus CAP_SYS_NICE (taken
+    /// at start for vrrp_priority, kept for max_auto_priority): a capability added to KEPT
+    /// and not to the unit would fail only under systemd.
+    #[test]
+    fn the_systemd_unit_bounds_what_the_daemon_keeps() {
+        let unit = include_str!("../../etc/vigil.service");
+        let line = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+            .expect("etc/vigil.service has a CapabilityBoundingSet= line");
+        let mut bounded: Vec<&str> = line.split_whitespace().collect();
+        bounded.sort_unstable();
+        let mut want: Vec<String> = KEPT
+            .iter()
+            .chain([&Capability::CAP_SYS_NICE])
+            .map(ToString::to_string)
+            .collect();
+        want.sort_unstable();
+        assert_eq!(bounded, want);
+    }
 }

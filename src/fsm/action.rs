@@ -50,6 +50,8 @@ pub enum Reason {
     FaultCleared,
     /// Another member of the instance's sync group moved.
     SyncGroup,
+    /// The operator drained the instance (`vigil drain`).
+    Drained,
 }
 
 impl fmt::Display for Reason {
@@ -64,6 +66,7 @@ impl fmt::Display for Reason {
             Reason::TrackerFault => "tracker failed",
             Reason::FaultCleared => "fault cleared",
             Reason::SyncGroup => "sync group",
+            Reason::Drained => "drained by the operator",
         })
     }
 }
