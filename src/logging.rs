@@ -268,6 +268,40 @@ pub fn stderr_line(level: Level, line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{prefix}{line}");
 }
 
+/// Runs `f` with a subscriber that writes plain text lines (no time, no colour) to a buffer,
+/// on this thread only; returns what `f` returned and the lines.
+#[cfg(test)]
+pub(crate) fn capture<R>(f: impl FnOnce() -> R) -> (R, String) {
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut b) = self.0.lock() {
+                b.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_filter(Targets::new().with_default(Level::DEBUG)),
+    );
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let bytes = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
+    (out, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

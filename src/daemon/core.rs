@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::cause::{Cause, Trigger};
+use super::drop_log::{DropLog, DropNote};
 use super::drops::{DropCounts, DropReason};
 use super::group_notify::GroupSlot;
 use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
@@ -31,11 +33,13 @@ use crate::track::{TrackerUpdate, Trackers, Verdict};
 use crate::types::{Family, Priority};
 
 /// A state change, as the effects log it and notify scripts learn it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub from: State,
     pub to: State,
-    pub reason: Reason,
+    /// The state machine's reason with the names the core knows (`cause.rs`); its Display
+    /// is the log's and status's text.
+    pub reason: Cause,
     /// The effective priority after the change.
     pub priority: Priority,
 }
@@ -111,6 +115,11 @@ pub struct Core<E: Effects> {
     /// Set while a reload removes instances: their shutdown is announced as keepalived
     /// announces a deleted instance ([`deleted_note`]), not as STOP.
     pub(super) deleting: bool,
+    /// The event being handed to the state machines, named in the transitions and priority
+    /// changes it causes (`cause.rs`); set only while it is handled.
+    pub(super) trigger: Option<Trigger>,
+    /// The rate limit of dropped-packet lines.
+    drop_log: DropLog,
 }
 
 impl<E: Effects> Core<E> {
@@ -130,6 +139,8 @@ impl<E: Effects> Core<E> {
             replan_pending: false,
             effects,
             deleting: false,
+            trigger: None,
+            drop_log: DropLog::default(),
         }
     }
 
@@ -234,8 +245,14 @@ impl<E: Effects> Core<E> {
 
     fn on_packet(&mut self, now: Time, socket: SocketKey, received: Received) {
         match received {
-            Received::Dropped { route, reason } => {
-                match route.and_then(|r| self.resolve(socket, r)) {
+            Received::Dropped {
+                route,
+                reason,
+                peer,
+                detail,
+            } => {
+                let id = route.and_then(|r| self.resolve(socket, r));
+                match id {
                     Some(id) => {
                         if let Some(slot) = self.node.data_mut(id) {
                             slot.counters.drops.count(reason);
@@ -243,6 +260,15 @@ impl<E: Effects> Core<E> {
                     }
                     None => self.socket_drops.count(reason),
                 }
+                self.log_drop(
+                    now,
+                    id,
+                    DropNote {
+                        reason,
+                        peer,
+                        detail,
+                    },
+                );
             }
             Received::Advert { route, advert } => {
                 let Some(id) = self.resolve(socket, route) else {
@@ -258,10 +284,39 @@ impl<E: Effects> Core<E> {
                     return;
                 };
                 // The checks that need the instance's state: AH replay, the address list.
-                if let Err(reason) = rx_checks::check(slot, state, now, &advert) {
-                    slot.counters.drops.count(reason);
-                    return;
+                let peer = Some(advert.src);
+                match rx_checks::check(slot, state, now, &advert) {
+                    Err((reason, detail)) => {
+                        slot.counters.drops.count(reason);
+                        self.log_drop(
+                            now,
+                            Some(id),
+                            DropNote {
+                                reason,
+                                peer,
+                                detail,
+                            },
+                        );
+                        return;
+                    }
+                    Ok(Some(detail)) => {
+                        let reason = DropReason::AddressListMismatch;
+                        let detail = Some(detail);
+                        self.log_drop(
+                            now,
+                            Some(id),
+                            DropNote {
+                                reason,
+                                peer,
+                                detail,
+                            },
+                        );
+                    }
+                    Ok(None) => {}
                 }
+                let Some(slot) = self.node.data_mut(id) else {
+                    return;
+                };
                 let RxAdvert {
                     src,
                     priority,
@@ -285,15 +340,33 @@ impl<E: Effects> Core<E> {
         }
     }
 
+    /// Logs a drop, at most once a minute per instance and reason (`drop_log.rs`).
+    fn log_drop(&mut self, now: Time, id: Option<InstanceId>, note: DropNote) {
+        if super::drop_log::level(note.reason).is_none() {
+            return;
+        }
+        if let Some(suppressed) = self.drop_log.admit(now, self.generation, id, note.reason) {
+            let name = id.and_then(|id| self.node.data(id)).map(|s| s.plan.name());
+            super::drop_log::log(name, &note, suppressed);
+        }
+    }
+
     /// Interfaces: tracked ones are checkers; the instances on one follow its up/down, and
     /// only a change is an event (netlink repeats a link message on any attribute change).
     pub(super) fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
         self.on_tracker(now, &TrackerUpdate::interface(name.clone(), up));
         self.replan_if_stale(ifindex, &name);
-        let before = self.links.insert(ifindex, LinkState { name, up });
+        let before = self.links.insert(
+            ifindex,
+            LinkState {
+                name: name.clone(),
+                up,
+            },
+        );
         if before.is_none_or(|b| b.up == up) {
             return;
         }
+        let outer = self.trigger.replace(Trigger::Link { name, up });
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
@@ -308,6 +381,7 @@ impl<E: Effects> Core<E> {
                 self.follow_usability(now, id, &plan);
             }
         }
+        self.trigger = outer;
     }
 
     pub(super) fn link_up(&self, ifindex: u32) -> bool {
@@ -381,9 +455,15 @@ impl<E: Effects> Core<E> {
     }
 
     fn on_tracker(&mut self, now: Time, update: &TrackerUpdate) {
-        for index in self.trackers.update(update) {
+        let watchers = self.trackers.update(update);
+        if watchers.is_empty() {
+            return;
+        }
+        let outer = self.trigger.replace(Trigger::Tracker(update.clone()));
+        for index in watchers {
             self.refresh_verdict(now, InstanceId(index));
         }
+        self.trigger = outer;
     }
 
     /// Gives an instance its checkers' current verdict if it changed, and starts an instance
@@ -429,6 +509,15 @@ impl<E: Effects> Core<E> {
         let Some(slot) = self.node.data(id) else {
             return;
         };
+        if after != old {
+            let line = super::cause::priority_change(
+                &slot.plan.tracking,
+                old,
+                after,
+                self.trigger.as_ref(),
+            );
+            tracing::info!(instance = %slot.plan.name(), "{line}");
+        }
         if after != old && slot.plan.notify_priority_changes {
             let plan = slot.plan.clone();
             self.effects
@@ -509,12 +598,24 @@ impl<E: Effects> Core<E> {
                 }
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
+                    let detail = match reason {
+                        Reason::SyncGroup { member: Some(m) } => {
+                            self.node.data(m).map(|s| Box::from(s.plan.name()))
+                        }
+                        Reason::LinkDown | Reason::TrackerFault | Reason::FaultCleared => {
+                            self.trigger.as_ref().map(|t| t.to_string().into())
+                        }
+                        _ => None,
+                    };
+                    let Some(slot) = self.node.data_mut(id) else {
+                        continue;
+                    };
                     self.effects.transition(
                         &slot.plan,
                         Transition {
                             from,
                             to,
-                            reason,
+                            reason: Cause { reason, detail },
                             priority,
                         },
                     );

@@ -18,10 +18,12 @@
 
 mod address_plan;
 mod auto_priority;
+pub mod cause;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
 pub mod driver;
+pub mod drop_log;
 pub mod drops;
 pub mod dumps;
 pub mod effects;
@@ -32,6 +34,8 @@ pub mod input;
 #[cfg(test)]
 mod keyword_tests;
 mod link_local;
+#[cfg(test)]
+mod log_tests;
 pub mod netns;
 pub mod pidfile;
 pub mod plan;

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use super::drops::DropCounts;
 use super::plan::InstancePlan;
-use crate::fsm::Time;
 use crate::track::Verdict;
 
 #[derive(Debug, Clone)]
@@ -19,8 +18,6 @@ pub struct Slot {
     /// The tracker verdict the state machine was last given.
     pub verdict: Verdict,
     pub phase: Phase,
-    /// When the instance last logged a rejected advert (`rx_checks`), to rate-limit it.
-    pub rx_warned_at: Option<Time>,
 }
 
 impl Slot {
@@ -31,7 +28,6 @@ impl Slot {
             counters: Counters::default(),
             verdict: Verdict::default(),
             phase: Phase::AwaitingCheckers,
-            rx_warned_at: None,
         }
     }
 }
