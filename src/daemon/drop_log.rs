@@ -231,18 +231,18 @@ pub fn log(instance: Option<&str>, note: &DropNote, suppressed: u64) {
     let reason = note.reason.label();
     // `tracing`'s macros take the level as a constant.
     if let Some(DropDetail::Addresses { accepted: true, .. }) = note.detail {
-        tracing::warn!(instance, reason, suppressed, "advertisement: {note}");
+        tracing::warn!(%instance, %reason, suppressed, "advertisement: {note}");
     } else if level == tracing::Level::DEBUG {
         tracing::debug!(
-            instance,
-            reason,
+            %instance,
+            %reason,
             suppressed,
             "dropped advertisement: {note}"
         );
     } else {
         tracing::warn!(
-            instance,
-            reason,
+            %instance,
+            %reason,
             suppressed,
             "dropped advertisement: {note}"
         );
