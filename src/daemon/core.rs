@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::cause::{Cause, Trigger};
-use super::drop_log::{DropLog, DropNote};
+use super::drop_log::{DropLog, DropNote, Topic};
 use super::drops::{DropCounts, DropReason};
 use super::group_notify::GroupSlot;
 use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
@@ -335,9 +335,42 @@ impl<E: Effects> Core<E> {
                     max_advert_int,
                 };
                 let actions = self.node.handle(now, id, Input::Advert(rx));
+                if actions
+                    .iter()
+                    .any(|(i, a)| *i == id && *a == Action::HeardLowerPriority)
+                {
+                    self.log_lower_priority(now, id, src, priority);
+                }
                 self.apply(actions);
             }
         }
+    }
+
+    /// keepalived logs every lower-priority advert a Master hears ("Received advert from X
+    /// with lower priority Y, ours Z"): two masters, a split brain healing or not. Once a
+    /// minute per instance here, with the count of the others (`drop_log.rs`).
+    fn log_lower_priority(&mut self, now: Time, id: InstanceId, src: IpAddr, priority: Priority) {
+        let Some(suppressed) =
+            self.drop_log
+                .admit(now, self.generation, Some(id), Topic::LowerPriority)
+        else {
+            return;
+        };
+        let (Some(inst), Some(slot)) = (self.node.instance(id), self.node.data(id)) else {
+            return;
+        };
+        tracing::warn!(
+            instance = %slot.plan.name(),
+            suppressed,
+            "master heard an advertisement from {src} with lower priority {}, ours {}{}",
+            priority.get(),
+            inst.effective_priority().get(),
+            if slot.plan.fsm.lower_prio_no_advert {
+                ""
+            } else {
+                ": advertising at once to make it step down"
+            }
+        );
     }
 
     /// Logs a drop, at most once a minute per instance and reason (`drop_log.rs`).
@@ -345,7 +378,8 @@ impl<E: Effects> Core<E> {
         if super::drop_log::level(note.reason).is_none() {
             return;
         }
-        if let Some(suppressed) = self.drop_log.admit(now, self.generation, id, note.reason) {
+        let topic = Topic::Drop(note.reason);
+        if let Some(suppressed) = self.drop_log.admit(now, self.generation, id, topic) {
             let name = id.and_then(|id| self.node.data(id)).map(|s| s.plan.name());
             super::drop_log::log(name, &note, suppressed);
         }

@@ -173,12 +173,20 @@ struct Entry {
     suppressed: u64,
 }
 
+/// What a rate-limited line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Drop(DropReason),
+    /// A Master heard a lower priority: another router believes itself Master.
+    LowerPriority,
+}
+
 /// The rate limit's memory: one entry per (instance, reason) that has dropped something,
 /// forgotten at a reload (instance indices change).
 #[derive(Debug, Default)]
 pub struct DropLog {
     generation: u64,
-    entries: HashMap<(Option<InstanceId>, DropReason), Entry>,
+    entries: HashMap<(Option<InstanceId>, Topic), Entry>,
 }
 
 impl DropLog {
@@ -189,13 +197,13 @@ impl DropLog {
         now: Time,
         generation: u64,
         instance: Option<InstanceId>,
-        reason: DropReason,
+        topic: Topic,
     ) -> Option<u64> {
         if generation != self.generation {
             self.entries.clear();
             self.generation = generation;
         }
-        match self.entries.get_mut(&(instance, reason)) {
+        match self.entries.get_mut(&(instance, topic)) {
             Some(e) if now.saturating_sub(e.logged_at) < DROP_LOG_INTERVAL => {
                 e.suppressed += 1;
                 None
@@ -210,7 +218,7 @@ impl DropLog {
             }
             None => {
                 self.entries.insert(
-                    (instance, reason),
+                    (instance, topic),
                     Entry {
                         logged_at: now,
                         suppressed: 0,

@@ -286,3 +286,45 @@ fn a_link_down_names_the_interface() {
     );
     assert_eq!(transition_reasons(&mut core), vec!["interface eth0 down"]);
 }
+
+#[test]
+fn a_master_hearing_a_lower_priority_says_so_once_a_minute() {
+    let mut core = started(&instance("VI_1", 1, 200, ""));
+    super::core_tests::run_until(&mut core, secs(4.0));
+    assert_eq!(
+        super::core_tests::state(&core, "VI_1"),
+        crate::fsm::State::Master
+    );
+    let (socket, route) = route(&core, "VI_1");
+    let lower = CoreInput::Packet {
+        socket,
+        received: Received::Advert {
+            route,
+            advert: RxAdvert {
+                src: PEER,
+                priority: Priority::new(100),
+                max_advert_int: Centis::from_secs(1),
+                ah_sequence: None,
+                addresses_match: true,
+                hmac: None,
+            },
+        },
+    };
+    let ((), log) = capture(|| {
+        for i in 0..100 {
+            core.handle(secs(4.0 + f64::from(i) * 0.5), lower.clone());
+        }
+    });
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("lower priority"))
+        .collect();
+    // 4 s to 53.5 s: within one minute of the first.
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains(
+            "master heard an advertisement from 10.0.0.2 with lower priority 100, ours 200"
+        ),
+        "{log}"
+    );
+}
