@@ -51,7 +51,12 @@ impl fmt::Display for Cause {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
     Tracker(TrackerUpdate),
-    Link { name: String, up: bool },
+    Link {
+        name: String,
+        up: bool,
+    },
+    /// A reload changed the configured priority.
+    Reload,
 }
 
 impl fmt::Display for Trigger {
@@ -74,6 +79,7 @@ impl fmt::Display for Trigger {
             Trigger::Link { name, up } => {
                 write!(f, "interface {name} {}", if *up { "up" } else { "down" })
             }
+            Trigger::Reload => f.write_str("configuration reloaded"),
         }
     }
 }

@@ -328,3 +328,21 @@ fn a_master_hearing_a_lower_priority_says_so_once_a_minute() {
         "{log}"
     );
 }
+
+#[test]
+fn a_reload_that_changes_the_priority_says_so() {
+    let mut core = started(&instance("VI_1", 1, 100, ""));
+    let ((), log) = capture(|| {
+        core.handle(
+            secs(1.0),
+            CoreInput::Reload(Box::new(super::core_tests::prepared(
+                &instance("VI_1", 1, 150, ""),
+                &[],
+            ))),
+        );
+    });
+    assert!(
+        log.contains("priority 100 \u{2192} 150: configuration reloaded"),
+        "{log}"
+    );
+}
