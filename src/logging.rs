@@ -232,6 +232,9 @@ fn json_format() -> tracing_subscriber::fmt::format::Format<tracing_subscriber::
 
 /// Whether [`init`] found stderr to be the journal (for lines written without tracing).
 static JOURNAL: AtomicBool = AtomicBool::new(false);
+/// Whether [`init`] set up JSON lines: then every line goes through tracing, so that a
+/// consumer parsing JSON never meets a plain one.
+static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Installs the global subscriber for `facts`, and says why a level setting was ignored.
 pub fn init(facts: &Facts) {
@@ -239,6 +242,7 @@ pub fn init(facts: &Facts) {
     use tracing_subscriber::util::SubscriberInitExt;
     let decision = facts.decide();
     JOURNAL.store(decision.journal, Ordering::Relaxed);
+    JSON.store(decision.format == LogFormat::Json, Ordering::Relaxed);
     tracing_subscriber::registry()
         .with(layer(&decision, std::io::stderr))
         .init();
@@ -257,8 +261,20 @@ pub fn init(facts: &Facts) {
 }
 
 /// A line written to stderr outside tracing (configuration diagnostics, the final error),
-/// with its priority prefix when stderr is the journal.
+/// with its priority prefix when stderr is the journal; as a JSON event with
+/// `--log-format json`.
 pub fn stderr_line(level: Level, line: &str) {
+    if JSON.load(Ordering::Relaxed) {
+        // `tracing`'s macros take the level as a constant.
+        match level {
+            Level::ERROR => tracing::error!("{line}"),
+            Level::WARN => tracing::warn!("{line}"),
+            Level::INFO => tracing::info!("{line}"),
+            Level::DEBUG => tracing::debug!("{line}"),
+            Level::TRACE => tracing::trace!("{line}"),
+        }
+        return;
+    }
     let prefix = if JOURNAL.load(Ordering::Relaxed) {
         priority_prefix(level)
     } else {

@@ -99,6 +99,15 @@ fn log_level_and_json_flags_apply() {
         .unwrap_or_else(|| panic!("no <6> line:\n{text}"));
     let value: serde_json::Value = serde_json::from_str(start).expect("JSON line");
     assert_eq!(value["level"], "INFO", "{text}");
+    // Diagnostics and the final error are JSON too, with their priority.
+    for line in text.lines() {
+        let json = line.get(3..).unwrap_or_default();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(json).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+    assert!(text.lines().any(|l| l.starts_with("<3>{")), "{text}");
     assert!(
         value["fields"]["message"]
             .as_str()
