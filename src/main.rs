@@ -14,7 +14,7 @@ use vigil::logging::{Facts, LogFormat};
     version,
     about = "VRRP high-availability daemon, a drop-in for keepalived's VRRP side"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log level: error, warn, info, debug or trace, or directives as `VIGIL_LOG` takes them
@@ -90,6 +90,10 @@ enum Command {
         /// errors.
         #[arg(long)]
         strict: bool,
+        /// Do not look up the interfaces the configuration names (by default a missing one
+        /// is an error, as for keepalived -t): for linting a configuration on another machine.
+        #[arg(long)]
+        offline: bool,
     },
     /// Print the YAML equivalent of a configuration (e.g. an existing keepalived.conf).
     Convert {
@@ -114,6 +118,52 @@ enum Command {
         #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
         control_socket: PathBuf,
     },
+    /// Drain an instance (and its sync group), a sync group, or every instance: a master
+    /// hands over at once (priority-0 advert) and each stays BACKUP until `vigil undrain`.
+    /// Exit 0 when done, 1 when refused (unknown name: nothing changed), 2 when the daemon
+    /// cannot be reached.
+    Drain {
+        #[command(flatten)]
+        target: DrainTarget,
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+    /// Undrain what `vigil drain` drained: the instances behave normally again (with preempt
+    /// and a higher priority, they take mastership back). Exit codes as for drain.
+    Undrain {
+        #[command(flatten)]
+        target: DrainTarget,
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+    /// Reload the running daemon's configuration (as SIGHUP) and print the outcome, or the
+    /// errors as `vigil check` prints them. Exit 0 when applied, 1 when the configuration was
+    /// rejected (the daemon runs on with the previous one), 2 when the daemon cannot be
+    /// reached.
+    Reload {
+        #[arg(long, default_value = vigil::control::DEFAULT_SOCKET)]
+        control_socket: PathBuf,
+    },
+}
+
+/// What `vigil drain` / `vigil undrain` act on.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct DrainTarget {
+    /// An instance (its whole sync group with it) or a sync group.
+    name: Option<String>,
+    /// Every instance.
+    #[arg(long)]
+    all: bool,
+}
+
+impl DrainTarget {
+    fn word(&self) -> &str {
+        match &self.name {
+            Some(name) if !self.all => name,
+            _ => "--all",
+        }
+    }
 }
 
 /// Which configuration to read, and how: shared by run and check.
@@ -208,8 +258,17 @@ fn report(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Check { source, strict } => {
-            let code = vigil::config::cli::check(
+        Command::Check {
+            source,
+            strict,
+            offline,
+        } => {
+            let check = if offline {
+                vigil::config::cli::check_offline
+            } else {
+                vigil::config::cli::check
+            };
+            let code = check(
                 &source.path(),
                 &source.options(strict),
                 &mut std::io::stdout(),
@@ -257,6 +316,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let load_options = source.options(strict);
             let model = std::thread::scope(|s| s.spawn(|| load(&config, &load_options)).join())
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
+            // Before anything is opened: one line naming what is missing, not "Operation not
+            // permitted" from the first socket.
+            vigil::daemon::privilege::require_run_privilege()?;
             // keepalived's `net_namespace`: entered now, while this is the only thread, so
             // the runtime's threads and every socket belong to it (net/netns.rs).
             let namespace = model.global.net_namespace.clone();
@@ -312,8 +374,56 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Drain {
+            target,
+            control_socket,
+        } => control_command(&control_socket, &format!("drain {}", target.word())),
+        Command::Undrain {
+            target,
+            control_socket,
+        } => control_command(&control_socket, &format!("undrain {}", target.word())),
+        Command::Reload { control_socket } => control_command(&control_socket, "reload"),
     }
 }
+
+/// Sends a command that changes the daemon and reports its answer: exit 0 when done, 1 when
+/// the daemon refused it (an `error:` answer: its first line on stderr, the diagnostics that
+/// follow on stdout as `vigil check` prints them), 2 when the daemon could not be reached.
+fn control_command(socket: &Path, line: &str) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let answer = match rt.block_on(vigil::control::query(socket, line)) {
+        Ok(answer) => answer,
+        Err(e @ vigil::control::ControlError::Unknown { .. }) => {
+            eprintln!("vigil: {e} (a daemon older than this command?)");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            eprintln!("vigil: {}; is vigil running?", report(&e));
+            return Ok(ExitCode::from(UNREACHABLE));
+        }
+    };
+    let (first, rest) = answer.split_once('\n').unwrap_or((answer.as_str(), ""));
+    if first.is_empty() {
+        eprintln!(
+            "vigil: {}: the daemon closed the connection without an answer",
+            socket.display()
+        );
+        return Ok(ExitCode::from(UNREACHABLE));
+    }
+    if first.starts_with("error:") {
+        eprintln!("vigil: {first}");
+        print!("{rest}");
+        return Ok(ExitCode::FAILURE);
+    }
+    print!("{answer}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vigil drain`, `undrain` and `reload` exit with this when no daemon answered.
+const UNREACHABLE: u8 = 2;
 
 /// Loads a configuration (format by name unless `--format`), printing every problem as
 /// `file:line:col: error: ...`; nothing starts unless the whole file is valid.

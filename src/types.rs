@@ -131,8 +131,8 @@ impl fmt::Display for Centis {
 }
 
 /// The VRRP protocol version an instance speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "u8", into = "u8")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "u8")]
 pub enum Version {
     /// RFC 3768: IPv4 only, intervals in seconds, optional authentication.
     V2,
@@ -169,6 +169,38 @@ impl From<Version> for u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("VRRP version must be 2 or 3, not {0}")]
 pub struct InvalidVersion(pub u8);
+
+/// `version: 2` or `version: 3`. Anything else (`V3`, `"3"`, `4`) is refused with what to
+/// write instead: serde's own message for a string where a number belongs ("invalid u8")
+/// says nothing an operator can act on.
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Version;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the VRRP version, 2 or 3")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Version, E> {
+                u8::try_from(v)
+                    .ok()
+                    .and_then(|v| Version::try_from(v).ok())
+                    .ok_or_else(|| E::custom(format!("VRRP version must be 2 or 3, not {v}")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Version, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("VRRP version must be 2 or 3, not {v}")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Version, E> {
+                Err(E::custom(format!(
+                    "VRRP version must be the number 2 or 3, not {v:?} (write `version: 3`)"
+                )))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

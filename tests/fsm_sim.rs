@@ -591,3 +591,189 @@ fn sync_group_members_are_never_split_and_converge_together() {
         },
     )
 }
+
+/// RFC 5798 §6.4.2 / RFC 9568 §6.4.2: a VRRPv3 Backup learns the Master's Advertisement
+/// Interval from its adverts (Master_Adver_Interval) and times the Master out on it, whatever
+/// its own configured interval. Routers with different intervals on one VRID: after the
+/// master stops, the successor takes over exactly 3 × the *master's* interval + its Skew_Time
+/// (computed from the master's interval) after the last advert it heard, or its Skew_Time
+/// after a priority-0 advert. Every run also checks cadence, priorities and VIPs
+/// (`Sim::run_until`): each router advertises on its own interval while Master.
+#[test]
+fn with_different_intervals_backups_time_out_on_the_masters_interval() {
+    check_all_seeds(
+        "with_different_intervals_backups_time_out_on_the_masters_interval",
+        |seed| {
+            let mut rng = Rng::new(seed ^ 0x1e7e_4a15);
+            let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
+            let mut prios: Vec<u8> = Vec::new();
+            while prios.len() < n {
+                let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
+                if !prios.contains(&p) {
+                    prios.push(p);
+                }
+            }
+            let intervals: Vec<Centis> = (0..n)
+                .map(|_| Centis::new(u32::try_from(rng.range(10, 300)).unwrap_or(100)))
+                .collect();
+            let v = vrid(1);
+            let specs = (0..n)
+                .map(|r| {
+                    let mut c = InstanceConfig::new(format!("r{r}"), v, Version::V3, addr(r));
+                    c.priority = Priority::new(prios[r]);
+                    c.advert_int = intervals[r];
+                    RouterSpec {
+                        configs: vec![c],
+                        sync_group: false,
+                    }
+                })
+                .collect();
+            let mut sim = Sim::new(seed, specs, LinkProfile::fixed(0));
+            for r in 0..n {
+                sim.start_at(Time::ZERO, r);
+            }
+            let longest = intervals.iter().map(|i| i.as_micros()).max().unwrap_or(0);
+            let worst_mdi = micros(master_down_interval(
+                Version::V3,
+                Priority::MIN_BACKUP,
+                Centis::new(300),
+            ));
+            let converged = 2 * worst_mdi + 2 * longest;
+            sim.run_until(at(converged))?;
+            let by_prio = |exclude: Option<usize>| {
+                (0..n)
+                    .filter(|&r| Some(r) != exclude)
+                    .max_by_key(|&r| prios.get(r).copied())
+            };
+            let old = by_prio(None).unwrap_or(0);
+            if sim.masters(v) != vec![old] {
+                return Err(sim.failure(&format!("expected r{old} master after convergence")));
+            }
+            let master_interval = intervals[old];
+            let graceful = rng.chance(500_000);
+            let stop = converged + rng.range(0, master_interval.as_micros());
+            if graceful {
+                sim.input_at(at(stop), old, None, Input::Shutdown);
+            } else {
+                sim.crash_at(at(stop), old);
+            }
+            sim.run_until(at(stop + longest + 2 * worst_mdi))?;
+            let new = by_prio(Some(old)).unwrap_or(0);
+            let Some(take) = sim
+                .transitions
+                .iter()
+                .find(|t| t.router == new && t.to == State::Master && t.at > at(stop))
+            else {
+                return Err(sim.failure(&format!("r{new} never took over")));
+            };
+            let Some(heard) = sim
+                .received
+                .iter()
+                .filter(|rx| rx.router == new && rx.advert.src == addr(old) && rx.at <= take.at)
+                .map(|rx| rx.at)
+                .max()
+            else {
+                return Err(sim.failure("no advert from the old master"));
+            };
+            let prio = Priority::new(prios[new]);
+            let skew = oracle_skew_us(Version::V3, prio, master_interval);
+            let expected = Duration::from_micros(if graceful {
+                skew
+            } else {
+                3 * master_interval.as_micros() + skew
+            });
+            let measured = take.at.saturating_sub(heard);
+            if measured != expected {
+                return Err(sim.failure(&format!(
+                    "r{new} (own interval {}, master's {master_interval}) took over {measured:?} after the last advert, expected {expected:?} (graceful {graceful})",
+                    intervals[new]
+                )));
+            }
+            Ok(())
+        },
+    )
+}
+
+/// vigil drain: draining the Master hands over to the next priority exactly Skew_Time after
+/// its priority-0 advert (as a graceful Shutdown, RFC 5798 §6.4.2), the drained router never
+/// becomes Master while drained, however long the others run; undrained, the highest
+/// priority (preempt on) takes the role back and exactly one Master remains.
+#[test]
+fn a_drained_master_hands_over_in_skew_time_stays_out_and_comes_back_when_undrained() {
+    check_all_seeds(
+        "a_drained_master_hands_over_in_skew_time_stays_out_and_comes_back_when_undrained",
+        |seed| {
+            let mut rng = Rng::new(seed ^ 0xd4a1_0000);
+            let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
+            let plan = VridPlan::random(&mut rng, 1);
+            let mut prios: Vec<u8> = Vec::new();
+            while prios.len() < n {
+                let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
+                if !prios.contains(&p) {
+                    prios.push(p);
+                }
+            }
+            let specs = prios
+                .iter()
+                .enumerate()
+                .map(|(r, &p)| RouterSpec {
+                    configs: vec![plan.config(r, p)],
+                    sync_group: false,
+                })
+                .collect();
+            let delay = rng.range(0, 1_000);
+            let mut sim = Sim::new(seed, specs, LinkProfile::fixed(delay));
+            for r in 0..n {
+                sim.start_at(Time::ZERO, r);
+            }
+            let converged = 2 * plan.worst_mdi_us() + 2 * plan.interval_us();
+            sim.run_until(at(converged))?;
+            let by_prio = |exclude: Option<usize>| {
+                (0..n)
+                    .filter(|&r| Some(r) != exclude)
+                    .max_by_key(|&r| prios.get(r).copied())
+            };
+            let old = by_prio(None).unwrap_or(0);
+            let new = by_prio(Some(old)).unwrap_or(0);
+            let drain = converged + rng.range(0, plan.interval_us());
+            sim.input_at(at(drain), old, None, Input::Drain);
+            let undrain = drain + 20 * plan.worst_mdi_us();
+            sim.run_until(at(undrain))?;
+            let Some(take) = sim
+                .transitions
+                .iter()
+                .find(|t| t.router == new && t.to == State::Master && t.at > at(drain))
+            else {
+                return Err(sim.failure(&format!("r{new} never took over from drained r{old}")));
+            };
+            let prio = Priority::new(prios.get(new).copied().unwrap_or(1));
+            let expected =
+                Duration::from_micros(delay + oracle_skew_us(plan.version, prio, plan.interval));
+            let measured = take.at.saturating_sub(at(drain));
+            if measured != expected {
+                return Err(sim.failure(&format!(
+                    "r{new} took over {measured:?} after the drain, expected Skew_Time + delay {expected:?}"
+                )));
+            }
+            if sim
+                .transitions
+                .iter()
+                .any(|t| t.router == old && t.to == State::Master && t.at > at(drain))
+            {
+                return Err(sim.failure(&format!("drained r{old} became master")));
+            }
+            if sim.masters(plan.vrid) != vec![new] {
+                return Err(sim.failure("not exactly the next priority master while drained"));
+            }
+            sim.input_at(at(undrain), old, None, Input::Undrain);
+            sim.run_until(at(undrain + plan.interval_us() + 2 * plan.worst_mdi_us()))?;
+            if sim.masters(plan.vrid) != vec![old] {
+                return Err(sim.failure(&format!(
+                    "after undrain masters {:?}, expected [{old}]",
+                    sim.masters(plan.vrid)
+                )));
+            }
+            Ok(())
+        },
+    )
+}

@@ -42,6 +42,17 @@ impl Vigil {
 
     /// Like `start_with`, with extra arguments for `vigil run`.
     pub fn start_full(host: &Host, file: &str, text: &str, extra: &[&str]) -> Result<Vigil> {
+        Self::start_env(host, file, text, extra, &[])
+    }
+
+    /// Like `start_full`, with extra environment variables (e.g. systemd's NOTIFY_SOCKET).
+    pub fn start_env(
+        host: &Host,
+        file: &str,
+        text: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Vigil> {
         let label = host.lab.unique_label(&format!("{}-vigil", host.name()));
         let dir = host.lab.dir.join(&label);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {dir:?}"))?;
@@ -64,7 +75,8 @@ impl Vigil {
         let bin = crate::vigil_binary()?;
         let mut cmd = host.command(&bin.to_string_lossy(), &args);
         cmd.env("VIGIL_LOG", "info,vigil=debug")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied());
         let child = Child::spawn(cmd, &label, &dir)?;
         host.lab.register(&child);
         let vigil = Vigil {
@@ -113,6 +125,22 @@ impl Vigil {
             );
         }
         Ok(out.stdout)
+    }
+
+    /// Runs `vigil <args> --control-socket <this daemon's>` (e.g. `["drain", "gw"]`): its
+    /// exit status and output, whatever the exit status.
+    pub fn control(&self, args: &[&str]) -> Result<std::process::Output> {
+        std::process::Command::new(crate::vigil_binary()?)
+            .args(args)
+            .arg("--control-socket")
+            .arg(&self.socket)
+            .output()
+            .with_context(|| format!("cannot run vigil {}", args.join(" ")))
+    }
+
+    /// The configuration file the daemon was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config
     }
 
     /// `vigil status --metrics`: the Prometheus text, from the control socket.

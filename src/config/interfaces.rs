@@ -194,6 +194,31 @@ mod tests {
         );
     }
 
+    /// `vigil check` looks the interfaces up on this host; `--offline` does not, and says so.
+    #[test]
+    fn vigil_check_offline_skips_the_interface_lookup_and_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keepalived.conf");
+        let text = INSTANCE
+            .replace("eth0", "vgl-nosuch0")
+            .replace("eth9", "vgl-nosuch9");
+        std::fs::write(&path, text).expect("write");
+        let options = crate::config::LoadOptions::default();
+        let mut out = Vec::new();
+        let code = crate::config::cli::check(&path, &options, &mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("\"vgl-nosuch0\""), "{text}");
+        let mut out = Vec::new();
+        let code = crate::config::cli::check_offline(&path, &options, &mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains(": ok (") && text.contains("interfaces not checked (--offline)"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn with_dynamic_interfaces_vigil_check_notes_the_missing_interface_and_passes() {
         let dir = tempfile::tempdir().expect("tempdir");

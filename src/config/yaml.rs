@@ -258,6 +258,42 @@ mod tests {
         assert_eq!(c.instances[0].version, Version::V3);
     }
 
+    /// The values docs/config.md gives for `version`, `vrrp_version` and `family` are the
+    /// ones the parser takes (they once said `V2|V3` and `V4|V6`, which it refuses), and a
+    /// wrong spelling is told what to write.
+    #[test]
+    fn the_documented_version_and_family_values_parse() {
+        let docs = include_str!("../../docs/config.md");
+        let row = |key: &str| {
+            docs.lines()
+                .find(|l| l.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("no docs row for {key}"))
+                .to_owned()
+        };
+        let instance = |extra: &str| {
+            format!(
+                "instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n{extra}"
+            )
+        };
+        for (key, values) in [("version", ["2", "3"]), ("family", ["ipv4", "ipv6"])] {
+            let row = row(key);
+            for v in values {
+                assert!(row.contains(&format!("`{v}`")), "docs row for {key}: {row}");
+                p(&instance(&format!("    {key}: {v}\n")))
+                    .unwrap_or_else(|e| panic!("{key}: {v} refused: {e:?}"));
+            }
+        }
+        assert!(row("vrrp_version").contains("`2` or `3`"));
+        let err = p(&instance("    version: V3\n")).expect_err("V3 is not a version");
+        assert!(
+            err[0].to_string().contains("write `version: 3`"),
+            "{}",
+            err[0]
+        );
+        let err = p(&instance("    version: 4\n")).expect_err("4 is not a version");
+        assert!(err[0].to_string().contains("2 or 3, not 4"), "{}", err[0]);
+    }
+
     #[test]
     fn unknown_key_is_reported_with_position_and_suggestion() {
         let err = p("instances:\n  - name: a\n    interface: eth0\n    virtual_router_id: 1\n    priorty: 5\n").expect_err("unknown key");

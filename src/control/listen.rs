@@ -45,7 +45,9 @@ pub struct Limits {
 pub const CONTROL_LIMITS: Limits = Limits {
     max_connections: 16,
     request_deadline: Duration::from_secs(2),
-    connection_deadline: Duration::from_secs(10),
+    // `vigil reload` is answered when its preparation ends (reading the file and the
+    // kernel, opening sockets), which may queue behind another one.
+    connection_deadline: Duration::from_secs(60),
 };
 
 /// The metrics port: a few Prometheus servers scraping every few seconds.

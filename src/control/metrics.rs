@@ -23,6 +23,7 @@ pub fn render(status: &Status) -> String {
     let sent = Family::<Labels, Counter>::default();
     let received = Family::<Labels, Counter>::default();
     let drops = Family::<Labels, Counter>::default();
+    let drained = Family::<Labels, Gauge>::default();
     for i in &status.instances {
         let id = || {
             vec![
@@ -41,6 +42,7 @@ pub fn render(status: &Status) -> String {
         priority
             .get_or_create(&id())
             .set(i64::from(i.effective_priority));
+        drained.get_or_create(&id()).set(i64::from(i.drained));
         transitions.get_or_create(&id()).inc_by(i.transitions);
         sent.get_or_create(&id()).inc_by(i.adverts_sent);
         received.get_or_create(&id()).inc_by(i.adverts_received);
@@ -66,6 +68,11 @@ pub fn render(status: &Status) -> String {
         "instance_priority",
         "Effective priority (base + tracker weights)",
         priority,
+    );
+    registry.register(
+        "instance_drained",
+        "1 while the operator keeps the instance drained (vigil drain)",
+        drained,
     );
     registry.register("transitions", "State transitions", transitions);
     registry.register("adverts_sent", "VRRP advertisements sent", sent);
@@ -118,5 +125,23 @@ mod tests {
         );
         has(r#"vigil_packets_dropped_total{instance="",reason="unknown_vrid"} 5"#);
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn a_drained_instance_is_a_gauge_at_one() {
+        let status = Status {
+            instances: vec![InstanceStatus {
+                name: "gw".into(),
+                drained: true,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let text = render(&status);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("vigil_instance_drained{") && l.ends_with(" 1")),
+            "{text}"
+        );
     }
 }

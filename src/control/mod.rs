@@ -5,6 +5,7 @@
 //! concurrent requests into one snapshot from the core and renders text off the core's
 //! thread (`snapshot.rs`): a flood of clients can never delay the state machines.
 
+mod command;
 mod dump;
 mod http;
 mod listen;
@@ -14,6 +15,7 @@ mod snapshot;
 mod socket;
 mod status;
 
+pub use command::{COMMAND_QUEUE, Command, CommandRequest, CommandRequests, Commands};
 pub use dump::{render_data, render_stats};
 pub use http::serve_http;
 pub use listen::{Backoff, CONTROL_LIMITS, Limits, METRICS_LIMITS};
@@ -23,4 +25,4 @@ pub use snapshot::{Form, MIN_GAP, Snapshot, StatusRequests, StatusSource};
 pub use socket::{
     Access, ControlError, ControlSocket, DEFAULT_SOCKET, default_socket, query, serve,
 };
-pub use status::{InstanceStatus, Status};
+pub use status::{InstanceStatus, LastReload, Status};

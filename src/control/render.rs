@@ -17,6 +17,18 @@ pub fn render_human(status: &Status) -> String {
         }
         None => out.push('\n'),
     }
+    if let Some(r) = status.last_reload.as_ref().filter(|r| !r.ok) {
+        let why = r
+            .error
+            .as_deref()
+            .and_then(|e| e.lines().next())
+            .unwrap_or("");
+        let _ = writeln!(
+            out,
+            "last reload FAILED (unix time {}), still running the previous configuration: {why}",
+            r.time
+        );
+    }
     if status.instances.is_empty() {
         out.push_str("no instances\n");
         return out;
@@ -29,7 +41,11 @@ pub fn render_human(status: &Status) -> String {
                 i.name.clone(),
                 format!("{}/{}", i.interface, i.vrid),
                 format!("v{} {}", i.version, i.family),
-                i.state.clone(),
+                if i.drained {
+                    format!("{} DRAINED", i.state)
+                } else {
+                    i.state.clone()
+                },
                 if i.base_priority == i.effective_priority {
                     i.effective_priority.to_string()
                 } else {
@@ -96,5 +112,29 @@ mod tests {
         assert!(lines[2].starts_with("gw "), "{text}");
         assert!(lines[2].contains("140 (base 150)"), "{text}");
         assert!(lines[2].contains("MASTER"), "{text}");
+    }
+
+    #[test]
+    fn a_drained_instance_and_a_failed_reload_show() {
+        let status = Status {
+            instances: vec![InstanceStatus {
+                name: "gw".into(),
+                state: "BACKUP".into(),
+                drained: true,
+                ..Default::default()
+            }],
+            last_reload: Some(crate::control::LastReload {
+                time: 1_700_000_000,
+                ok: false,
+                error: Some("a.conf:3:5: error: bad\nmore".into()),
+            }),
+            ..Default::default()
+        };
+        let text = render_human(&status);
+        assert!(text.contains("BACKUP DRAINED"), "{text}");
+        let header = text.lines().nth(1).unwrap_or_default();
+        assert!(header.contains("last reload FAILED"), "{text}");
+        assert!(header.contains("a.conf:3:5: error: bad"), "{text}");
+        assert!(!header.contains("more"), "{text}");
     }
 }

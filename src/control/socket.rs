@@ -1,4 +1,5 @@
-//! The control socket: a client connects, writes one command line (`status` or `metrics`),
+//! The control socket: a client connects, writes one command line (`status`, `metrics`, or a
+//! command that changes the daemon: `drain`, `undrain`, `reload`, see `command.rs`),
 //! and reads the answer until the server closes the connection. Bounded by
 //! [`CONTROL_LIMITS`] (connection cap, deadlines, accept back-off: see `listen.rs`).
 //!
@@ -21,6 +22,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use super::command::{Command, Commands};
 use super::listen::{AcceptLoop, CONTROL_LIMITS, spawn_accept_loop};
 use super::snapshot::{Form, StatusSource};
 
@@ -93,6 +95,7 @@ pub async fn serve(
     path: &Path,
     access: &Access,
     status: StatusSource,
+    commands: Commands,
 ) -> Result<ControlSocket, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
@@ -133,9 +136,9 @@ pub async fn serve(
     let listener = bind_private(path, &dir, gid).map_err(io)?;
     let meta = std::fs::symlink_metadata(path).map_err(io)?;
     let accepting = spawn_accept_loop("control socket", listener, CONTROL_LIMITS, move |stream| {
-        let status = status.clone();
+        let (status, commands) = (status.clone(), commands.clone());
         async move {
-            let _ = answer(stream, status).await;
+            let _ = answer(stream, status, commands).await;
         }
     })
     .map_err(io)?;
@@ -206,7 +209,11 @@ fn bind_private(
     result
 }
 
-async fn answer(stream: UnixStream, status: StatusSource) -> std::io::Result<()> {
+async fn answer(
+    stream: UnixStream,
+    status: StatusSource,
+    commands: Commands,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut request = BufReader::new(read).take(256);
@@ -214,6 +221,15 @@ async fn answer(stream: UnixStream, status: StatusSource) -> std::io::Result<()>
     tokio::time::timeout(CONTROL_LIMITS.request_deadline, read_request)
         .await
         .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    // drain, undrain, reload: answered by the loop (`command.rs`).
+    if let Some(command) = Command::parse(&line) {
+        let text = match command {
+            Ok(command) => commands.run(command).await,
+            Err(usage) => format!("error: {usage}\n"),
+        };
+        write.write_all(text.as_bytes()).await?;
+        return write.shutdown().await;
+    }
     let form = match line.trim() {
         "status" => Some(Form::Json),
         "metrics" => Some(Form::Metrics),
@@ -271,6 +287,17 @@ mod tests {
         );
     }
 
+    /// A loop that answers every command with its debug form.
+    fn fake_loop() -> Commands {
+        let (commands, mut requests) = Commands::channel();
+        tokio::spawn(async move {
+            while let Some(r) = requests.recv().await {
+                let _ = r.reply.send(format!("did {:?}\n", r.command));
+            }
+        });
+        commands
+    }
+
     fn fake_core() -> StatusSource {
         let (source, mut requests) = StatusSource::channel();
         tokio::spawn(async move {
@@ -288,7 +315,9 @@ mod tests {
     async fn serves_the_latest_snapshot_and_metrics() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");
-        let server = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        let server = serve(&path, &Access::default(), fake_core(), fake_loop())
+            .await
+            .unwrap();
         let json = query(&path, "status").await.unwrap();
         let got: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(got.pid, 7);
@@ -297,6 +326,17 @@ mod tests {
             query(&path, "bogus").await,
             Err(ControlError::Unknown { .. })
         ));
+        assert_eq!(
+            query(&path, "drain VI_1").await.unwrap(),
+            "did Drain { name: Some(\"VI_1\"), drained: true }\n"
+        );
+        assert_eq!(query(&path, "reload").await.unwrap(), "did Reload\n");
+        assert!(
+            query(&path, "undrain")
+                .await
+                .unwrap()
+                .starts_with("error: usage")
+        );
         drop(server);
     }
 
@@ -307,7 +347,9 @@ mod tests {
     async fn socket_0600_in_a_0750_directory_and_removed_at_exit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run/vigil/ctl.sock");
-        let server = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        let server = serve(&path, &Access::default(), fake_core(), fake_loop())
+            .await
+            .unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o750);
@@ -329,7 +371,9 @@ mod tests {
         let access = Access {
             group: Some(root.name.clone()),
         };
-        let server = serve(&path, &access, fake_core()).await.unwrap();
+        let server = serve(&path, &access, fake_core(), fake_loop())
+            .await
+            .unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, 0o660);
         assert_eq!(meta.gid(), 0);
@@ -338,7 +382,7 @@ mod tests {
             group: Some("no-such-group-vigil".into()),
         };
         assert!(matches!(
-            serve(&path, &nobody, fake_core()).await,
+            serve(&path, &nobody, fake_core(), fake_loop()).await,
             Err(ControlError::NoSuchGroup { .. })
         ));
     }
@@ -347,8 +391,10 @@ mod tests {
     async fn a_live_socket_is_refused_a_stale_one_replaced_a_foreign_one_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctl.sock");
-        let first = serve(&path, &Access::default(), fake_core()).await.unwrap();
-        let err = serve(&path, &Access::default(), fake_core())
+        let first = serve(&path, &Access::default(), fake_core(), fake_loop())
+            .await
+            .unwrap();
+        let err = serve(&path, &Access::default(), fake_core(), fake_loop())
             .await
             .unwrap_err();
         let text = err.to_string();
@@ -362,7 +408,9 @@ mod tests {
         // A stale socket (nobody listening) is replaced.
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         assert!(path.exists());
-        let second = serve(&path, &Access::default(), fake_core()).await.unwrap();
+        let second = serve(&path, &Access::default(), fake_core(), fake_loop())
+            .await
+            .unwrap();
         assert!(query(&path, "status").await.is_ok());
         // A path now naming somebody else's socket is not removed at exit.
         std::fs::remove_file(&path).unwrap();
@@ -374,7 +422,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, "keep me").unwrap();
         assert!(matches!(
-            serve(&path, &Access::default(), fake_core()).await,
+            serve(&path, &Access::default(), fake_core(), fake_loop()).await,
             Err(ControlError::NotASocket { .. })
         ));
     }

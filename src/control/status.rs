@@ -17,6 +17,20 @@ pub struct Status {
     /// Packets dropped before they could be tied to an instance (malformed, bad TTL,
     /// unknown VRID), by reason.
     pub socket_drops: BTreeMap<String, u64>,
+    /// The last reload's outcome (SIGHUP or `vigil reload`); absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<LastReload>,
+}
+
+/// How the last reload went: a rejected one leaves the previous configuration running.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastReload {
+    /// When its outcome was known, in seconds since the Unix epoch.
+    pub time: u64,
+    pub ok: bool,
+    /// Why it was rejected (the diagnostics, one per line); absent when it was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,4 +57,7 @@ pub struct InstanceStatus {
     pub adverts_received: u64,
     /// Received packets dropped, by reason (e.g. "bad_ttl", "auth_mismatch").
     pub drops: BTreeMap<String, u64>,
+    /// Drained by the operator (`vigil drain`): stays out of MASTER until undrained.
+    #[serde(default)]
+    pub drained: bool,
 }

@@ -227,6 +227,7 @@ impl<E: Effects> Core<E> {
                 // keepalived's notify_shutdown: every group announces STOP after its members.
                 self.stop_groups(|_| true);
             }
+            CoreInput::Drain { name, drained } => self.on_drain(now, name.as_deref(), drained),
         }
     }
 
@@ -706,6 +707,7 @@ impl<E: Effects> Core<E> {
                     adverts_sent: c.adverts_sent,
                     adverts_received: c.adverts_received,
                     drops: c.drops.by_label(),
+                    drained: inst.drained(),
                 }
             })
             .collect();
@@ -716,6 +718,8 @@ impl<E: Effects> Core<E> {
             router_id: self.router_id.clone(),
             instances,
             socket_drops: self.socket_drops.by_label(),
+            // Known to the driver, which runs the preparations; it fills this in.
+            last_reload: None,
         }
     }
 }

@@ -485,7 +485,7 @@ fn drops_count_on_the_routed_instance_or_on_the_socket() {
 // Reload
 
 /// VI_1 master (priority 200, nobody else), VI_2 backup of a peer.
-fn master_and_backup() -> (Core<RecordingEffects>, String) {
+pub(super) fn master_and_backup() -> (Core<RecordingEffects>, String) {
     let conf = format!(
         "{}{}",
         instance("VI_1", 1, 200, ""),

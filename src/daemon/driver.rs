@@ -23,6 +23,7 @@ use super::plan::{InstancePlan, fifo_reader};
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::privilege;
 use super::record::Recorder;
+use super::reload_queue::{self, ReloadQueue};
 use super::sdnotify;
 use super::statics::Statics;
 use crate::config::model::Config;
@@ -203,12 +204,15 @@ pub async fn run(
     // The control socket and metrics listener bind before anything touches the system, so
     // a busy socket path or port fails the start with nothing to undo.
     let (status_source, mut status_requests) = control::StatusSource::channel();
+    // drain / undrain / reload from the control socket (`control/command.rs`).
+    let (commands, mut command_requests) = control::Commands::channel();
+    let mut reloads = ReloadQueue::default();
     let _control = match &options.control_socket {
         Some(path) => {
             let access = control::Access {
                 group: options.control_group.clone(),
             };
-            Some(control::serve(path, &access, status_source.clone()).await?)
+            Some(control::serve(path, &access, status_source.clone(), commands).await?)
         }
         None => None,
     };
@@ -318,6 +322,10 @@ pub async fn run(
     let summary = format!("{} instances running", feeder.core.len());
     tracing::info!(instances = feeder.core.len(), "vigil started");
     sdnotify::ready(&summary);
+    let mut watchdog = sdnotify::Watchdog::from_env();
+    if let Some(period) = watchdog.period() {
+        tracing::info!(period = ?period, "systemd watchdog: keep-alives from the main loop");
+    }
 
     let mut preparing = false;
     let mut again = false;
@@ -360,6 +368,9 @@ pub async fn run(
                 }
                 feeder.feed(CoreInput::Tick)
             }
+            // After the timers, before any IO: a flood cannot starve it, and only a loop
+            // that stops turning (or spends all its time on due timers) misses it.
+            () = watchdog.due() => watchdog.keep_alive(),
             Some(input) = input_rx.recv() => feeder.feed(input),
             // Not read while a resync runs: it replaces this subscription.
             ev = net_events.next(), if !resyncing => match ev {
@@ -390,14 +401,31 @@ pub async fn run(
             Some(update) = tracker_rx.recv() => feeder.feed(CoreInput::Tracker(update)),
             Some(()) = hangup.recv() => {
                 // A burst of SIGHUPs is one more preparation after the one running.
-                if preparing {
-                    again = true;
-                } else {
-                    preparing = true;
-                    sdnotify::reloading();
+                begin_reload(&mut preparing, &mut again, &mut reloads, || {
                     spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
-                }
+                });
             }
+            Some(request) = command_requests.recv() => match request.command {
+                control::Command::Drain { name, drained } => {
+                    // Checked before it is fed: an unknown name changes nothing and is
+                    // not recorded.
+                    let answer = match feeder.core.drain_names(name.as_deref()) {
+                        Ok(names) => {
+                            feeder.feed(CoreInput::Drain { name, drained });
+                            super::drain::answer(drained, &names)
+                        }
+                        Err(e) => format!("error: {e}; nothing changed\n"),
+                    };
+                    let _ = request.reply.send(answer);
+                }
+                // Answered when the preparation that covers it ends (`reload_queue.rs`).
+                control::Command::Reload => {
+                    reloads.ask(request.reply);
+                    begin_reload(&mut preparing, &mut again, &mut reloads, || {
+                        spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
+                    });
+                }
+            },
             Some((kind, result)) = ready_rx.recv() => {
                 preparing = false;
                 match (kind.clone(), result) {
@@ -437,6 +465,7 @@ pub async fn run(
                             );
                         }
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
+                        reloads.finished(Ok(feeder.core.len()));
                         // Checkers restart with the new definitions; their known states
                         // are kept by the core.
                         checkers.abort_all();
@@ -445,19 +474,26 @@ pub async fn run(
                     }
                     (Preparation::Reload, Err(e)) => {
                         tracing::error!(error = %e, config = %config_name, "reload rejected: still running the previous configuration");
+                        reloads.finished(Err(&e));
                     }
                 }
                 if again {
                     again = false;
                     preparing = true;
                     spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
+                    reloads.started();
                 } else if kind == Preparation::Reload {
-                    sdnotify::ready(&format!("{} instances running", feeder.core.len()));
+                    sdnotify::ready(&reload_queue::summary(
+                        feeder.core.len(),
+                        reloads.last_failure(),
+                    ));
                 }
             }
             Some(kind) = dump_signals.recv() => dumper.request(kind),
             Some(reply) = status_requests.recv() => {
-                let _ = reply.send(feeder.core.status(&config_name));
+                let mut status = feeder.core.status(&config_name);
+                status.last_reload = reloads.last().cloned();
+                let _ = reply.send(status);
             }
         }
     }
@@ -501,6 +537,26 @@ fn free_beside_loop<T: Send + 'static>(value: T) {
         drop(value);
         crate::net::heap::release_free_memory();
     });
+}
+
+/// SIGHUP or `vigil reload`: a preparation now, or one more after the one running (a burst
+/// is one preparation). Each request is acknowledged at once with RELOADING=1, also when it
+/// waits: `Type=notify-reload` waits for one stamped after its SIGHUP; READY=1 follows the
+/// last preparation.
+fn begin_reload(
+    preparing: &mut bool,
+    again: &mut bool,
+    reloads: &mut ReloadQueue,
+    spawn: impl FnOnce(),
+) {
+    sdnotify::reloading();
+    if *preparing {
+        *again = true;
+    } else {
+        *preparing = true;
+        spawn();
+        reloads.started();
+    }
 }
 
 type ReadySender = mpsc::Sender<(Preparation, Result<Ready, PrepareError>)>;

@@ -203,4 +203,7 @@ pub enum CoreInput {
     Resync(Box<KernelSnapshot>),
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown of every instance.
     Shutdown,
+    /// The operator drained (`drained`) or undrained an instance or sync group by name, or
+    /// every instance (`name: None`); see `drain.rs`.
+    Drain { name: Option<String>, drained: bool },
 }

@@ -22,6 +22,9 @@ pub mod cause;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
+pub mod drain;
+#[cfg(test)]
+mod drain_tests;
 pub mod driver;
 pub mod drop_log;
 pub mod drops;
@@ -44,6 +47,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod reload_queue;
 mod residual;
 mod resync;
 #[cfg(test)]

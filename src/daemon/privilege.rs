@@ -82,6 +82,42 @@ pub fn drop_all_but(kept: &[Capability]) -> Result<CapsHashSet, PrivilegeError> 
     Ok(keep)
 }
 
+/// What `vigil run` cannot start without: raw sockets and netlink changes. Checked once before
+/// anything is opened, so that an unprivileged start says what it lacks in one line instead
+/// of failing at the first socket with "Operation not permitted".
+pub const NEEDED_TO_RUN: [Capability; 2] = [Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN];
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "vigil run needs root, or the capabilities CAP_NET_RAW and CAP_NET_ADMIN; this process lacks {missing}: run it as root (sudo, or the systemd unit)"
+)]
+pub struct MissingPrivilege {
+    /// The missing ones, comma-separated.
+    pub missing: String,
+}
+
+/// Refuses to go on unless this thread's effective set holds [`NEEDED_TO_RUN`].
+pub fn require_run_privilege() -> Result<(), MissingPrivilege> {
+    // A set that cannot be read is treated as empty: the error then names both.
+    let effective = caps::read(None, CapSet::Effective).unwrap_or_default();
+    missing_to_run(&effective)
+}
+
+fn missing_to_run(effective: &CapsHashSet) -> Result<(), MissingPrivilege> {
+    let missing: Vec<String> = NEEDED_TO_RUN
+        .iter()
+        .filter(|c| !effective.contains(c))
+        .map(ToString::to_string)
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MissingPrivilege {
+            missing: missing.join(" and "),
+        })
+    }
+}
+
 /// Names for the log, in a stable order.
 pub fn names(set: &CapsHashSet) -> String {
     let mut v: Vec<String> = set.iter().map(ToString::to_string).collect();
@@ -126,6 +162,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unprivileged_start_names_what_it_lacks() {
+        let none = CapsHashSet::default();
+        let text = missing_to_run(&none).unwrap_err().to_string();
+        assert!(
+            text.contains("lacks CAP_NET_RAW and CAP_NET_ADMIN") && text.contains("root"),
+            "{text}"
+        );
+        let raw_only: CapsHashSet = [Capability::CAP_NET_RAW].into_iter().collect();
+        let text = missing_to_run(&raw_only).unwrap_err().to_string();
+        assert!(text.contains("lacks CAP_NET_ADMIN:"), "{text}");
+        let both: CapsHashSet = NEEDED_TO_RUN.into_iter().collect();
+        assert!(missing_to_run(&both).is_ok());
+    }
+
+    #[test]
     fn a_dropped_capability_cannot_be_raised_again() {
         if !nix::unistd::geteuid().is_root() {
             return; // nothing to drop
@@ -135,5 +186,26 @@ mod tests {
             caps::raise(None, CapSet::Effective, Capability::CAP_SYS_ADMIN).is_ok()
         });
         assert!(!raised);
+    }
+
+    /// The shipped unit's bounding set is what the daemon keeps, plus CAP_SYS_NICE (taken
+    /// at start for vrrp_priority, kept for max_auto_priority): a capability added to KEPT
+    /// and not to the unit would fail only under systemd.
+    #[test]
+    fn the_systemd_unit_bounds_what_the_daemon_keeps() {
+        let unit = include_str!("../../etc/vigil.service");
+        let line = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+            .expect("etc/vigil.service has a CapabilityBoundingSet= line");
+        let mut bounded: Vec<&str> = line.split_whitespace().collect();
+        bounded.sort_unstable();
+        let mut want: Vec<String> = KEPT
+            .iter()
+            .chain([&Capability::CAP_SYS_NICE])
+            .map(ToString::to_string)
+            .collect();
+        want.sort_unstable();
+        assert_eq!(bounded, want);
     }
 }

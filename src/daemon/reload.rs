@@ -94,6 +94,9 @@ impl<E: Effects> Core<E> {
             .collect();
         let kept: BTreeSet<InstanceId> = carried_from.iter().flatten().copied().collect();
 
+        // Drained instances stay drained under their names (`drain.rs`).
+        let drained = self.drained_names();
+
         // Instances that leave (removed, or a different router now) hand over first.
         let leaving: Vec<InstanceId> = (0..self.node.len())
             .map(InstanceId)
@@ -234,6 +237,7 @@ impl<E: Effects> Core<E> {
                 self.effects.routing(&plan, true, Some(r));
             }
         }
+        self.restore_drained(now, &drained);
         // Running instances get their (possibly changed) verdict; new ones, and those still
         // waiting for a checker, start once their verdict is known.
         for i in 0..self.node.len() {

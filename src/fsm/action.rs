@@ -76,6 +76,8 @@ pub enum Reason {
     FaultCleared,
     /// Another member of the instance's sync group moved (`member`: which one, when known).
     SyncGroup { member: Option<InstanceId> },
+    /// The operator drained the instance (`vigil drain`).
+    Drained,
 }
 
 impl fmt::Display for Reason {
@@ -136,6 +138,7 @@ impl fmt::Display for Reason {
             Reason::TrackerFault => f.write_str("tracker failed"),
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::SyncGroup { .. } => f.write_str("sync group member moved"),
+            Reason::Drained => f.write_str("drained by the operator"),
         }
     }
 }

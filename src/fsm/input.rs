@@ -36,4 +36,11 @@ pub enum Input {
     /// The instance's interface went down: Fault until it comes back.
     LinkDown,
     LinkUp,
+    /// The operator drained the instance (`vigil drain`, which no other VRRP daemon has): a
+    /// Master hands over at once with a priority-0 advert and becomes Backup; a drained
+    /// instance never becomes Master (neither by its Master_Down_Timer nor as the address
+    /// owner) until [`Input::Undrain`].
+    Drain,
+    /// The operator undrained it: it behaves as any Backup again.
+    Undrain,
 }

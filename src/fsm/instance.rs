@@ -37,7 +37,12 @@ pub struct Instance {
     wants_master: bool,
     /// keepalived preempt_delay: until this time a Backup does not preempt.
     preempt_allowed_at: Option<Time>,
+    /// Drained by the operator (`vigil drain`, vigil only): never Master until undrained.
+    /// Defaulted so that states serialised before drain existed still load.
+    #[serde(default)]
+    drained: bool,
     /// The last advert a Backup took in, to name what its Master_Down_Timer firing means.
+    #[serde(default)]
     last_heard: Option<Heard>,
 }
 
@@ -69,6 +74,7 @@ impl Instance {
             wants_master: false,
             preempt_allowed_at: None,
             last_heard: None,
+            drained: false,
         }
     }
 
@@ -117,6 +123,12 @@ impl Instance {
         &self.timers
     }
 
+    /// Whether the operator drained it (`Input::Drain`): it stays out of Master until
+    /// `Input::Undrain`.
+    pub fn drained(&self) -> bool {
+        self.drained
+    }
+
     /// Whether the instance's own conditions (link, trackers) hold it in Fault.
     pub fn own_fault(&self) -> bool {
         self.link_down || self.tracker_faulted
@@ -146,6 +158,12 @@ impl Instance {
                 self.link_down = false;
                 self.reevaluate_fault(now, &mut out);
             }
+            Input::Drain => self.on_drain(now, &mut out),
+            // Nothing moves at once: the Master_Down_Timer, which a drained Backup kept
+            // running, decides as for any Backup (RFC 5798 §6.4.2), so with preempt and a
+            // higher priority the next lower-priority advert is discarded and the timer
+            // takes mastership back; without, it waits for the Master to go.
+            Input::Undrain => self.drained = false,
         }
         out
     }
@@ -259,7 +277,7 @@ impl Instance {
         self.master_adver_interval = self.configured_interval();
         if self.faulted() {
             self.enter_fault(self.fault_reason(None), out);
-        } else if self.is_owner() && !self.grouped {
+        } else if self.is_owner() && !self.grouped && !self.drained {
             // RFC 5798 §6.4.1: "If the Priority = 255 ... transition to the {Master} state".
             self.become_master(now, Reason::AddressOwner, out);
         } else {
@@ -440,7 +458,12 @@ impl Instance {
         match self.state {
             State::Backup => {
                 if take_if_due(&mut self.timers.master_down, now) {
-                    if self.grouped {
+                    if self.drained {
+                        // vigil drain: no Master_Down takeover. The timer is re-armed, not
+                        // left off, so that an undrain finds it running as RFC 5798 §6.4.2
+                        // expects of every Backup.
+                        self.timers.master_down = Some(now + self.master_down_interval());
+                    } else if self.grouped {
                         // keepalived vrrp_sync_can_goto_master: a sync-group member only
                         // becomes Master with the whole group; until the node promotes it,
                         // it stays ready and re-arms its timer.
@@ -498,6 +521,25 @@ impl Instance {
         }
     }
 
+    /// vigil drain: a Master hands over at once as at Shutdown (RFC 5798 §6.4.3: a
+    /// priority-0 advert, so a Backup takes over after its Skew_Time instead of
+    /// Master_Down_Interval) but stays in the protocol as a Backup, its Master_Down_Timer
+    /// running; a Backup or a faulted instance only remembers it is drained.
+    fn on_drain(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.drained {
+            return;
+        }
+        self.drained = true;
+        self.wants_master = false;
+        if self.state == State::Master {
+            out.push(Action::SendAdvert {
+                priority: Priority::STOP,
+            });
+            let down = self.master_down_interval();
+            self.enter_backup(now, down, Reason::Drained, out);
+        }
+    }
+
     fn reevaluate_fault(&mut self, now: Time, out: &mut Vec<Action>) {
         self.reevaluate_fault_for(now, None, out);
     }
@@ -546,7 +588,7 @@ impl Instance {
         // Leaving Fault is a restart in keepalived's terms (RFC 5798 §6.4.1 once more).
         self.restart_preempt_delay(now);
         self.master_adver_interval = self.configured_interval();
-        if self.is_owner() && !self.grouped {
+        if self.is_owner() && !self.grouped && !self.drained {
             self.become_master(now, Reason::FaultCleared, out);
         } else {
             let down = if self.is_owner() {
@@ -623,14 +665,14 @@ impl Instance {
     }
 
     pub(crate) fn wants_master(&self) -> bool {
-        self.state == State::Backup && self.wants_master
+        self.state == State::Backup && self.wants_master && !self.drained
     }
 
     /// The group lets this Backup become Master (its Master_Down_Timer fired, so the reason
     /// is that timer's).
     pub(crate) fn promote(&mut self, now: Time) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.state == State::Backup {
+        if self.state == State::Backup && !self.drained {
             let reason = self.master_down_reason();
             self.become_master(now, reason, &mut out);
         }

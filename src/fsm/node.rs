@@ -264,6 +264,44 @@ impl<T> Node<T> {
         out
     }
 
+    /// Feeds the same input to each of `ids` before any sync group reacts, then lets each
+    /// group concerned settle once. For `Drain` of a whole group this matters: fed one by one,
+    /// the first Master member's step-down would demote the others before their own Drain, and
+    /// they would leave without the priority-0 advert that hands over after Skew_Time.
+    pub fn handle_each(
+        &mut self,
+        now: Time,
+        ids: &[InstanceId],
+        input: Input,
+    ) -> Vec<(InstanceId, Action)> {
+        let mut out = Vec::new();
+        let mut groups = Vec::new();
+        for &id in ids {
+            let Some(member) = self.members.get_mut(id.0) else {
+                continue;
+            };
+            out.extend(
+                member
+                    .instance
+                    .handle(now, input)
+                    .into_iter()
+                    .map(|a| (id, a)),
+            );
+            if let Some(g) = member.group
+                && !groups.contains(&g)
+            {
+                groups.push(g);
+            }
+        }
+        for g in groups {
+            self.settle(now, g, &mut out, 0);
+        }
+        for &id in ids {
+            self.refile_after(id);
+        }
+        out
+    }
+
     /// Feeds the same input to every instance in order (e.g. `Startup`, `Shutdown`).
     pub fn handle_all(&mut self, now: Time, input: Input) -> Vec<(InstanceId, Action)> {
         let mut out = Vec::new();

@@ -55,6 +55,18 @@ enum Event {
     },
 }
 
+/// What made a node act: its own timer, a priority-0 advert for a VRID, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Timer,
+    StopAdvert(Vrid),
+    Event,
+}
+
+fn humantime(d: Duration) -> String {
+    format!("{d:?}")
+}
+
 /// Bounds a run so a bug that re-arms a timer in the past fails instead of hanging.
 const MAX_STEPS: u64 = 2_000_000;
 
@@ -71,8 +83,16 @@ pub struct Sim {
     pub adverts: Vec<AdvertRec>,
     pub received: Vec<RxRec>,
     pub trace: Vec<TraceLine>,
-    /// Broken invariants seen while running (sync-group members split after a node call).
+    /// Broken invariants seen while running, checked after every node call: sync-group
+    /// members split, a master's advert off its cadence or carrying another priority than
+    /// its effective one, virtual addresses held in a state other than Master.
     pub violations: Vec<String>,
+    /// Per (router, VRID) while it is Master: when its Adver_Timer was last set (its last
+    /// timed advert, or the one it sent on becoming Master or answering a priority 0).
+    adver_anchor: BTreeMap<(usize, Vrid), Time>,
+    /// Per (router, VRID): whether its virtual addresses are installed, as the node's
+    /// InstallVips / RemoveVips actions left them.
+    holds_vips: BTreeMap<(usize, Vrid), bool>,
 }
 
 impl Sim {
@@ -101,6 +121,8 @@ impl Sim {
             received: Vec::new(),
             trace: Vec::new(),
             violations: Vec::new(),
+            adver_anchor: BTreeMap::new(),
+            holds_vips: BTreeMap::new(),
         }
     }
 
@@ -181,6 +203,7 @@ impl Sim {
             if next < self.now {
                 return Err(self.failure(&format!("time went backwards: {next} < {}", self.now)));
             }
+            self.check_silent_masters(next);
             self.now = next;
             // Packets and scripted events at an instant go before the timers due then.
             if event_at == Some(next) {
@@ -199,13 +222,17 @@ impl Sim {
                             .get_mut(r)
                             .map(|x| x.node.tick(next))
                             .unwrap_or_default();
-                        self.carry_out(r, actions);
+                        self.carry_out_from(r, actions, Cause::Timer);
                     }
                 }
             }
         }
         self.now = self.now.max(end);
-        Ok(())
+        // Every run checks the invariants, whatever its test asserts besides.
+        match self.violations.first() {
+            Some(v) => Err(self.failure(&format!("invariant broken: {v}"))),
+            None => Ok(()),
+        }
     }
 
     fn apply(&mut self, event: Event) {
@@ -225,7 +252,12 @@ impl Sim {
                     vrid,
                     advert,
                 });
-                self.carry_out(to, actions);
+                let cause = if advert.priority == vigil::types::Priority::STOP {
+                    Cause::StopAdvert(vrid)
+                } else {
+                    Cause::Event
+                };
+                self.carry_out_from(to, actions, cause);
             }
             Event::Start(r) => {
                 let Some(router) = self.routers.get_mut(r) else {
@@ -233,6 +265,10 @@ impl Sim {
                 };
                 router.node = build_node(&router.spec);
                 router.up = true;
+                // A fresh daemon: nothing installed (residual addresses are removed at
+                // start, daemon/residual.rs), no advert timer.
+                self.holds_vips.retain(|k, _| k.0 != r);
+                self.adver_anchor.retain(|k, _| k.0 != r);
                 let actions = router.node.handle_all(now, Input::Startup);
                 self.trace.push(TraceLine::Start { at: now, router: r });
                 self.carry_out(r, actions);
@@ -241,6 +277,8 @@ impl Sim {
                 if let Some(router) = self.routers.get_mut(r) {
                     router.up = false;
                 }
+                // A dead router sends nothing: its cadence is no longer checked.
+                self.adver_anchor.retain(|k, _| k.0 != r);
                 self.trace.push(TraceLine::Crash { at: now, router: r });
             }
             Event::Input {
@@ -285,6 +323,11 @@ impl Sim {
     }
 
     fn carry_out(&mut self, r: usize, actions: Vec<(InstanceId, Action)>) {
+        self.carry_out_from(r, actions, Cause::Event);
+    }
+
+    fn carry_out_from(&mut self, r: usize, actions: Vec<(InstanceId, Action)>, cause: Cause) {
+        self.check_adverts_and_vips(r, &actions, cause);
         let now = self.now;
         for (id, action) in actions {
             let Some(config) = self.routers.get(r).and_then(|x| x.spec.configs.get(id.0)) else {
@@ -370,6 +413,121 @@ impl Sim {
                 self.schedule(at, Event::Deliver { to, vrid, advert });
             }
         }
+    }
+
+    /// A master's adverts (RFC 5798 §6.4.3): one when it becomes Master, then one each time
+    /// the Adver_Timer fires, exactly Advertisement_Interval after it was last set (by the
+    /// previous timed advert, by becoming Master, or by answering a priority-0 advert); extra
+    /// adverts answer a lower priority (keepalived) or precede stepping down
+    /// (`higher_prio_send_advert`) and do not move the timer. Every advert carries the
+    /// effective priority, except the priority-0 one sent when leaving Master. Virtual
+    /// addresses are installed exactly while Master.
+    fn check_adverts_and_vips(&mut self, r: usize, actions: &[(InstanceId, Action)], cause: Cause) {
+        let now = self.now;
+        let Some(router) = self.routers.get(r) else {
+            return;
+        };
+        let mut seen: Vec<InstanceId> = actions.iter().map(|(id, _)| *id).collect();
+        seen.dedup();
+        for id in seen {
+            let Some(config) = router.spec.configs.get(id.0) else {
+                continue;
+            };
+            let Some(inst) = router.node.instance(id) else {
+                continue;
+            };
+            let vrid = config.vrid;
+            let key = (r, vrid);
+            let mine = actions.iter().filter(|(i, _)| *i == id).map(|(_, a)| a);
+            let became = mine.clone().any(|a| {
+                matches!(
+                    a,
+                    Action::Transition {
+                        to: State::Master,
+                        ..
+                    }
+                )
+            });
+            let left = mine
+                .clone()
+                .any(|a| matches!(a, Action::Transition { from: State::Master, to, .. } if *to != State::Master));
+            let interval = config.advert_int.as_duration();
+            for a in mine.clone() {
+                match a {
+                    Action::SendAdvert { priority } if priority.get() == 0 && !left => {
+                        self.violations.push(format!(
+                            "{now} r{r} vrid {vrid}: priority-0 advert without leaving Master"
+                        ));
+                    }
+                    Action::SendAdvert { priority } if priority.get() == 0 => {}
+                    Action::SendAdvert { priority } => {
+                        if *priority != inst.effective_priority() {
+                            self.violations.push(format!(
+                                "{now} r{r} vrid {vrid}: advert carries priority {priority}, effective priority is {}",
+                                inst.effective_priority()
+                            ));
+                        }
+                        let timed = matches!(cause, Cause::Timer) && !became;
+                        let answers_stop = matches!(cause, Cause::StopAdvert(v) if v == vrid);
+                        if became || answers_stop {
+                            self.adver_anchor.insert(key, now);
+                        } else if timed {
+                            match self.adver_anchor.get(&key) {
+                                Some(&anchor) if anchor + interval == now => {
+                                    self.adver_anchor.insert(key, now);
+                                }
+                                Some(&anchor) => self.violations.push(format!(
+                                    "{now} r{r} vrid {vrid}: timed advert {} after the Adver_Timer was set, want {interval:?}",
+                                    humantime(now.saturating_sub(anchor))
+                                )),
+                                None => self.violations.push(format!(
+                                    "{now} r{r} vrid {vrid}: timed advert while not Master"
+                                )),
+                            }
+                        }
+                    }
+                    Action::InstallVips => {
+                        self.holds_vips.insert(key, true);
+                    }
+                    Action::RemoveVips => {
+                        self.holds_vips.insert(key, false);
+                    }
+                    _ => {}
+                }
+            }
+            if left || inst.state() != State::Master {
+                self.adver_anchor.remove(&key);
+            }
+            let holds = self.holds_vips.get(&key).copied().unwrap_or(false);
+            if holds != (inst.state() == State::Master) {
+                self.violations.push(format!(
+                    "{now} r{r} vrid {vrid}: state {} but virtual addresses {}",
+                    inst.state(),
+                    if holds { "installed" } else { "not installed" }
+                ));
+            }
+        }
+    }
+
+    /// Before time moves to `next`: every running master's Adver_Timer fires on time, so no
+    /// master goes a whole Advertisement_Interval without a timed advert.
+    fn check_silent_masters(&mut self, next: Time) {
+        let mut late = Vec::new();
+        for (&(r, vrid), &anchor) in &self.adver_anchor {
+            let interval = self
+                .routers
+                .get(r)
+                .and_then(|x| x.spec.configs.iter().find(|c| c.vrid == vrid))
+                .map(|c| c.advert_int.as_duration());
+            if let Some(interval) = interval
+                && next > anchor + interval
+            {
+                late.push(format!(
+                    "{next} r{r} vrid {vrid}: Master silent since {anchor}, past its interval {interval:?}"
+                ));
+            }
+        }
+        self.violations.extend(late);
     }
 
     /// Sync-group invariant, checked after every node call: no member is Master while another

@@ -1,5 +1,6 @@
 //! Unit tests, one per rule, named after the rule they pin down.
 
+mod drain;
 mod fault;
 mod garp;
 mod keepalived_keywords;
