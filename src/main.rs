@@ -107,9 +107,14 @@ enum Command {
         #[arg(long, value_name = "ID")]
         config_id: Option<String>,
     },
-    /// Show every instance's state, from a running daemon.
+    /// Show every instance's state, from a running daemon; with NAME, one instance (or
+    /// every member of a sync group) in detail.
     Status {
-        /// Machine-readable output.
+        /// An instance or sync group to show in detail.
+        #[arg(conflicts_with = "metrics")]
+        name: Option<String>,
+        /// Machine-readable output (docs/status-schema.md); with NAME, the instance's
+        /// objects only, as a JSON array.
         #[arg(long, conflicts_with = "metrics")]
         json: bool,
         /// Prometheus metrics text.
@@ -353,6 +358,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {
+            name,
             json,
             metrics,
             control_socket,
@@ -365,12 +371,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let text = rt
                 .block_on(vigil::control::query(&control_socket, command))
                 .context("is vigil running?")?;
-            if json || metrics {
+            if metrics || (json && name.is_none()) {
                 print!("{text}");
-            } else {
-                let status: vigil::control::Status =
-                    serde_json::from_str(&text).context("daemon sent an unreadable status")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let status: vigil::control::Status =
+                serde_json::from_str(&text).context("daemon sent an unreadable status")?;
+            let Some(name) = name else {
                 print!("{}", vigil::control::render_human(&status));
+                return Ok(ExitCode::SUCCESS);
+            };
+            if json {
+                let chosen = vigil::control::select(&status, &name);
+                if chosen.is_empty() {
+                    anyhow::bail!("no instance or sync group named {name:?}");
+                }
+                println!("{}", serde_json::to_string(&chosen)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            match vigil::control::render_detail(&status, &name) {
+                Some(text) => print!("{text}"),
+                None => anyhow::bail!("no instance or sync group named {name:?}"),
             }
             Ok(ExitCode::SUCCESS)
         }

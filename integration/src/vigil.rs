@@ -111,7 +111,8 @@ impl Vigil {
         &self.dir
     }
 
-    /// Runs `vigil status <flag>` against this daemon's control socket; its stdout.
+    /// Runs `vigil status <flag>` (or `vigil status NAME`) against this daemon's control
+    /// socket; its stdout.
     fn query(&self, flag: &str) -> Result<Vec<u8>> {
         let out = std::process::Command::new(crate::vigil_binary()?)
             .args(["status", flag, "--control-socket"])
@@ -146,6 +147,11 @@ impl Vigil {
     /// `vigil status --metrics`: the Prometheus text, from the control socket.
     pub fn metrics(&self) -> Result<String> {
         Ok(String::from_utf8_lossy(&self.query("--metrics")?).into_owned())
+    }
+
+    /// `vigil status NAME`: the detail view of one instance (or sync group), as printed.
+    pub fn detail(&self, name: &str) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.query(name)?).into_owned())
     }
 
     /// `vigil status --json`, parsed.

@@ -505,8 +505,7 @@ fn metrics_show_state_and_counters() -> Result<()> {
             &["--metrics-listen", "127.0.0.1:9650"],
         )?;
         v.wait_state("gw", "MASTER", SETTLE)?;
-        let master =
-            r#"vigil_instance_state{instance="gw",interface="eth0",vrid="80",state="MASTER"} 1"#;
+        let master = r#"vigil_instance_state{vrrp_instance="gw",interface="eth0",vrid="80",state="MASTER"} 1"#;
         let text = v.metrics()?;
         ensure!(
             text.contains(master),
@@ -515,6 +514,11 @@ fn metrics_show_state_and_counters() -> Result<()> {
         ensure!(
             text.contains("vigil_adverts_sent_total"),
             "no advert counter:\n{text}"
+        );
+        ensure!(
+            text.lines()
+                .any(|l| l.starts_with("vigil_build_info{version=\"") && l.ends_with("} 1")),
+            "no build_info:\n{text}"
         );
         let http = r1.run(
             "bash",

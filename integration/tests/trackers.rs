@@ -56,6 +56,36 @@ fn failing_track_script_lowers_priority_and_hands_over_then_back() -> Result<()>
         wait_until(SETTLE, "r2 holds the VIP", || {
             r2.has_address(vip).unwrap_or(false)
         })?;
+        // `vigil status VI` on r1 names the master and its priority, the tracker's share and
+        // why r1 stepped down.
+        let detail = v1.detail("VI")?;
+        println!("vigil status VI on r1:\n{detail}");
+        let line = |key: &str| {
+            detail
+                .lines()
+                .find(|l| l.starts_with(key))
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        ensure!(
+            line("Master ") == format!("Master {} (priority 100)", r2.ipv4()),
+            "r1's detail does not name r2 at priority 100 as master:\n{detail}"
+        );
+        ensure!(
+            line("Priority") == "Priority 50 effective, 200 base",
+            "r1's detail does not show its priorities:\n{detail}"
+        );
+        ensure!(
+            line("  tracker script chk") == "tracker script chk down weight -150 applied -150",
+            "r1's detail does not show chk's share:\n{detail}"
+        );
+        ensure!(
+            detail.lines().any(|l| l.contains("MASTER -> BACKUP")
+                && l.contains("higher-priority advertisement from")),
+            "r1's detail does not show why it stepped down:\n{detail}"
+        );
 
         std::fs::write(&ok, "")?;
         v1.wait_state("VI", "MASTER", SETTLE)?;

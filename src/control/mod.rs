@@ -20,9 +20,9 @@ pub use dump::{render_data, render_stats};
 pub use http::serve_http;
 pub use listen::{Backoff, CONTROL_LIMITS, Limits, METRICS_LIMITS};
 pub use metrics::render as render_metrics;
-pub use render::render_human;
+pub use render::{render_detail, render_human, select};
 pub use snapshot::{Form, MIN_GAP, Snapshot, StatusRequests, StatusSource};
 pub use socket::{
     Access, ControlError, ControlSocket, DEFAULT_SOCKET, default_socket, query, serve,
 };
-pub use status::{InstanceStatus, LastReload, Status};
+pub use status::{InstanceStatus, LastReload, SCHEMA, Status, TrackerStatus, TransitionStatus};

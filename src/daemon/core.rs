@@ -24,13 +24,12 @@ use super::link_local::LinkLocals;
 use super::plan::{InstancePlan, Routing};
 use super::receive::RxTable;
 use super::rx_checks;
-use super::slot::{Phase, Slot, TxState};
-use crate::control::{InstanceStatus, Status};
+use super::slot::{Phase, Slot, TransitionRecord, TxState};
 use crate::fsm::{Action, AdvertRx, Input, InstanceId, Node, Reason, State, Time};
 use crate::net::AddressSpec;
 use crate::notify::NotifyState;
 use crate::track::{TrackerUpdate, Trackers, Verdict};
-use crate::types::{Family, Priority};
+use crate::types::Priority;
 
 /// A state change, as the effects log it and notify scripts learn it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +100,7 @@ pub struct Core<E: Effects> {
     /// The receive table's generation: routes of another generation are stale.
     pub(super) generation: u64,
     /// Drops no instance can be blamed for (unknown VRID, malformed header, stale route).
-    socket_drops: DropCounts,
+    pub(super) socket_drops: DropCounts,
     /// keepalived `vrrp_startup_delay` (`startup_delay.rs`).
     pub(super) startup: super::startup_delay::StartupDelay,
     /// keepalived `router_id`, shown by status.
@@ -120,6 +119,8 @@ pub struct Core<E: Effects> {
     pub(super) trigger: Option<Trigger>,
     /// The rate limit of dropped-packet lines.
     drop_log: DropLog,
+    /// The time of the input being handled: when a transition it causes happened.
+    now: Time,
 }
 
 impl<E: Effects> Core<E> {
@@ -141,6 +142,7 @@ impl<E: Effects> Core<E> {
             deleting: false,
             trigger: None,
             drop_log: DropLog::default(),
+            now: Time::ZERO,
         }
     }
 
@@ -182,6 +184,7 @@ impl<E: Effects> Core<E> {
     }
 
     pub fn handle(&mut self, now: Time, input: CoreInput) {
+        self.now = now;
         match input {
             CoreInput::Reload(prepared) => {
                 self.reload(now, *prepared);
@@ -327,8 +330,11 @@ impl<E: Effects> Core<E> {
                     hmac: _,
                 } = advert;
                 slot.counters.adverts_received += 1;
-                if priority != Priority::STOP {
+                if priority == Priority::STOP {
+                    slot.counters.priority_zero_received += 1;
+                } else {
                     slot.counters.last_master = Some(src);
+                    slot.counters.last_master_priority = priority.get();
                 }
                 let rx = AdvertRx {
                     src,
@@ -609,6 +615,9 @@ impl<E: Effects> Core<E> {
             match action {
                 Action::SendAdvert { priority } => {
                     slot.counters.adverts_sent += 1;
+                    if priority == Priority::STOP {
+                        slot.counters.priority_zero_sent += 1;
+                    }
                     self.effects.send_advert(&slot.plan, &mut slot.tx, priority);
                 }
                 // keepalived's vrrp_state_become_master adds addresses, then routes, then
@@ -633,6 +642,16 @@ impl<E: Effects> Core<E> {
                 }
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
+                    if to == State::Master {
+                        slot.counters.became_master += 1;
+                    }
+                    slot.counters.history.push(TransitionRecord {
+                        at: self.now,
+                        from,
+                        to,
+                        reason,
+                        priority,
+                    });
                     let detail = match reason {
                         Reason::SyncGroup { member: Some(m) } => {
                             self.node.data(m).map(|s| Box::from(s.plan.name()))
@@ -671,56 +690,6 @@ impl<E: Effects> Core<E> {
             }
         }
         self.announce_groups(&touched);
-    }
-
-    /// The snapshot `vigil status` serves.
-    pub fn status(&self, config: &str) -> Status {
-        let instances = self
-            .node
-            .iter()
-            .map(|(_, inst, slot)| {
-                let plan = &slot.plan;
-                let c = &slot.counters;
-                let state = inst.state();
-                InstanceStatus {
-                    name: plan.name().to_owned(),
-                    interface: plan.interface.to_string(),
-                    vrid: plan.fsm.vrid.get(),
-                    version: plan.fsm.version.number(),
-                    family: match plan.fsm.family {
-                        Family::V4 => "ipv4".into(),
-                        Family::V6 => "ipv6".into(),
-                    },
-                    state: state.to_string(),
-                    base_priority: plan.fsm.priority.get(),
-                    effective_priority: inst.effective_priority().get(),
-                    master: if state == State::Master {
-                        Some(plan.fsm.primary_addr.to_string())
-                    } else {
-                        c.last_master.map(|a| a.to_string())
-                    },
-                    advert_interval_centis: inst.master_adver_interval().get(),
-                    master_down_interval_ms: u64::try_from(inst.master_down_interval().as_millis())
-                        .unwrap_or(u64::MAX),
-                    virtual_addresses: plan.vip_display(),
-                    transitions: c.transitions,
-                    adverts_sent: c.adverts_sent,
-                    adverts_received: c.adverts_received,
-                    drops: c.drops.by_label(),
-                    drained: inst.drained(),
-                }
-            })
-            .collect();
-        Status {
-            version: env!("CARGO_PKG_VERSION").into(),
-            pid: std::process::id(),
-            config: config.into(),
-            router_id: self.router_id.clone(),
-            instances,
-            socket_drops: self.socket_drops.by_label(),
-            // Known to the driver, which runs the preparations; it fills this in.
-            last_reload: None,
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::time::Duration;
 
 use super::core::Core;
 use super::drops::DropReason;
@@ -421,7 +422,7 @@ fn packets_in_flight_across_a_reload_reach_their_instance_or_are_counted() {
     let good = advert_from_peer(&core, "VI_1", 200);
     core.handle(secs(0.1), good.clone());
     let received = |core: &Core<RecordingEffects>, name: &str| {
-        let status = core.status("t");
+        let status = core.status("t", Time::ZERO, Duration::ZERO);
         let i = status.instances.iter().find(|i| i.name == name).cloned();
         i.map_or(0, |i| i.adverts_received)
     };
@@ -448,7 +449,12 @@ fn packets_in_flight_across_a_reload_reach_their_instance_or_are_counted() {
         CoreInput::Reload(Box::new(prepared(&instance("VI_2", 2, 100, ""), &[]))),
     );
     core.handle(secs(0.5), good);
-    assert_eq!(core.status("t").socket_drops.get("stale_route"), Some(&1));
+    assert_eq!(
+        core.status("t", Time::ZERO, Duration::ZERO)
+            .socket_drops
+            .get("stale_route"),
+        Some(&1)
+    );
     assert_eq!(received(&core, "VI_2"), 0);
 }
 
@@ -475,7 +481,7 @@ fn drops_count_on_the_routed_instance_or_on_the_socket() {
         core.handle(secs(0.1), drop(route, DropReason::BadPassword));
     }
     core.handle(secs(0.1), drop(None, DropReason::UnknownVrid));
-    let status = core.status("t");
+    let status = core.status("t", Time::ZERO, Duration::ZERO);
     assert_eq!(status.instances[0].drops.get("bad_password"), Some(&3));
     assert_eq!(status.socket_drops.get("unknown_vrid"), Some(&1));
     assert_eq!(status.instances[0].adverts_received, 0);
@@ -508,7 +514,7 @@ pub(super) fn master_and_backup() -> (Core<RecordingEffects>, String) {
 fn an_unchanged_reload_touches_nothing() {
     let (mut core, conf) = master_and_backup();
     let ip_id = core.instance("VI_1").expect("VI_1").1.tx.ip_id;
-    let counters = core.status("t").instances[0].transitions;
+    let counters = core.status("t", Time::ZERO, Duration::ZERO).instances[0].transitions;
     core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
     let effects = core.effects_mut().take();
     assert!(
@@ -518,7 +524,10 @@ fn an_unchanged_reload_touches_nothing() {
     assert_eq!(state(&core, "VI_1"), State::Master);
     // Transmit state and counters moved with the instance.
     assert_eq!(core.instance("VI_1").expect("VI_1").1.tx.ip_id, ip_id);
-    assert_eq!(core.status("t").instances[0].transitions, counters);
+    assert_eq!(
+        core.status("t", Time::ZERO, Duration::ZERO).instances[0].transitions,
+        counters
+    );
     // And its schedule too: the next advert is due within one interval.
     run_until(&mut core, secs(5.1));
     assert!(

@@ -1,6 +1,8 @@
 //! Operator drain through `Core::handle` (`drain.rs`): the priority-0 hand-over, staying
 //! Backup through timers and adverts, sync groups, unknown names, reloads, status, replay.
 
+use std::time::Duration;
+
 use super::cause::Cause;
 use super::core_tests::{
     advert_from_peer, instance, master_and_backup, prepared, run_until, secs, started, state,
@@ -8,7 +10,7 @@ use super::core_tests::{
 use super::drain::DrainError;
 use super::input::CoreInput;
 use super::record::{Effect, Recorder, replay};
-use crate::fsm::{Reason, State};
+use crate::fsm::{Reason, State, Time};
 use crate::notify::NotifyState;
 
 fn drain(name: Option<&str>, drained: bool) -> CoreInput {
@@ -56,7 +58,7 @@ fn a_drained_master_hands_over_with_priority_zero_and_runs_its_backup_script() {
     )));
     // VI_2 (a backup) is untouched.
     assert_eq!(state(&core, "VI_2"), State::Backup);
-    let status = core.status("t");
+    let status = core.status("t", Time::ZERO, Duration::ZERO);
     let drained: Vec<(&str, bool)> = status
         .instances
         .iter()
@@ -87,7 +89,7 @@ fn undrain_lets_the_master_down_timer_take_mastership_back() {
         assert_eq!(state(&core, "VI_1"), State::Backup);
     }
     core.handle(secs(10.1), drain(Some("VI_1"), false));
-    assert!(!core.status("t").instances[0].drained);
+    assert!(!core.status("t", Time::ZERO, Duration::ZERO).instances[0].drained);
     // Preempt (keepalived's default): the lower adverts are discarded, the timer runs out.
     for s in 11..=14 {
         let advert = advert_from_peer(&core, "VI_1", 100);
@@ -170,7 +172,7 @@ fn drained_survives_a_reload_for_instances_that_remain_carried_or_restarted() {
     assert!(conf.contains("VI_2"));
     core.handle(secs(4.3), CoreInput::Reload(Box::new(prepared(&next, &[]))));
     let drained: Vec<(String, bool)> = core
-        .status("t")
+        .status("t", Time::ZERO, Duration::ZERO)
         .instances
         .into_iter()
         .map(|i| (i.name, i.drained))

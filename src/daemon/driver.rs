@@ -491,7 +491,10 @@ pub async fn run(
             }
             Some(kind) = dump_signals.recv() => dumper.request(kind),
             Some(reply) = status_requests.recv() => {
-                let mut status = feeder.core.status(&config_name);
+                let unix_now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let mut status = feeder.core.status(&config_name, feeder.now(), unix_now);
                 status.last_reload = reloads.last().cloned();
                 let _ = reply.send(status);
             }

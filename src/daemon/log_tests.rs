@@ -79,7 +79,7 @@ fn a_flood_of_mismatched_adverts_logs_one_line_then_one_a_minute() {
     // 60 s / 150 ms = 400 packets in a minute: the first logged, 399 left out.
     assert!(lines[1].contains("suppressed=399"), "{}", lines[1]);
     // Every packet is counted, logged or not.
-    let status = core.status("t");
+    let status = core.status("t", Time::ZERO, std::time::Duration::ZERO);
     let vi = status.instances.first().expect("VI_1");
     assert_eq!(vi.drops.get("interval_mismatch"), Some(&1000));
 }

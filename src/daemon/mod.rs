@@ -60,6 +60,7 @@ pub mod slot;
 mod snapshot;
 mod startup_delay;
 pub mod statics;
+mod status_view;
 mod tracked_source;
 
 pub use driver::{DaemonError, RunOptions, run};

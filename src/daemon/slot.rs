@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use super::drops::DropCounts;
 use super::plan::InstancePlan;
+use crate::fsm::{Reason, State, Time};
 use crate::track::Verdict;
+use crate::types::Priority;
 
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -88,4 +90,83 @@ pub struct Counters {
     pub drops: DropCounts,
     /// The source of the last advert heard with a non-zero priority.
     pub last_master: Option<IpAddr>,
+    /// The priority that advert carried (FRR's "Master priority").
+    pub last_master_priority: u8,
+    /// Transitions to MASTER.
+    pub became_master: u32,
+    /// Adverts with priority 0 ("the master is leaving", RFC 5798 §6.4.3) sent and received.
+    pub priority_zero_sent: u32,
+    pub priority_zero_received: u32,
+    /// The last transitions, for `vigil status NAME`.
+    pub history: History,
+}
+
+/// How many transitions `vigil status NAME` shows.
+pub const HISTORY: usize = 8;
+
+/// One state change as `vigil status NAME` lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionRecord {
+    pub at: Time,
+    pub from: State,
+    pub to: State,
+    pub reason: Reason,
+    /// The effective priority after the change.
+    pub priority: Priority,
+}
+
+/// The last [`HISTORY`] transitions, oldest first. A boxed slice sized exactly (16 bytes in
+/// the slot, 16 per record on the heap): an instance that changed state twice (the usual
+/// INIT -> BACKUP -> MASTER) holds two records, never a full ring; transitions are rare, so
+/// reallocating on each is cheaper than memory held by thousands of idle instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History(Box<[TransitionRecord]>);
+
+impl History {
+    pub fn push(&mut self, record: TransitionRecord) {
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        if v.len() >= HISTORY {
+            v.remove(0);
+        }
+        v.push(record);
+        self.0 = v.into_boxed_slice();
+    }
+
+    pub fn records(&self) -> &[TransitionRecord] {
+        &self.0
+    }
+
+    /// The last transition: when the instance entered its current state.
+    pub fn last(&self) -> Option<&TransitionRecord> {
+        self.0.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keeps_the_last_transitions_oldest_first() {
+        let mut h = History::default();
+        assert!(h.last().is_none());
+        for n in 0..(HISTORY as u64 + 3) {
+            h.push(TransitionRecord {
+                at: Time::from_micros(n),
+                from: State::Backup,
+                to: State::Master,
+                reason: Reason::MasterDown {
+                    interval_ms: 3609,
+                    last_master: None,
+                },
+                priority: Priority::DEFAULT,
+            });
+        }
+        let times: Vec<u64> = h.records().iter().map(|r| r.at.as_micros()).collect();
+        assert_eq!(times, (3..HISTORY as u64 + 3).collect::<Vec<_>>());
+        assert_eq!(
+            h.last().map(|r| r.at),
+            Some(Time::from_micros(HISTORY as u64 + 2))
+        );
+    }
 }

@@ -64,4 +64,6 @@ mod verdict_tests;
 pub use spawn::{PollIntervals, referenced, spawn_all, spawn_all_with};
 pub use trackers::Trackers;
 pub use update::{TrackerId, TrackerKind, TrackerState, TrackerUpdate};
-pub use verdict::{InstanceTrackers, Tracked, TrackerStates, Verdict, verdict};
+pub use verdict::{
+    Contribution, InstanceTrackers, Tracked, TrackerStates, Verdict, contribution, verdict,
+};

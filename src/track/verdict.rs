@@ -217,9 +217,9 @@ pub struct Verdict {
     pub pending: bool,
 }
 
-/// What one tracker contributes.
+/// What one tracker contributes (also shown per tracker by `vigil status NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contribution {
+pub enum Contribution {
     Add(i32),
     Fault,
     Pending,
@@ -241,7 +241,8 @@ pub fn verdict(refs: &InstanceTrackers, states: &TrackerStates) -> Verdict {
     v
 }
 
-fn contribution(t: &Tracked, state: Option<TrackerState>) -> Contribution {
+/// What tracker `t` in state `state` (`None`: no result yet) adds to its instance.
+pub fn contribution(t: &Tracked, state: Option<TrackerState>) -> Contribution {
     let sign: i64 = if t.reverse { -1 } else { 1 };
     let weight = i64::from(t.weight);
     match (t.id.kind, state) {
