@@ -8,6 +8,7 @@ pub mod control;
 pub mod daemon;
 pub mod exec;
 pub mod fsm;
+pub mod logging;
 pub mod net;
 pub mod notify;
 pub mod script_perms;

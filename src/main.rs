@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use vigil::logging::{Facts, LogFormat};
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +17,26 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log level: error, warn, info, debug or trace, or directives as `VIGIL_LOG` takes them
+    /// (`info,vigil::daemon=debug`). Wins over `VIGIL_LOG`; default info (docs/logging.md).
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = log_level)]
+    log_level: Option<String>,
+    /// Log line format. Under systemd, lines carry syslog priority prefixes for the journal.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormatArg,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+/// `--log-level`: refused at parse time if unreadable, unlike `VIGIL_LOG`, which is warned
+/// about (an environment variable may be set for every program, a flag is for this one).
+fn log_level(value: &str) -> Result<String, String> {
+    vigil::logging::parse_level(value).map(|_| value.to_owned())
 }
 
 #[derive(Subcommand)]
@@ -203,30 +221,23 @@ impl From<FormatArg> for vigil::config::Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // VIGIL_LOG: comma-separated `level` / `target=level` directives ("info,vigil=debug");
-    // info when unset or empty; an unreadable value is warned about and means info. `filter::Targets` takes EnvFilter's directive
-    // syntax except span and field filters, and leaves out its regex engine: about 0.3 MiB
-    // less code, which is resident in every daemon (docs/performance.md, "Memory").
-    let requested = std::env::var("VIGIL_LOG")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
-    let parsed = requested.as_deref().map(str::parse::<Targets>);
-    let filter = match &parsed {
-        Some(Ok(targets)) => targets.clone(),
-        _ => Targets::new().with_default(tracing::Level::INFO),
-    };
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(filter)
-        .init();
-    // An unreadable value is not kept silently: say why the level is info.
-    if let (Some(value), Some(Err(e))) = (&requested, &parsed) {
-        tracing::warn!(VIGIL_LOG = %value, error = %e, "VIGIL_LOG not understood (level and target=level directives only): logging at info");
-    }
+    // Filtering uses `filter::Targets`, which takes EnvFilter's directive syntax except span
+    // and field filters, and leaves out its regex engine: about 0.3 MiB less code, which is
+    // resident in every daemon (docs/performance.md, "Memory").
+    vigil::logging::init(&Facts::gather(
+        cli.log_level.clone(),
+        match cli.log_format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        },
+    ));
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("vigil: {}", report(e.as_ref()));
+            vigil::logging::stderr_line(
+                tracing::Level::ERROR,
+                &format!("vigil: {}", report(e.as_ref())),
+            );
             ExitCode::FAILURE
         }
     }
@@ -301,6 +312,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             // Parsed on a thread of its own: glibc gives that thread its own malloc arena, so
             // the parser's many short-lived blocks never fragment the daemon's main heap.
             let config = source.path();
+            // keepalived says "Starting Keepalived v2.2.7 ..." first: which binary, which file.
+            tracing::info!(
+                config = %config.display(),
+                "vigil {} starting",
+                env!("CARGO_PKG_VERSION")
+            );
             let load_options = source.options(strict);
             let model = std::thread::scope(|s| s.spawn(|| load(&config, &load_options)).join())
                 .map_err(|_| anyhow::anyhow!("the configuration parser panicked"))??;
@@ -435,13 +452,17 @@ fn load(path: &Path, options: &vigil::config::LoadOptions) -> Result<vigil::conf
     match vigil::config::load_for_run(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                eprintln!("{w}");
+                vigil::logging::stderr_line(tracing::Level::WARN, &w.to_string());
             }
             Ok(loaded.model)
         }
         Err(diagnostics) => {
             for d in &diagnostics.0 {
-                eprintln!("{d}");
+                let level = match d.severity {
+                    vigil::config::Severity::Error => tracing::Level::ERROR,
+                    vigil::config::Severity::Warning => tracing::Level::WARN,
+                };
+                vigil::logging::stderr_line(level, &d.to_string());
             }
             bail!(
                 "{}: invalid configuration; nothing was started",

@@ -65,8 +65,11 @@ const PER_LINK: u32 = 250;
 /// instance. Issue 13 sets the target (1 KiB of RSS per instance, all included). 972 B once
 /// `vigil status NAME` kept FRR's detail (issue 12): the last transitions (16 B in the slot,
 /// 16 B per record, two for an instance that went INIT -> BACKUP -> MASTER as these do), the
-/// master's priority, became-master and priority-0 counters (8 B).
-const BUDGET_PER_INSTANCE: isize = 1000;
+/// master's priority, became-master and priority-0 counters (8 B). 1028 B once transition
+/// reasons carried the values that decided them (logs issue 12: the peer's address and both
+/// priorities, so a history record is 40 B, not 16) and each instance remembered the last
+/// advert it heard (24 B), less the 16 B of the address-list warning's own rate limit.
+const BUDGET_PER_INSTANCE: isize = 1040;
 
 fn facts(name: &str) -> Option<IfaceFacts> {
     let k: u8 = name.strip_prefix("eth")?.parse().ok()?;

@@ -24,7 +24,7 @@ fn logged_transitions(log: &str, instance: &str) -> Vec<(String, String, String)
             rest.split_whitespace().next().map(str::to_owned)
         }
     };
-    // The reason is free text ("master down timer expired"), unquoted; `priority` follows it.
+    // The reason is free text ("master down: no advertisement for ..."), unquoted; `priority` follows it.
     let reason = |line: &str| -> Option<String> {
         let rest = line.split_once(" reason=")?.1;
         Some(

@@ -82,10 +82,8 @@ fn failing_track_script_lowers_priority_and_hands_over_then_back() -> Result<()>
             "r1's detail does not show chk's share:\n{detail}"
         );
         ensure!(
-            detail
-                .lines()
-                .any(|l| l.contains("MASTER -> BACKUP")
-                    && l.contains("higher priority advertisement")),
+            detail.lines().any(|l| l.contains("MASTER -> BACKUP")
+                && l.contains("higher-priority advertisement from")),
             "r1's detail does not show why it stepped down:\n{detail}"
         );
 

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::cause::{Cause, Trigger};
+use super::drop_log::{DropLog, DropNote, Topic};
 use super::drops::{DropCounts, DropReason};
 use super::group_notify::GroupSlot;
 use super::input::{CoreInput, GroupPlan, Received, Route, RxAdvert, SocketKey};
@@ -30,11 +32,13 @@ use crate::track::{TrackerUpdate, Trackers, Verdict};
 use crate::types::Priority;
 
 /// A state change, as the effects log it and notify scripts learn it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub from: State,
     pub to: State,
-    pub reason: Reason,
+    /// The state machine's reason with the names the core knows (`cause.rs`); its Display
+    /// is the log's and status's text.
+    pub reason: Cause,
     /// The effective priority after the change.
     pub priority: Priority,
 }
@@ -114,6 +118,11 @@ pub struct Core<E: Effects> {
     /// Set while a reload removes instances: their shutdown is announced as keepalived
     /// announces a deleted instance ([`deleted_note`]), not as STOP.
     pub(super) deleting: bool,
+    /// The event being handed to the state machines, named in the transitions and priority
+    /// changes it causes (`cause.rs`); set only while it is handled.
+    pub(super) trigger: Option<Trigger>,
+    /// The rate limit of dropped-packet lines.
+    drop_log: DropLog,
     /// The time of the input being handled: when a transition it causes happened.
     now: Time,
 }
@@ -135,6 +144,8 @@ impl<E: Effects> Core<E> {
             replan_pending: false,
             effects,
             deleting: false,
+            trigger: None,
+            drop_log: DropLog::default(),
             now: Time::ZERO,
         }
     }
@@ -242,8 +253,14 @@ impl<E: Effects> Core<E> {
 
     fn on_packet(&mut self, now: Time, socket: SocketKey, received: Received) {
         match received {
-            Received::Dropped { route, reason } => {
-                match route.and_then(|r| self.resolve(socket, r)) {
+            Received::Dropped {
+                route,
+                reason,
+                peer,
+                detail,
+            } => {
+                let id = route.and_then(|r| self.resolve(socket, r));
+                match id {
                     Some(id) => {
                         if let Some(slot) = self.node.data_mut(id) {
                             slot.counters.drops.count(reason);
@@ -251,6 +268,15 @@ impl<E: Effects> Core<E> {
                     }
                     None => self.socket_drops.count(reason),
                 }
+                self.log_drop(
+                    now,
+                    id,
+                    DropNote {
+                        reason,
+                        peer,
+                        detail,
+                    },
+                );
             }
             Received::Advert { route, advert } => {
                 let Some(id) = self.resolve(socket, route) else {
@@ -266,10 +292,39 @@ impl<E: Effects> Core<E> {
                     return;
                 };
                 // The checks that need the instance's state: AH replay, the address list.
-                if let Err(reason) = rx_checks::check(slot, state, now, &advert) {
-                    slot.counters.drops.count(reason);
-                    return;
+                let peer = Some(advert.src);
+                match rx_checks::check(slot, state, now, &advert) {
+                    Err((reason, detail)) => {
+                        slot.counters.drops.count(reason);
+                        self.log_drop(
+                            now,
+                            Some(id),
+                            DropNote {
+                                reason,
+                                peer,
+                                detail,
+                            },
+                        );
+                        return;
+                    }
+                    Ok(Some(detail)) => {
+                        let reason = DropReason::AddressListMismatch;
+                        let detail = Some(detail);
+                        self.log_drop(
+                            now,
+                            Some(id),
+                            DropNote {
+                                reason,
+                                peer,
+                                detail,
+                            },
+                        );
+                    }
+                    Ok(None) => {}
                 }
+                let Some(slot) = self.node.data_mut(id) else {
+                    return;
+                };
                 let RxAdvert {
                     src,
                     priority,
@@ -291,8 +346,53 @@ impl<E: Effects> Core<E> {
                     max_advert_int,
                 };
                 let actions = self.node.handle(now, id, Input::Advert(rx));
+                if actions
+                    .iter()
+                    .any(|(i, a)| *i == id && *a == Action::HeardLowerPriority)
+                {
+                    self.log_lower_priority(now, id, src, priority);
+                }
                 self.apply(actions);
             }
+        }
+    }
+
+    /// keepalived logs every lower-priority advert a Master hears ("Received advert from X
+    /// with lower priority Y, ours Z"): two masters, a split brain healing or not. Once a
+    /// minute per instance here, with the count of the others (`drop_log.rs`).
+    fn log_lower_priority(&mut self, now: Time, id: InstanceId, src: IpAddr, priority: Priority) {
+        let Some(suppressed) =
+            self.drop_log
+                .admit(now, self.generation, Some(id), Topic::LowerPriority)
+        else {
+            return;
+        };
+        let (Some(inst), Some(slot)) = (self.node.instance(id), self.node.data(id)) else {
+            return;
+        };
+        tracing::warn!(
+            instance = %slot.plan.name(),
+            suppressed,
+            "master heard an advertisement from {src} with lower priority {}, ours {}{}",
+            priority.get(),
+            inst.effective_priority().get(),
+            if slot.plan.fsm.lower_prio_no_advert {
+                ""
+            } else {
+                ": advertising at once to make it step down"
+            }
+        );
+    }
+
+    /// Logs a drop, at most once a minute per instance and reason (`drop_log.rs`).
+    fn log_drop(&mut self, now: Time, id: Option<InstanceId>, note: DropNote) {
+        if super::drop_log::level(note.reason).is_none() {
+            return;
+        }
+        let topic = Topic::Drop(note.reason);
+        if let Some(suppressed) = self.drop_log.admit(now, self.generation, id, topic) {
+            let name = id.and_then(|id| self.node.data(id)).map(|s| s.plan.name());
+            super::drop_log::log(name, &note, suppressed);
         }
     }
 
@@ -301,10 +401,17 @@ impl<E: Effects> Core<E> {
     pub(super) fn on_link(&mut self, now: Time, ifindex: u32, name: String, up: bool) {
         self.on_tracker(now, &TrackerUpdate::interface(name.clone(), up));
         self.replan_if_stale(ifindex, &name);
-        let before = self.links.insert(ifindex, LinkState { name, up });
+        let before = self.links.insert(
+            ifindex,
+            LinkState {
+                name: name.clone(),
+                up,
+            },
+        );
         if before.is_none_or(|b| b.up == up) {
             return;
         }
+        let outer = self.trigger.replace(Trigger::Link { name, up });
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
@@ -319,6 +426,7 @@ impl<E: Effects> Core<E> {
                 self.follow_usability(now, id, &plan);
             }
         }
+        self.trigger = outer;
     }
 
     pub(super) fn link_up(&self, ifindex: u32) -> bool {
@@ -392,9 +500,15 @@ impl<E: Effects> Core<E> {
     }
 
     fn on_tracker(&mut self, now: Time, update: &TrackerUpdate) {
-        for index in self.trackers.update(update) {
+        let watchers = self.trackers.update(update);
+        if watchers.is_empty() {
+            return;
+        }
+        let outer = self.trigger.replace(Trigger::Tracker(update.clone()));
+        for index in watchers {
             self.refresh_verdict(now, InstanceId(index));
         }
+        self.trigger = outer;
     }
 
     /// Gives an instance its checkers' current verdict if it changed, and starts an instance
@@ -440,6 +554,15 @@ impl<E: Effects> Core<E> {
         let Some(slot) = self.node.data(id) else {
             return;
         };
+        if after != old {
+            let line = super::cause::priority_change(
+                &slot.plan.tracking,
+                old,
+                after,
+                self.trigger.as_ref(),
+            );
+            tracing::info!(instance = %slot.plan.name(), "{line}");
+        }
         if after != old && slot.plan.notify_priority_changes {
             let plan = slot.plan.clone();
             self.effects
@@ -533,12 +656,24 @@ impl<E: Effects> Core<E> {
                         reason,
                         priority,
                     });
+                    let detail = match reason {
+                        Reason::SyncGroup { member: Some(m) } => {
+                            self.node.data(m).map(|s| Box::from(s.plan.name()))
+                        }
+                        Reason::LinkDown | Reason::TrackerFault | Reason::FaultCleared => {
+                            self.trigger.as_ref().map(|t| t.to_string().into())
+                        }
+                        _ => None,
+                    };
+                    let Some(slot) = self.node.data_mut(id) else {
+                        continue;
+                    };
                     self.effects.transition(
                         &slot.plan,
                         Transition {
                             from,
                             to,
-                            reason,
+                            reason: Cause { reason, detail },
                             priority,
                         },
                     );

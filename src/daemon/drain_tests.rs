@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::cause::Cause;
 use super::core_tests::{
     advert_from_peer, instance, master_and_backup, prepared, run_until, secs, started, state,
 };
@@ -41,7 +42,10 @@ fn a_drained_master_hands_over_with_priority_zero_and_runs_its_backup_script() {
         Effect::Transition {
             from: State::Master,
             to: State::Backup,
-            reason: Reason::Drained,
+            reason: Cause {
+                reason: Reason::Drained,
+                ..
+            },
             ..
         }
     )));

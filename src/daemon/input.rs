@@ -74,6 +74,12 @@ pub enum Received {
     Dropped {
         route: Option<Route>,
         reason: DropReason,
+        /// The sender, when the packet got far enough to say (for the log).
+        #[serde(default)]
+        peer: Option<std::net::IpAddr>,
+        /// The values that disagree (for the log, `drop_log.rs`).
+        #[serde(default)]
+        detail: Option<super::drop_log::DropDetail>,
     },
 }
 

@@ -19,6 +19,7 @@
 pub mod accept_mode;
 mod address_plan;
 mod auto_priority;
+pub mod cause;
 pub mod core;
 #[cfg(test)]
 mod core_tests;
@@ -26,6 +27,7 @@ pub mod drain;
 #[cfg(test)]
 mod drain_tests;
 pub mod driver;
+pub mod drop_log;
 pub mod drops;
 pub mod dumps;
 pub mod effects;
@@ -36,6 +38,8 @@ pub mod input;
 #[cfg(test)]
 mod keyword_tests;
 mod link_local;
+#[cfg(test)]
+mod log_tests;
 pub mod netns;
 pub mod pidfile;
 pub mod plan;

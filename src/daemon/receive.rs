@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
+use super::drop_log::DropDetail;
 use super::drops::DropReason;
 use super::input::{CoreInput, HmacSeen, Received, Route, RxAdvert, SocketKey};
 use crate::fsm::InstanceId;
@@ -87,7 +88,20 @@ pub fn decode(
     table: &SocketRoutes,
     now_secs: u32,
 ) -> Received {
-    let dropped = |route, reason| Received::Dropped { route, reason };
+    // The sender, for the log: IPv4's source field, or what the socket reported for IPv6.
+    let peer = match family {
+        Family::V4 => bytes
+            .get(12..16)
+            .and_then(|a| <[u8; 4]>::try_from(a).ok())
+            .map(IpAddr::from),
+        Family::V6 => v6.map(|m| IpAddr::V6(m.src)),
+    };
+    let dropped = |route, reason| Received::Dropped {
+        route,
+        reason,
+        peer,
+        detail: None,
+    };
     let vrid = match family {
         Family::V4 => wire::advert::peek_vrid_ipv4(bytes),
         Family::V6 => wire::advert::peek_vrid_ipv6(bytes),
@@ -129,7 +143,14 @@ pub fn decode(
         {
             return dropped(route, DropReason::HmacStale);
         }
-        Err(e) => return dropped(route, DropReason::from(&e)),
+        Err(e) => {
+            return Received::Dropped {
+                route,
+                reason: DropReason::from(&e),
+                peer,
+                detail: DropDetail::of(&e),
+            };
+        }
     };
     if received.hmac.is_some_and(|t| stale(t.sequence.secs())) {
         return dropped(route, DropReason::HmacStale);
@@ -139,10 +160,18 @@ pub fn decode(
     }
     // RFC 3768 §7.1: a v2 advertisement whose interval differs from ours MUST be discarded.
     // v3 backups learn the master's interval instead (RFC 5798 §6.4.2).
-    if r.v2_interval
-        .is_some_and(|ours| ours != received.vrrp.max_advert_int)
+    if let Some(ours) = r.v2_interval
+        && ours != received.vrrp.max_advert_int
     {
-        return dropped(route, DropReason::IntervalMismatch);
+        return Received::Dropped {
+            route,
+            reason: DropReason::IntervalMismatch,
+            peer,
+            detail: Some(DropDetail::Interval {
+                ours,
+                received: received.vrrp.max_advert_int,
+            }),
+        };
     }
     // keepalived (vrrp.c `vrrp_check_packet`; since 2.3.3 whether or not the address list is
     // checked): with `check_unicast_src`, a unicast advert must come from a configured peer,
@@ -153,7 +182,16 @@ pub fn decode(
             return dropped(route, DropReason::NotAPeer);
         };
         if !(peer.min_ttl..=peer.max_ttl).contains(&received.ttl) {
-            return dropped(route, DropReason::TtlOutOfRange);
+            return Received::Dropped {
+                route,
+                reason: DropReason::TtlOutOfRange,
+                peer: Some(received.src),
+                detail: Some(DropDetail::TtlRange {
+                    received: received.ttl,
+                    min: peer.min_ttl,
+                    max: peer.max_ttl,
+                }),
+            };
         }
     }
     Received::Advert {
@@ -223,6 +261,8 @@ pub async fn receive_loop(
             Received::Dropped {
                 route: None,
                 reason: DropReason::Truncated,
+                peer: Some(meta.src),
+                detail: None,
             }
         } else {
             let v6 = match (meta.src, meta.dst, meta.hop_limit) {
@@ -286,7 +326,7 @@ mod tests {
 
     fn reason(r: Received) -> (Option<Route>, DropReason) {
         match r {
-            Received::Dropped { route, reason } => (route, reason),
+            Received::Dropped { route, reason, .. } => (route, reason),
             other => panic!("expected a drop, got {other:?}"),
         }
     }
@@ -380,6 +420,17 @@ mod tests {
             reason(decode(Family::V4, &bytes, None, &table, 0)),
             (route(vrid), DropReason::IntervalMismatch)
         );
+        // The log names the sender and both intervals.
+        assert!(matches!(
+            decode(Family::V4, &bytes, None, &table, 0),
+            Received::Dropped {
+                peer: Some(IpAddr::V4(p)),
+                detail: Some(DropDetail::Interval { ours, received }),
+                ..
+            } if p.octets() == [bytes[12], bytes[13], bytes[14], bytes[15]]
+                && ours == Centis::from_secs(7)
+                && received == Centis::from_secs(u32::from(bytes[25]))
+        ));
         table.routes[0].v2_interval = Some(Centis::from_secs(u32::from(bytes[25])));
         assert!(matches!(
             decode(Family::V4, &bytes, None, &table, 0),

@@ -16,12 +16,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::cause::Cause;
 use super::core::{Core, Effects, Transition};
 use super::input::{CoreInput, GroupPlan};
 use super::plan::{InstancePlan, Routing};
 use super::receive::RxTable;
 use super::slot::TxState;
-use crate::fsm::{Reason, State, Time};
+use crate::fsm::{State, Time};
 use crate::net::AddressSpec;
 use crate::notify::NotifyState;
 use crate::types::Priority;
@@ -99,7 +100,7 @@ pub enum Effect {
         instance: String,
         from: State,
         to: State,
-        reason: Reason,
+        reason: Cause,
         priority: u8,
     },
     Notify {

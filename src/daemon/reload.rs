@@ -145,7 +145,17 @@ impl<E: Effects> Core<E> {
             match from.and_then(|o| old.get_mut(o.0)?.take()) {
                 Some((mut inst, mut slot)) => {
                     let is_moved = slot.plan.moved_to(&plan);
+                    let before = inst.effective_priority();
                     let actions = inst.reconfigure(now, plan.fsm.clone());
+                    if inst.effective_priority() != before {
+                        let line = super::cause::priority_change(
+                            &plan.tracking,
+                            before,
+                            inst.effective_priority(),
+                            Some(&super::cause::Trigger::Reload),
+                        );
+                        tracing::info!(instance = %plan.name(), "{line}");
+                    }
                     let is_master = inst.state() == State::Master;
                     let (install, remove) = vip_delta(&slot.plan, &plan);
                     let refuse = plan.fsm.refuses_vip_traffic();

@@ -5,29 +5,26 @@
 //! the receive task; what depends on the last advert accepted or sent lives here, beside the
 //! [`Slot`] that holds that state.
 
-use std::time::Duration;
-
+use super::drop_log::DropDetail;
 use super::drops::DropReason;
 use super::input::RxAdvert;
 use super::slot::Slot;
 use crate::fsm::{State, Time};
 use crate::types::Priority;
 
-/// How often one instance may log an address list mismatch (the counter counts them all).
-const MISMATCH_LOG_INTERVAL: Duration = Duration::from_secs(60);
-
 /// Runs the stateful checks in keepalived's order (the AH sequence number first, in
 /// `vrrp_in_chk_ipsecah`, then the address list); on success the advert's sequence number
-/// is the instance's.
+/// is the instance's. What to log, rate-limited by the core (`drop_log.rs`): the drop with
+/// its values, or an advert accepted despite its address list (`Ok(Some(..))`).
 pub fn check(
     slot: &mut Slot,
     state: State,
-    now: Time,
+    _now: Time,
     advert: &RxAdvert,
-) -> Result<(), DropReason> {
-    check_hmac_replay(slot, advert)?;
-    check_ah_sequence(slot, advert)?;
-    check_addresses(slot, state, now, advert)
+) -> Result<Option<DropDetail>, (DropReason, Option<DropDetail>)> {
+    check_hmac_replay(slot, advert).map_err(|r| (r, None))?;
+    check_ah_sequence(slot, advert).map_err(|r| (r, None))?;
+    check_addresses(slot, state, advert)
 }
 
 /// keepalived's `auth_hmac` anti-replay: a verified trailer's sequence must grow past the
@@ -85,43 +82,25 @@ fn check_ah_sequence(slot: &mut Slot, advert: &RxAdvert) -> Result<(), DropReaso
 /// Master_Down_Interval, and a router whose addresses were just changed by a reload must
 /// still be able to hand over quickly when it stops.
 fn check_addresses(
-    slot: &mut Slot,
+    slot: &Slot,
     state: State,
-    now: Time,
     advert: &RxAdvert,
-) -> Result<(), DropReason> {
+) -> Result<Option<DropDetail>, (DropReason, Option<DropDetail>)> {
     if advert.addresses_match {
-        return Ok(());
+        return Ok(None);
     }
     let same_master = slot.counters.last_master == Some(advert.src);
     if state != State::Master && slot.plan.rx_checks.skip_check_adv_addr && same_master {
-        return Ok(());
+        return Ok(None);
     }
-    let owner = advert.priority == Priority::OWNER;
-    let leaving = advert.priority == Priority::STOP;
-    let quiet = slot
-        .rx_warned_at
-        .is_some_and(|at| now.saturating_sub(at) < MISMATCH_LOG_INTERVAL);
-    if !quiet {
-        slot.rx_warned_at = Some(now);
-        tracing::warn!(
-            instance = %slot.plan.name(),
-            src = %advert.src,
-            priority = advert.priority.get(),
-            configured = ?slot.plan.tx.repr.addresses,
-            "advert's address list differs from the configured virtual addresses{}",
-            if owner {
-                " (accepted: the sender is the address owner)"
-            } else if leaving {
-                " (accepted: priority 0, the master is leaving)"
-            } else {
-                ": dropped"
-            }
-        );
-    }
-    if owner || leaving {
-        Ok(())
+    let accepted = advert.priority == Priority::OWNER || advert.priority == Priority::STOP;
+    let detail = DropDetail::Addresses {
+        priority: advert.priority,
+        accepted,
+    };
+    if accepted {
+        Ok(Some(detail))
     } else {
-        Err(DropReason::AddressListMismatch)
+        Err((DropReason::AddressListMismatch, Some(detail)))
     }
 }

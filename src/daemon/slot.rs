@@ -20,8 +20,6 @@ pub struct Slot {
     /// The tracker verdict the state machine was last given.
     pub verdict: Verdict,
     pub phase: Phase,
-    /// When the instance last logged a rejected advert (`rx_checks`), to rate-limit it.
-    pub rx_warned_at: Option<Time>,
 }
 
 impl Slot {
@@ -32,7 +30,6 @@ impl Slot {
             counters: Counters::default(),
             verdict: Verdict::default(),
             phase: Phase::AwaitingCheckers,
-            rx_warned_at: None,
         }
     }
 }
@@ -158,7 +155,10 @@ mod tests {
                 at: Time::from_micros(n),
                 from: State::Backup,
                 to: State::Master,
-                reason: Reason::MasterDown,
+                reason: Reason::MasterDown {
+                    interval_ms: 3609,
+                    last_master: None,
+                },
                 priority: Priority::DEFAULT,
             });
         }

@@ -255,8 +255,18 @@ mod tests {
             history,
             vec![
                 ("INIT", "BACKUP", "startup", 150),
-                ("BACKUP", "MASTER", "master down timer expired", 130),
-                ("MASTER", "BACKUP", "higher priority advertisement", 130),
+                (
+                    "BACKUP",
+                    "MASTER",
+                    "master down: no advertisement for Master_Down_Interval (3492 ms), no master heard",
+                    130
+                ),
+                (
+                    "MASTER",
+                    "BACKUP",
+                    "higher-priority advertisement from 192.0.2.2 (prio 200 > ours 130)",
+                    130
+                ),
             ]
         );
         assert_eq!(i.recent_transitions[1].at_unix_ms, master_at);

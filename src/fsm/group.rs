@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, Reason, State};
+use super::action::{Action, State};
 use super::instance::Instance;
 use super::node::InstanceId;
 use super::time::Time;
@@ -41,43 +41,41 @@ impl SyncGroup {
             .saturating_mul(MAX_ROUNDS_PER_MEMBER)
             .max(1);
         for _ in 0..rounds {
-            let stepped_down =
-                out.get(scan_from..)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|(id, action)| {
-                        self.members.contains(id)
-                            && matches!(
-                                action,
-                                Action::Transition {
-                                    from: State::Master,
-                                    to: State::Backup,
-                                    ..
-                                }
-                            )
-                    });
+            // The member that stepped down, named in the others' transitions.
+            let stepped_down = out
+                .get(scan_from..)
+                .unwrap_or_default()
+                .iter()
+                .find(|(id, action)| {
+                    self.members.contains(id)
+                        && matches!(
+                            action,
+                            Action::Transition {
+                                from: State::Master,
+                                to: State::Backup,
+                                ..
+                            }
+                        )
+                })
+                .map(|(id, _)| *id);
             scan_from = out.len();
             let mut fresh: Vec<(InstanceId, Action)> = Vec::new();
 
             // Fault spreads to every member, and lifts only when no member is faulted.
             for &member in &self.members {
-                let others_faulted = self.members.iter().any(|&other| {
+                let faulted_other = self.members.iter().copied().find(|&other| {
                     other != member && get(instances, other).is_some_and(Instance::own_fault)
                 });
                 if let Some(inst) = get_mut(instances, member) {
-                    tag(
-                        &mut fresh,
-                        member,
-                        inst.set_group_fault(now, others_faulted),
-                    );
+                    tag(&mut fresh, member, inst.set_group_fault(now, faulted_other));
                 }
             }
 
             // One member stepped down: the others follow.
-            if stepped_down {
+            if let Some(by) = stepped_down {
                 for &member in &self.members {
                     if let Some(inst) = get_mut(instances, member) {
-                        tag(&mut fresh, member, inst.demote(now));
+                        tag(&mut fresh, member, inst.demote(now, Some(by)));
                     }
                 }
             }
@@ -91,7 +89,7 @@ impl SyncGroup {
                 for &member in &self.members {
                     if let Some(inst) = get_mut(instances, member) {
                         if inst.wants_master() {
-                            tag(&mut fresh, member, inst.promote(now, Reason::MasterDown));
+                            tag(&mut fresh, member, inst.promote(now));
                         }
                     }
                 }

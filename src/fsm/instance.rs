@@ -1,6 +1,7 @@
 //! One VRRP instance: the RFC 5798 §6.4 state machine (with RFC 9568's clarifications and
 //! keepalived's Fault state, preempt_delay and gratuitous-announcement schedule).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +41,18 @@ pub struct Instance {
     /// Defaulted so that states serialised before drain existed still load.
     #[serde(default)]
     drained: bool,
+    /// The last advert a Backup took in, to name what its Master_Down_Timer firing means.
+    #[serde(default)]
+    last_heard: Option<Heard>,
+}
+
+/// The last advertisement a Backup heard, and what it did with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Heard {
+    src: IpAddr,
+    priority: Priority,
+    /// Discarded: a lower priority, and this Backup preempts (RFC 5798 §6.4.2).
+    preempting: bool,
 }
 
 impl Instance {
@@ -60,6 +73,7 @@ impl Instance {
             grouped: false,
             wants_master: false,
             preempt_allowed_at: None,
+            last_heard: None,
             drained: false,
         }
     }
@@ -189,13 +203,32 @@ impl Instance {
         self.own_fault() || self.group_fault
     }
 
-    fn fault_reason(&self) -> Reason {
+    /// Why the instance is in Fault: its own conditions first, else its sync group's
+    /// (`member`: the member that is faulted, when known).
+    fn fault_reason(&self, member: Option<super::node::InstanceId>) -> Reason {
         if self.link_down {
             Reason::LinkDown
         } else if self.tracker_faulted {
             Reason::TrackerFault
         } else {
-            Reason::SyncGroup
+            Reason::SyncGroup { member }
+        }
+    }
+
+    /// What the Master_Down_Timer firing means, from the last advert heard.
+    fn master_down_reason(&self) -> Reason {
+        match self.last_heard {
+            Some(h) if h.priority == Priority::STOP => Reason::MasterReleased { master: h.src },
+            Some(h) if h.preempting => Reason::Preempted {
+                master: h.src,
+                master_priority: h.priority,
+                ours: self.effective_priority,
+            },
+            heard => Reason::MasterDown {
+                interval_ms: u32::try_from(self.master_down_interval().as_millis())
+                    .unwrap_or(u32::MAX),
+                last_master: heard.map(|h| h.src),
+            },
         }
     }
 
@@ -243,7 +276,7 @@ impl Instance {
         self.restart_preempt_delay(now);
         self.master_adver_interval = self.configured_interval();
         if self.faulted() {
-            self.enter_fault(self.fault_reason(), out);
+            self.enter_fault(self.fault_reason(None), out);
         } else if self.is_owner() && !self.grouped && !self.drained {
             // RFC 5798 §6.4.1: "If the Priority = 255 ... transition to the {Master} state".
             self.become_master(now, Reason::AddressOwner, out);
@@ -322,7 +355,13 @@ impl Instance {
     }
 
     fn backup_rx(&mut self, now: Time, advert: AdvertRx) {
+        let mut heard = Heard {
+            src: advert.src,
+            priority: advert.priority,
+            preempting: false,
+        };
         if advert.priority == Priority::STOP {
+            self.last_heard = Some(heard);
             // RFC 9568 §6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
             // Active_Down_Timer to Skew_Time."
             self.timers.master_down = Some(now + self.skew_time());
@@ -345,6 +384,8 @@ impl Instance {
         }
         // RFC 5798 §6.4.2: "else (Priority in the ADVERTISEMENT is less than the local Priority
         // and Preempt_Mode is True): Discard the ADVERTISEMENT."
+        heard.preempting = !defers;
+        self.last_heard = Some(heard);
     }
 
     fn master_rx(&mut self, now: Time, advert: AdvertRx, out: &mut Vec<Action>) {
@@ -376,7 +417,17 @@ impl Instance {
             // to the {Backup} state."
             self.learn_master_adver_interval(&advert);
             let down = self.master_down_interval();
-            self.enter_backup(now, down, Reason::HigherPriority, out);
+            let reason = Reason::HigherPriority {
+                peer: advert.src,
+                peer_priority: advert.priority,
+                ours: self.effective_priority,
+            };
+            self.enter_backup(now, down, reason, out);
+            self.last_heard = Some(Heard {
+                src: advert.src,
+                priority: advert.priority,
+                preempting: false,
+            });
             return;
         }
         // RFC 9568 §6.4.3: a lower priority (or an equal one from a lower address) is
@@ -422,7 +473,8 @@ impl Instance {
                         // RFC 5798 §6.4.2: "If the Master_Down_Timer fires, then: Send an
                         // ADVERTISEMENT, broadcast gratuitous ARP / send unsolicited NAs, set
                         // the Adver_Timer, transition to {Master}."
-                        self.become_master(now, Reason::MasterDown, out);
+                        let reason = self.master_down_reason();
+                        self.become_master(now, reason, out);
                     }
                 }
             }
@@ -489,11 +541,21 @@ impl Instance {
     }
 
     fn reevaluate_fault(&mut self, now: Time, out: &mut Vec<Action>) {
+        self.reevaluate_fault_for(now, None, out);
+    }
+
+    /// `member`: the sync group member whose fault this may be.
+    fn reevaluate_fault_for(
+        &mut self,
+        now: Time,
+        member: Option<super::node::InstanceId>,
+        out: &mut Vec<Action>,
+    ) {
         match (self.state, self.faulted()) {
             (State::Initialize, _) => {}
             (State::Fault, false) => self.leave_fault(now, out),
             (State::Fault, true) => {}
-            (_, true) => self.enter_fault(self.fault_reason(), out),
+            (_, true) => self.enter_fault(self.fault_reason(member), out),
             (_, false) => {}
         }
     }
@@ -513,6 +575,7 @@ impl Instance {
         }
         self.timers.clear();
         self.wants_master = false;
+        self.last_heard = None;
         self.state = State::Fault;
         out.push(Action::Transition {
             from,
@@ -551,6 +614,7 @@ impl Instance {
         self.timers.clear();
         self.timers.master_down = Some(now + master_down);
         self.wants_master = false;
+        self.last_heard = None;
         self.state = State::Backup;
         out.push(Action::Transition {
             from,
@@ -585,6 +649,7 @@ impl Instance {
             self.timers.garp_refresh = Some(now + refresh.as_duration());
         }
         self.wants_master = false;
+        self.last_heard = None;
         self.state = State::Master;
         out.push(Action::Transition {
             from,
@@ -603,31 +668,42 @@ impl Instance {
         self.state == State::Backup && self.wants_master && !self.drained
     }
 
-    /// The group lets this Backup become Master.
-    pub(crate) fn promote(&mut self, now: Time, reason: Reason) -> Vec<Action> {
+    /// The group lets this Backup become Master (its Master_Down_Timer fired, so the reason
+    /// is that timer's).
+    pub(crate) fn promote(&mut self, now: Time) -> Vec<Action> {
         let mut out = Vec::new();
         if self.state == State::Backup && !self.drained {
+            let reason = self.master_down_reason();
             self.become_master(now, reason, &mut out);
         }
         out
     }
 
-    /// Another member left Master: this one follows to Backup.
-    pub(crate) fn demote(&mut self, now: Time) -> Vec<Action> {
+    /// Another member (`member`) left Master: this one follows to Backup.
+    pub(crate) fn demote(
+        &mut self,
+        now: Time,
+        member: Option<super::node::InstanceId>,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         if self.state == State::Master {
             let down = self.master_down_interval();
-            self.enter_backup(now, down, Reason::SyncGroup, &mut out);
+            self.enter_backup(now, down, Reason::SyncGroup { member }, &mut out);
         }
         out
     }
 
-    /// Another member is (or no longer is) faulted.
-    pub(crate) fn set_group_fault(&mut self, now: Time, faulted: bool) -> Vec<Action> {
+    /// Another member (`member`, when one is) is faulted, or none is any more.
+    pub(crate) fn set_group_fault(
+        &mut self,
+        now: Time,
+        member: Option<super::node::InstanceId>,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
+        let faulted = member.is_some();
         if self.group_fault != faulted {
             self.group_fault = faulted;
-            self.reevaluate_fault(now, &mut out);
+            self.reevaluate_fault_for(now, member, &mut out);
         }
         out
     }

@@ -87,7 +87,15 @@ fn undrained_backup_with_preempt_and_higher_priority_takes_mastership_back() {
     let actions = inst.handle(due, Input::TimerTick);
     assert_eq!(
         transitions(&actions),
-        vec![(State::Backup, State::Master, Reason::MasterDown)]
+        vec![(
+            State::Backup,
+            State::Master,
+            Reason::Preempted {
+                master: addr(9),
+                master_priority: Priority::new(100),
+                ours: Priority::new(200)
+            }
+        )]
     );
 }
 

@@ -17,7 +17,14 @@ fn down_timer_adverts_multiplies_master_adver_interval_in_master_down_interval()
     assert!(inst.handle(deadline - us(1), Input::TimerTick).is_empty());
     assert_eq!(
         transitions(&inst.handle(deadline, Input::TimerTick)),
-        vec![(State::Backup, State::Master, Reason::MasterDown)]
+        vec![(
+            State::Backup,
+            State::Master,
+            Reason::MasterDown {
+                interval_ms: 3304,
+                last_master: None
+            }
+        )]
     );
 }
 
@@ -58,7 +65,15 @@ fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
     assert_eq!(adverts(&actions), vec![100]);
     assert_eq!(
         transitions(&actions),
-        vec![(State::Master, State::Backup, Reason::HigherPriority)]
+        vec![(
+            State::Master,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: addr(2),
+                peer_priority: Priority::new(101),
+                ours: Priority::new(100)
+            }
+        )]
     );
 }
 

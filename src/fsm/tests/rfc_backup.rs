@@ -20,7 +20,14 @@ fn backup_becomes_master_when_master_down_timer_fires() {
     assert_eq!(announces(&actions), vec![(5, AnnounceReason::BecameMaster)]);
     assert_eq!(
         transitions(&actions),
-        vec![(State::Backup, State::Master, Reason::MasterDown)]
+        vec![(
+            State::Backup,
+            State::Master,
+            Reason::MasterDown {
+                interval_ms: 3609,
+                last_master: None
+            }
+        )]
     );
     assert_eq!(actions.first(), Some(&Action::InstallVips));
     assert_eq!(inst.timers().adver, Some(deadline + us(1_000_000)));
@@ -68,7 +75,11 @@ fn backup_priority_zero_advert_sets_master_down_timer_to_skew_time() {
     let actions = inst.handle(ms(1000) + us(609_375), Input::TimerTick);
     assert_eq!(
         transitions(&actions),
-        vec![(State::Backup, State::Master, Reason::MasterDown)]
+        vec![(
+            State::Backup,
+            State::Master,
+            Reason::MasterReleased { master: addr(2) }
+        )]
     );
 }
 
@@ -123,7 +134,15 @@ fn preempt_delay_defers_preemption_until_the_delay_after_startup() {
     let actions = inst.handle(ms(9_999) + mdi, Input::TimerTick);
     assert_eq!(
         transitions(&actions),
-        vec![(State::Backup, State::Master, Reason::MasterDown)]
+        vec![(
+            State::Backup,
+            State::Master,
+            Reason::Preempted {
+                master: addr(2),
+                master_priority: Priority::new(100),
+                ours: Priority::new(200)
+            }
+        )]
     );
 }
 
@@ -140,4 +159,36 @@ fn backup_effective_priority_feeds_skew_time() {
     );
     assert_eq!(inst.effective_priority(), Priority::new(150));
     assert_eq!(inst.skew_time(), us(414_062));
+}
+
+#[test]
+fn a_silent_master_is_named_in_the_master_down_reason() {
+    // The master at .2 (priority 150) goes silent: the reason names it and the interval
+    // waited, and says it is not a preemption.
+    let mut inst = backup(Version::V3, 100);
+    inst.handle(ms(1000), advert(2, 150, 100));
+    let at = ms(1000) + us(3_609_375);
+    let reason = transitions(&inst.handle(at, Input::TimerTick))
+        .first()
+        .map(|t| t.2);
+    assert_eq!(
+        reason,
+        Some(Reason::MasterDown {
+            interval_ms: 3609,
+            last_master: Some(addr(2))
+        })
+    );
+    assert_eq!(
+        reason.map(|r| r.to_string()).unwrap_or_default(),
+        "master down: no advertisement for Master_Down_Interval (3609 ms), last master 192.0.2.2"
+    );
+    let preempted = Reason::Preempted {
+        master: addr(2),
+        master_priority: Priority::new(50),
+        ours: Priority::new(200),
+    };
+    assert_eq!(
+        preempted.to_string(),
+        "preempting a lower-priority master 192.0.2.2 (prio 50 < ours 200)"
+    );
 }

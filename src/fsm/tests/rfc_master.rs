@@ -26,7 +26,11 @@ fn master_steps_down_on_higher_priority_advert() {
             Action::Transition {
                 from: State::Master,
                 to: State::Backup,
-                reason: Reason::HigherPriority
+                reason: Reason::HigherPriority {
+                    peer: addr(2),
+                    peer_priority: Priority::new(101),
+                    ours: Priority::new(100)
+                }
             },
         ]
     );
@@ -42,7 +46,15 @@ fn master_steps_down_on_equal_priority_from_higher_primary_address() {
     let actions = inst.handle(at, advert(6, 100, 100));
     assert_eq!(
         transitions(&actions),
-        vec![(State::Master, State::Backup, Reason::HigherPriority)]
+        vec![(
+            State::Master,
+            State::Backup,
+            Reason::HigherPriority {
+                peer: addr(6),
+                peer_priority: Priority::new(100),
+                ours: Priority::new(100)
+            }
+        )]
     );
 }
 

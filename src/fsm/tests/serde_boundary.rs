@@ -19,7 +19,11 @@ fn boundary_types_round_trip_through_json() -> Result<(), serde_json::Error> {
     let action = Action::Transition {
         from: State::Backup,
         to: State::Master,
-        reason: Reason::MasterDown,
+        reason: Reason::Preempted {
+            master: addr(2),
+            master_priority: Priority::new(50),
+            ours: Priority::new(100),
+        },
     };
     assert_eq!(
         serde_json::from_str::<Action>(&serde_json::to_string(&action)?)?,

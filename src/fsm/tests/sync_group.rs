@@ -61,7 +61,7 @@ fn sync_group_master_step_down_takes_every_member_to_backup() {
         Action::Transition {
             from: State::Master,
             to: State::Backup,
-            reason: Reason::SyncGroup
+            reason: Reason::SyncGroup { member: Some(a) }
         }
     )));
     assert_eq!(
@@ -87,7 +87,7 @@ fn sync_group_member_fault_takes_every_member_to_fault_and_back() {
         Action::Transition {
             from: State::Master,
             to: State::Fault,
-            reason: Reason::SyncGroup
+            reason: Reason::SyncGroup { member: Some(a) }
         }
     )));
     assert_eq!(state(&node, a), Some(State::Fault));
