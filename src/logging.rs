@@ -284,27 +284,39 @@ pub fn stderr_line(level: Level, line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{prefix}{line}");
 }
 
+/// A writer into a shared buffer, for tests that read what was logged.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl LogBuffer {
+    pub(crate) fn text(&self) -> String {
+        let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs `f` with a subscriber that writes plain text lines (no time, no colour) to a buffer,
 /// on this thread only; returns what `f` returned and the lines.
 #[cfg(test)]
 pub(crate) fn capture<R>(f: impl FnOnce() -> R) -> (R, String) {
-    use std::sync::{Arc, Mutex};
     use tracing_subscriber::layer::SubscriberExt;
 
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut b) = self.0.lock() {
-                b.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
+    let sink = LogBuffer::default();
     let writer = sink.clone();
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
@@ -314,40 +326,15 @@ pub(crate) fn capture<R>(f: impl FnOnce() -> R) -> (R, String) {
             .with_filter(Targets::new().with_default(Level::DEBUG)),
     );
     let out = tracing::subscriber::with_default(subscriber, f);
-    let bytes = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
-    (out, String::from_utf8_lossy(&bytes).into_owned())
+    (out, sink.text())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use tracing_subscriber::layer::SubscriberExt;
 
+    use super::LogBuffer as Buffer;
     use super::*;
-
-    /// A writer into a shared buffer.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Buffer {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().map(|b| b.clone()).unwrap_or_default())
-                .unwrap_or_default()
-        }
-    }
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Ok(mut b) = self.0.lock() {
-                b.extend_from_slice(buf);
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     impl<'a> MakeWriter<'a> for Buffer {
         type Writer = Buffer;

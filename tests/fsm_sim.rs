@@ -69,6 +69,45 @@ fn oracle_skew_us(version: Version, priority: Priority, interval: Centis) -> u64
     }
 }
 
+/// `n` different priorities (1..=254), so that who succeeds whom is known.
+fn distinct_priorities(rng: &mut Rng, n: usize) -> Vec<u8> {
+    let mut prios: Vec<u8> = Vec::new();
+    while prios.len() < n {
+        let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
+        if !prios.contains(&p) {
+            prios.push(p);
+        }
+    }
+    prios
+}
+
+/// How long after the last advert it heard from `old` router `new` became Master (its first
+/// transition to Master after `stop`).
+fn takeover_after_last_advert(
+    sim: &Sim,
+    old: usize,
+    new: usize,
+    stop: Time,
+) -> Result<Duration, String> {
+    let Some(take) = sim
+        .transitions
+        .iter()
+        .find(|t| t.router == new && t.to == State::Master && t.at > stop)
+    else {
+        return Err(sim.failure(&format!("r{new} never took over")));
+    };
+    let heard = sim
+        .received
+        .iter()
+        .filter(|rx| rx.router == new && rx.advert.src == addr(old) && rx.at <= take.at)
+        .map(|rx| rx.at)
+        .max();
+    let Some(heard) = heard else {
+        return Err(sim.failure("no advert from the old master"));
+    };
+    Ok(take.at.saturating_sub(heard))
+}
+
 /// A VRID's shared settings: every router on a VRID uses the same version and interval.
 #[derive(Debug, Clone, Copy)]
 struct VridPlan {
@@ -438,13 +477,7 @@ fn takeover_time_matches_the_rfc_formulas() {
         let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
         let plan = VridPlan::random(&mut rng, 1);
         // Distinct priorities so the successor is known.
-        let mut prios: Vec<u8> = Vec::new();
-        while prios.len() < n {
-            let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
-            if !prios.contains(&p) {
-                prios.push(p);
-            }
-        }
+        let prios = distinct_priorities(&mut rng, n);
         let specs = prios
             .iter()
             .enumerate()
@@ -478,22 +511,7 @@ fn takeover_time_matches_the_rfc_formulas() {
         }
         sim.run_until(at(stop + plan.interval_us() + 2 * plan.worst_mdi_us()))?;
         let new = by_prio(Some(old)).unwrap_or(0);
-        let Some(take) = sim
-            .transitions
-            .iter()
-            .find(|t| t.router == new && t.to == State::Master && t.at > at(stop))
-        else {
-            return Err(sim.failure(&format!("r{new} never took over")));
-        };
-        let heard = sim
-            .received
-            .iter()
-            .filter(|rx| rx.router == new && rx.advert.src == addr(old) && rx.at <= take.at)
-            .map(|rx| rx.at)
-            .max();
-        let Some(heard) = heard else {
-            return Err(sim.failure("no advert from the old master"));
-        };
+        let measured = takeover_after_last_advert(&sim, old, new, at(stop))?;
         let prio = Priority::new(prios.get(new).copied().unwrap_or(1));
         // RFC 5798 §6.4.2: Master_Down_Interval after the last advert, or Skew_Time after a
         // priority-0 advert.
@@ -502,7 +520,6 @@ fn takeover_time_matches_the_rfc_formulas() {
         } else {
             3 * plan.interval_us() + oracle_skew_us(plan.version, prio, plan.interval)
         });
-        let measured = take.at.saturating_sub(heard);
         if measured != expected || measured.as_millis() / 10 != expected.as_millis() / 10 {
             return Err(sim.failure(&format!("r{new} took over {measured:?} after the last advert, expected {expected:?} (graceful {graceful})")));
         }
@@ -606,13 +623,7 @@ fn with_different_intervals_backups_time_out_on_the_masters_interval() {
         |seed| {
             let mut rng = Rng::new(seed ^ 0x1e7e_4a15);
             let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
-            let mut prios: Vec<u8> = Vec::new();
-            while prios.len() < n {
-                let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
-                if !prios.contains(&p) {
-                    prios.push(p);
-                }
-            }
+            let prios = distinct_priorities(&mut rng, n);
             let intervals: Vec<Centis> = (0..n)
                 .map(|_| Centis::new(u32::try_from(rng.range(10, 300)).unwrap_or(100)))
                 .collect();
@@ -659,22 +670,7 @@ fn with_different_intervals_backups_time_out_on_the_masters_interval() {
             }
             sim.run_until(at(stop + longest + 2 * worst_mdi))?;
             let new = by_prio(Some(old)).unwrap_or(0);
-            let Some(take) = sim
-                .transitions
-                .iter()
-                .find(|t| t.router == new && t.to == State::Master && t.at > at(stop))
-            else {
-                return Err(sim.failure(&format!("r{new} never took over")));
-            };
-            let Some(heard) = sim
-                .received
-                .iter()
-                .filter(|rx| rx.router == new && rx.advert.src == addr(old) && rx.at <= take.at)
-                .map(|rx| rx.at)
-                .max()
-            else {
-                return Err(sim.failure("no advert from the old master"));
-            };
+            let measured = takeover_after_last_advert(&sim, old, new, at(stop))?;
             let prio = Priority::new(prios[new]);
             let skew = oracle_skew_us(Version::V3, prio, master_interval);
             let expected = Duration::from_micros(if graceful {
@@ -682,7 +678,6 @@ fn with_different_intervals_backups_time_out_on_the_masters_interval() {
             } else {
                 3 * master_interval.as_micros() + skew
             });
-            let measured = take.at.saturating_sub(heard);
             if measured != expected {
                 return Err(sim.failure(&format!(
                     "r{new} (own interval {}, master's {master_interval}) took over {measured:?} after the last advert, expected {expected:?} (graceful {graceful})",
@@ -706,13 +701,7 @@ fn a_drained_master_hands_over_in_skew_time_stays_out_and_comes_back_when_undrai
             let mut rng = Rng::new(seed ^ 0xd4a1_0000);
             let n = usize::try_from(rng.range(2, 4)).unwrap_or(2);
             let plan = VridPlan::random(&mut rng, 1);
-            let mut prios: Vec<u8> = Vec::new();
-            while prios.len() < n {
-                let p = u8::try_from(rng.range(1, 254)).unwrap_or(1);
-                if !prios.contains(&p) {
-                    prios.push(p);
-                }
-            }
+            let prios = distinct_priorities(&mut rng, n);
             let specs = prios
                 .iter()
                 .enumerate()

@@ -292,35 +292,27 @@ impl<E: Effects> Core<E> {
                     return;
                 };
                 // The checks that need the instance's state: AH replay, the address list.
-                let peer = Some(advert.src);
-                match rx_checks::check(slot, state, now, &advert) {
+                // Dropped, or taken with a warning (an address list that differs, RFC 5798
+                // §7.1, on an advert that is taken anyway): either way logged the same way.
+                let (note, dropped) = match rx_checks::check(slot, state, now, &advert) {
                     Err((reason, detail)) => {
                         slot.counters.drops.count(reason);
-                        self.log_drop(
-                            now,
-                            Some(id),
-                            DropNote {
-                                reason,
-                                peer,
-                                detail,
-                            },
-                        );
-                        return;
+                        (Some((reason, detail)), true)
                     }
-                    Ok(Some(detail)) => {
-                        let reason = DropReason::AddressListMismatch;
-                        let detail = Some(detail);
-                        self.log_drop(
-                            now,
-                            Some(id),
-                            DropNote {
-                                reason,
-                                peer,
-                                detail,
-                            },
-                        );
-                    }
-                    Ok(None) => {}
+                    Ok(Some(d)) => (Some((DropReason::AddressListMismatch, Some(d))), false),
+                    Ok(None) => (None, false),
+                };
+                if let Some((reason, detail)) = note {
+                    let peer = Some(advert.src);
+                    let note = DropNote {
+                        reason,
+                        peer,
+                        detail,
+                    };
+                    self.log_drop(now, Some(id), note);
+                }
+                if dropped {
+                    return;
                 }
                 let Some(slot) = self.node.data_mut(id) else {
                     return;
