@@ -135,6 +135,9 @@ impl Accept for TcpListener {
     }
 }
 
+/// How much nicer than the thread that starts it the listeners' thread runs.
+pub const LISTENER_NICE_OFFSET: i32 = 10;
+
 /// The listeners' runtime, on its own thread for the life of the process (module doc).
 fn listeners_runtime() -> std::io::Result<&'static tokio::runtime::Handle> {
     static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
@@ -155,6 +158,14 @@ fn listeners_runtime() -> std::io::Result<&'static tokio::runtime::Handle> {
     std::thread::Builder::new()
         .name("vigil-listen".into())
         .spawn(move || {
+            // Under a connection flood this is the daemon's busiest thread: accepting and
+            // closing thousands of connections is real CPU, on the cores the state machines
+            // need. Ranked below them (nice is per thread on Linux; raising it needs no
+            // privilege), it can never take a timeslice an advertisement is waiting for.
+            if let Ok(current) = crate::net::sched::nice() {
+                let lower = (current + LISTENER_NICE_OFFSET).min(19);
+                let _ = crate::net::sched::set_nice(i8::try_from(lower).unwrap_or(19));
+            }
             match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
