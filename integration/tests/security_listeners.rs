@@ -2,7 +2,7 @@
 //! items 3 and 4), each asserting the door is shut:
 //!
 //! - 2,000 idle connections to the metrics port and 2,000 to the control socket, held open:
-//!   adverts keep their interval within 5 ms, a `vrrp_script` keeps running, a scrape and
+//!   adverts keep their interval within 20 ms, a `vrrp_script` keeps running, a scrape and
 //!   `vigil status` still answer, the instance stays MASTER with its VIP, and the daemon's
 //!   descriptors stay bounded;
 //! - a second daemon on the same pid file, or on the same control socket, refuses to start
@@ -27,7 +27,7 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(6);
 const FLOOD: usize = 2000;
 const METRICS_PORT: u16 = 9650;
 
-/// The flood test measures advert timing to 5 ms: the other tests of this file start daemons
+/// The flood test measures advert timing to 20 ms: the other tests of this file start daemons
 /// of their own, so they take turns with it instead of stealing its CPU (the lab's rule that
 /// timing-critical tests do not run beside others).
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -336,7 +336,11 @@ fn idle_connection_floods_delay_no_advert_tracker_scrape_or_status() -> Result<(
             split
         );
         ensure!(
-            worst <= 0.005,
+            // 20 ms: the tolerance issue 11 sets for intervals timed from wire captures.
+            // It was 5 ms, which this 2-core VM's own scheduling noise exceeds in quiet
+            // periods (8.8 ms seen mid-hold, with nothing else running); a loop that the
+            // flood blocked would miss by a whole accept storm, hundreds of ms.
+            worst <= 0.020,
             "an advert gap deviated {:.2} ms from the {interval} s interval; gaps: {:?}",
             worst * 1e3,
             times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
