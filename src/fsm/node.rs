@@ -247,9 +247,26 @@ impl<T> Node<T> {
     /// no actions.
     pub fn handle(&mut self, now: Time, id: InstanceId, input: Input) -> Vec<(InstanceId, Action)> {
         let mut out = Vec::new();
-        let Some(member) = self.members.get_mut(id.0) else {
+        if self.members.get(id.0).is_none() {
             return out;
-        };
+        }
+        if let Some(g) = self.feed(now, id, input, &mut out) {
+            self.settle(now, g, &mut out, 0);
+        }
+        self.refile_after(id);
+        out
+    }
+
+    /// Feeds `input` to instance `id` alone (no group reaction, no refiling); returns its
+    /// sync group, if any.
+    fn feed(
+        &mut self,
+        now: Time,
+        id: InstanceId,
+        input: Input,
+        out: &mut Vec<(InstanceId, Action)>,
+    ) -> Option<usize> {
+        let member = self.members.get_mut(id.0)?;
         out.extend(
             member
                 .instance
@@ -257,11 +274,7 @@ impl<T> Node<T> {
                 .into_iter()
                 .map(|a| (id, a)),
         );
-        if let Some(g) = member.group {
-            self.settle(now, g, &mut out, 0);
-        }
-        self.refile_after(id);
-        out
+        member.group
     }
 
     /// Feeds the same input to each of `ids` before any sync group reacts, then lets each
@@ -277,17 +290,7 @@ impl<T> Node<T> {
         let mut out = Vec::new();
         let mut groups = Vec::new();
         for &id in ids {
-            let Some(member) = self.members.get_mut(id.0) else {
-                continue;
-            };
-            out.extend(
-                member
-                    .instance
-                    .handle(now, input)
-                    .into_iter()
-                    .map(|a| (id, a)),
-            );
-            if let Some(g) = member.group
+            if let Some(g) = self.feed(now, id, input, &mut out)
                 && !groups.contains(&g)
             {
                 groups.push(g);
