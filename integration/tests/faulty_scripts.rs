@@ -120,7 +120,7 @@ fn settled(
 fn hanging_crashing_and_flooding_checks_fail_cleanly_and_leave_nothing_behind() -> Result<()> {
     scenario("faulty_checks", |lab| {
         let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
-        let vip = IpAddr::V4(Lab::vip4(90));
+        let vip = IpAddr::V4(Lab::vip4(45));
         let dir = lab.dir();
         let (hang, crash, flood) = (
             dir.join("hang.sh"),
@@ -230,7 +230,7 @@ fn hanging_crashing_and_flooding_checks_fail_cleanly_and_leave_nothing_behind() 
 fn a_notify_script_that_never_exits_blocks_nothing_and_piles_nothing_up() -> Result<()> {
     scenario("notify_hangs", |lab| {
         let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
-        let vip = IpAddr::V4(Lab::vip4(91));
+        let vip = IpAddr::V4(Lab::vip4(46));
         let log = lab.dir().join("notify-log");
         let notify = lab.dir().join("notify-hang.sh");
         write_script(

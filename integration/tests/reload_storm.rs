@@ -26,7 +26,7 @@ const INTERVAL: u64 = 5;
 
 /// `gw` is the same in every valid file; `extra` (r1 only) is what the storm changes.
 fn conf(chk: &Path, extra_vip: Option<IpAddr>, gw_priority: u8) -> String {
-    let gw_vip = Lab::vip4(80);
+    let gw_vip = Lab::vip4(42);
     let extra = extra_vip.map_or(String::new(), |vip| {
         format!(
             "vrrp_instance extra {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 81\n    \
@@ -87,8 +87,8 @@ fn storm(v: &Vigil, n: usize, gap: Duration, file: impl Fn(usize) -> String) -> 
 fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> Result<()> {
     scenario("reload_storm", |lab| {
         let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
-        let gw_vip = IpAddr::V4(Lab::vip4(80));
-        let (b, b2) = (IpAddr::V4(Lab::vip4(81)), IpAddr::V4(Lab::vip4(82)));
+        let gw_vip = IpAddr::V4(Lab::vip4(42));
+        let (b, b2) = (IpAddr::V4(Lab::vip4(43)), IpAddr::V4(Lab::vip4(44)));
         let (ran, chk) = counting_script(lab, "r1")?;
         let (_, chk2) = counting_script(lab, "r2")?;
 
