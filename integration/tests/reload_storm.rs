@@ -72,15 +72,38 @@ fn transitions(v: &Vigil, instance: &str) -> Result<u64> {
         .context("no transitions counter")
 }
 
-/// Sends `n` SIGHUPs `gap` apart, writing `file(i)` before signal `i`.
-fn storm(v: &Vigil, n: usize, gap: Duration, file: impl Fn(usize) -> String) -> Result<()> {
+/// Replaces the file the way editors and configuration tools do (a new file renamed over
+/// the old): a reload never reads a half-written file, which may be a valid empty one.
+fn write_atomically(v: &Vigil, text: &str) -> Result<()> {
+    let tmp = v.config_path().with_extension("new");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, v.config_path())?;
+    Ok(())
+}
+
+/// The daemon's quiet period (`src/daemon/reload_debounce.rs`) and longest wait.
+const QUIET: Duration = Duration::from_millis(200);
+const LONGEST: Duration = Duration::from_secs(5);
+
+/// Sends `n` SIGHUPs `gap` apart, writing `file(i)` before signal `i`. Returns the most
+/// reloads the burst may make: one after the last signal, one per pause long enough to end
+/// the quiet period (on a loaded machine the sender oversleeps; 150 ms is counted as such, a
+/// margin for the signal's delivery), one per longest wait.
+fn storm(v: &Vigil, n: usize, gap: Duration, file: impl Fn(usize) -> String) -> Result<usize> {
+    let mut sent: Vec<Instant> = Vec::new();
     for i in 0..n {
-        v.write_config(&file(i))?;
+        write_atomically(v, &file(i))?;
         v.child().signal(Signal::SIGHUP)?;
+        sent.push(Instant::now());
         // Pacing the storm, not synchronisation.
         std::thread::sleep(gap);
     }
-    Ok(())
+    let pauses = sent
+        .windows(2)
+        .filter(|w| w[1] - w[0] >= QUIET - Duration::from_millis(50))
+        .count();
+    let span = sent[n - 1] - sent[0];
+    Ok(1 + pauses + (span.as_millis() / LONGEST.as_millis()) as usize)
 }
 
 #[test]
@@ -120,7 +143,7 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
 
         // 50 SIGHUPs in 5 s; every third file invalid; the last one valid and moving
         // `extra` from b to b2.
-        storm(&v1, 50, Duration::from_millis(100), |i| match i {
+        let most = storm(&v1, 50, Duration::from_millis(100), |i| match i {
             49 => conf(&chk, Some(b2), 200),
             i if i % 3 == 0 => INVALID.into(),
             _ => conf(&chk, Some(b), 200),
@@ -132,12 +155,12 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
         )
         .with_context(|| v1.log())?;
         let storm_reloads = reloads(&v1) - reloads_before;
-        println!("50 SIGHUPs in 5 s: {storm_reloads} reloads");
-        // One after the last SIGHUP, and at most one more when the storm outlasts the longest
-        // wait (5 s); fifty without debouncing.
+        println!("50 SIGHUPs in 5 s: {storm_reloads} reloads (at most {most} expected)");
+        // Two when the sender keeps pace (the longest wait, then the quiet period after the
+        // last); about fifty without debouncing.
         ensure!(
-            (1..=3).contains(&storm_reloads),
-            "50 SIGHUPs made {storm_reloads} reloads:\n{}",
+            storm_reloads >= 1 && storm_reloads <= most,
+            "50 SIGHUPs made {storm_reloads} reloads (at most {most} expected):\n{}",
             v1.log()
         );
         ensure!(
@@ -145,13 +168,14 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
             "the last reload is not reported as applied"
         );
 
-        // A shorter storm ending on an invalid file: the previous configuration stays, and
-        // the failure is reported.
-        storm(&v1, 10, Duration::from_millis(50), |i| {
+        // A shorter storm ending on an invalid file (its valid files the running
+        // configuration, so a reload in its middle changes nothing): the previous
+        // configuration stays, and the failure is reported.
+        let _ = storm(&v1, 10, Duration::from_millis(50), |i| {
             if i == 9 || i % 2 == 0 {
                 INVALID.into()
             } else {
-                conf(&chk, Some(b), 200)
+                conf(&chk, Some(b2), 200)
             }
         })?;
         wait_until(SETTLE, "r1 reports the rejected reload", || {
