@@ -220,7 +220,7 @@ fn hanging_crashing_and_flooding_checks_fail_cleanly_and_leave_nothing_behind() 
         })?;
         settled((&r1, &v1), (&r2, &v2), &c, vip)?;
         wait_until(SETTLE, "no hanging check left", || {
-            processes(&r1, &["hang.sh", "sleep"]).map_or(false, |p| p.is_empty())
+            processes(&r1, &["hang.sh", "sleep"]).is_ok_and(|p| p.is_empty())
         })?;
         Ok(())
     })
