@@ -1,5 +1,6 @@
 //! A SIGHUP storm (issue 11): 50 SIGHUPs in 5 s, the file rewritten between them and invalid
-//! for some. Reloads are debounced (a burst is one reload after the last request) and a
+//! for some, and a `vigil reload` among them. Reloads are debounced (a burst is one reload
+//! after the last request) and a
 //! reload keeps the checkers whose definition did not change, so:
 //! - the daemon performs a handful of reloads, not fifty;
 //! - a track script with `interval 5` runs at its own pace (the finding: 302 runs for 300
@@ -144,11 +145,29 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
 
         // 50 SIGHUPs in 5 s; every third file invalid; the last one valid and moving
         // `extra` from b to b2.
-        let most = storm(&v1, 50, Duration::from_millis(100), |i| match i {
-            49 => conf(&chk, Some(b2), 200),
-            i if i % 3 == 0 => INVALID.into(),
-            _ => conf(&chk, Some(b), 200),
-        })?;
+        // `vigil reload` in the middle of it is one more request of the burst: answered by
+        // the reload that covers it, and no reload of its own.
+        let (most, asked) = std::thread::scope(|s| {
+            let asked = s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(2500));
+                v1.control(&["reload"])
+            });
+            let most = storm(&v1, 50, Duration::from_millis(100), |i| match i {
+                49 => conf(&chk, Some(b2), 200),
+                i if i % 3 == 0 => INVALID.into(),
+                _ => conf(&chk, Some(b), 200),
+            });
+            (most, asked.join())
+        });
+        let most = most?;
+        let asked = asked.expect("the vigil reload thread panicked")?;
+        let answer = String::from_utf8_lossy(&asked.stdout);
+        ensure!(
+            (asked.status.code() == Some(0) && answer == "reloaded: 2 instances\n")
+                || (asked.status.code() == Some(1) && answer.starts_with("error: reload rejected")),
+            "vigil reload during the storm answered {:?}: {answer:?}",
+            asked.status
+        );
         wait_until(
             SETTLE,
             "r1 applies the last valid file (extra moves to b2)",
