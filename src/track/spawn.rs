@@ -84,6 +84,7 @@ pub enum Definition {
     Script(ScriptCheck),
     /// A command that cannot be split never runs: reported failed once.
     Unrunnable {
+        name: String,
         script: String,
         error: String,
     },
@@ -99,6 +100,7 @@ pub fn definitions(config: &Config, poll: PollIntervals) -> BTreeMap<RunnerKey, 
         let def = match ScriptCheck::from_config(s, config.global.script_user.as_ref()) {
             Ok(check) => Definition::Script(check),
             Err(e) => Definition::Unrunnable {
+                name: s.name.clone(),
                 script: s.script.clone(),
                 error: e.to_string(),
             },
@@ -213,7 +215,7 @@ impl Checkers {
         }
         for key in &c.start {
             if let Some(def) = wanted.remove(key) {
-                let task = self.spawn(key, &def);
+                let task = self.spawn(&def);
                 self.running.insert(key.clone(), (def, task));
             }
         }
@@ -225,14 +227,11 @@ impl Checkers {
         self.running.clear();
     }
 
-    fn spawn(&self, key: &RunnerKey, def: &Definition) -> Runner {
+    fn spawn(&self, def: &Definition) -> Runner {
         let tx = self.tx.clone();
         Runner(match def.clone() {
             Definition::Script(check) => tokio::spawn(script::run(check, tx)),
-            Definition::Unrunnable { error, .. } => {
-                let RunnerKey::Script(name) = key.clone() else {
-                    unreachable!("only scripts are unrunnable")
-                };
+            Definition::Unrunnable { name, error, .. } => {
                 tracing::error!(script = %name, %error, "track script is not runnable");
                 tokio::spawn(async move {
                     let _ = tx.send(TrackerUpdate::script(name, false)).await;
