@@ -564,6 +564,11 @@ impl Interop {
                 || backup.has_address(vip).map(|held| !held),
             )?;
         }
+        // Ping first: a client without an entry for the VIP creates none from a gratuitous
+        // ARP (arp_accept 0); one that has an entry updates it to the new master's MAC.
+        wait_until(SETTLE, &format!("{what}: client reaches the VIP"), || {
+            self.c.ping(vip)
+        })?;
         wait_until(
             SETTLE,
             &format!("{what}: client's entry for the VIP is {m}'s MAC"),
@@ -573,9 +578,6 @@ impl Interop {
                     .map(|mac| (mac.as_deref() == Some(master.mac()), mac))
             },
         )?;
-        wait_until(SETTLE, &format!("{what}: client reaches the VIP"), || {
-            self.c.ping(vip)
-        })?;
         Ok(())
     }
 
@@ -622,6 +624,12 @@ impl Interop {
             std::thread::sleep(Duration::from_millis(100));
         }
         let t1 = wire_now();
+        // The capture has caught up with t1 once it holds a frame captured after it.
+        wait_until(SETTLE, &format!("{what}: the capture to reach the window's end"), || {
+            self.capture
+                .timed_frames()
+                .map(|f| f.last().is_some_and(|(at, _)| *at >= t1))
+        })?;
         let after = vigil_counters(v)?;
         let ka_after = keepalived_transitions(ka);
         let adverts: Vec<_> = capture_window(&self.capture, self.vrid, t0, t1)?;
