@@ -24,7 +24,7 @@ const ICMPV6_NA: u8 = 136;
 
 /// RFC 5798 §6.1 (v3) / RFC 3768 §6.1 (v2) Skew_Time for a router of `priority` whose
 /// Master_Adver_Interval is `interval`: v3 `((256 − Priority) × Master_Adver_Interval) / 256`,
-/// v2 `(256 − Priority) / 256` seconds whatever the interval. Exact to the microsecond.
+/// v2 `(256 − Priority) / 256` seconds whatever the interval. Exact to the nanosecond.
 pub fn skew_time(version: u8, priority: u8, interval: Duration) -> Duration {
     let weight = 256 - u32::from(priority);
     match version {
@@ -287,8 +287,8 @@ mod tests {
         );
         // v3 scales with the interval; v2 does not.
         let half = Duration::from_millis(500);
-        assert_eq!(skew_time(3, 150, half), Duration::from_micros(207_031));
-        assert_eq!(skew_time(2, 150, half), Duration::from_micros(414_062));
+        assert_eq!(skew_time(3, 150, half), Duration::from_nanos(207_031_250));
+        assert_eq!(skew_time(2, 150, half), Duration::from_nanos(414_062_500));
     }
 
     fn ipv4_vrrp(proto: u8, payload: &[u8]) -> Vec<u8> {

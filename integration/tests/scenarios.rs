@@ -512,7 +512,11 @@ fn vigil_counters(v: &Vigil) -> Result<(u64, u64, u64)> {
         .and_then(|l| l.iter().find(|i| i["name"] == "VI"))
         .context("no instance VI in vigil's status")?;
     let n = |k: &str| i[k].as_u64().with_context(|| format!("status has no {k}"));
-    Ok((n("transitions")?, n("adverts_sent")?, n("adverts_received")?))
+    Ok((
+        n("transitions")?,
+        n("adverts_sent")?,
+        n("adverts_received")?,
+    ))
 }
 
 /// How many state transitions keepalived has logged for VI.
@@ -625,11 +629,15 @@ impl Interop {
         }
         let t1 = wire_now();
         // The capture has caught up with t1 once it holds a frame captured after it.
-        wait_until(SETTLE, &format!("{what}: the capture to reach the window's end"), || {
-            self.capture
-                .timed_frames()
-                .map(|f| f.last().is_some_and(|(at, _)| *at >= t1))
-        })?;
+        wait_until(
+            SETTLE,
+            &format!("{what}: the capture to reach the window's end"),
+            || {
+                self.capture
+                    .timed_frames()
+                    .map(|f| f.last().is_some_and(|(at, _)| *at >= t1))
+            },
+        )?;
         let after = vigil_counters(v)?;
         let ka_after = keepalived_transitions(ka);
         let adverts: Vec<_> = capture_window(&self.capture, self.vrid, t0, t1)?;
