@@ -585,8 +585,10 @@ impl Interop {
         Ok(())
     }
 
-    /// A stability window of 3.5 advert intervals with `vigil_master` (else keepalived)
-    /// master: sampled all along, the master holds the VIP and the backup does not; over the
+    /// A stability window with `vigil_master` (else keepalived) master and the other router,
+    /// of `backup_priority`, backup. It lasts 3.5 advert intervals, and at least the backup's
+    /// Master_Down_Interval plus half an interval, so that a backup that rejects the master's
+    /// adverts takes over inside it even if it just started. Sampled all along, the master holds the VIP and the backup does not; over the
     /// window, no transition on either side (vigil's counter, keepalived's log), the backup's
     /// received adverts (vigil's counter, or keepalived's peer's adverts on the wire) grow by
     /// at least 3, and the backup sends no advert.
@@ -596,9 +598,12 @@ impl Interop {
         v: &Vigil,
         ka: &Keepalived,
         vigil_master: bool,
+        backup_priority: u8,
     ) -> Result<()> {
         let interval = self.mode.interval();
-        let window = interval * 7 / 2;
+        let window = (interval * 7 / 2).max(
+            master_down_interval(self.mode.version(), backup_priority, interval) + interval / 2,
+        );
         let (master, backup) = if vigil_master {
             (&self.rv, &self.rk)
         } else {
@@ -740,7 +745,7 @@ fn interop(mode: Mode, vrid: u8, format: VigilFormat) -> Result<()> {
         v.wait_state("VI", "MASTER", SETTLE)?;
         ka.wait_state("VI", VrrpState::Backup, SETTLE)?;
         t.assert_roles(&step("vigil elected"), rv, Some(rk))?;
-        t.stable_window(&step("keepalived backup under vigil"), &v, &ka, true)?;
+        t.stable_window(&step("keepalived backup under vigil"), &v, &ka, true, 100)?;
 
         let since = wire_now();
         v.stop()?;
@@ -759,7 +764,7 @@ fn interop(mode: Mode, vrid: u8, format: VigilFormat) -> Result<()> {
 
         let v = t.vigil(50)?;
         v.wait_state("VI", "BACKUP", SETTLE)?;
-        t.stable_window(&step("vigil backup under keepalived"), &v, &ka, false)?;
+        t.stable_window(&step("vigil backup under keepalived"), &v, &ka, false, 50)?;
 
         let since = wire_now();
         ka.stop()?;
