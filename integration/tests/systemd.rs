@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use common::{VigilInstance, vigil_yaml};
 use nix::sys::signal::Signal;
-use vigil_integration::{Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Lab, Vigil, timed_scenario, wait_until};
 
 /// WATCHDOG_USEC given to the daemon: keep-alives are due every 100 ms.
 const WATCHDOG_USEC: u64 = 200_000;
@@ -128,7 +128,7 @@ fn proc_state(pid: u32) -> Option<char> {
 
 #[test]
 fn notify_socket_gets_ready_watchdog_reloading_and_stopping() -> Result<()> {
-    scenario("sd_notify", |lab| {
+    timed_scenario("sd_notify", |lab| {
         let r1 = lab.host("r1")?;
         let path = lab.dir().join("notify.sock");
         let notify = NotifySocket::bind(&path)?;

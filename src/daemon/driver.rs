@@ -198,6 +198,8 @@ pub async fn run(
     // Receive tasks: bounded, so a flood waits in the socket buffers (and is dropped by the
     // kernel) instead of growing here.
     let (input_tx, mut input_rx) = mpsc::channel::<CoreInput>(4096);
+    // Checkers: bounded; a full queue makes the checker wait before its next result (its
+    // next run is late, none is lost), so a stuck loop cannot grow it.
     let (tracker_tx, mut tracker_rx) = mpsc::channel::<TrackerUpdate>(1024);
     // One preparation at a time; its result comes back here.
     let (ready_tx, mut ready_rx) = mpsc::channel::<(Preparation, Result<Ready, PrepareError>)>(1);
@@ -252,6 +254,14 @@ pub async fn run(
     });
     // Before any instance can be master (`accept_mode.rs`).
     let refusing = super::accept_mode::start(super::accept_mode::needed(&config)).await?;
+    // The kernel work the core has decided (VIPs, routes, announcements). Not bounded by a
+    // capacity, on purpose: every item is a change the state machine already made, so
+    // dropping one would leave the kernel out of step with it, and waiting for room would
+    // stall the loop that sends the adverts. Its length is bounded by the core instead: an
+    // instance queues a fixed handful of items per transition, and transitions come from
+    // adverts and timers the loop handles one at a time, while the executor needs one
+    // netlink round trip per item (tens of microseconds). The soak lab (`integration/tests/
+    // soak.rs`) holds the daemon's memory flat under a flood.
     let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
     tokio::spawn(execute(
         netlink.clone(),
