@@ -123,7 +123,12 @@ pub fn definitions(config: &Config, poll: PollIntervals) -> BTreeMap<RunnerKey, 
         .track_processes
         .iter()
         .filter(|p| processes.contains(&p.name) && ProcessCheck::from_config(p).is_some())
-        .cloned()
+        // The core applies weights: a weight change keeps the runner.
+        .map(|p| TrackProcess {
+            weight: 0,
+            reverse: false,
+            ..p.clone()
+        })
         .collect();
     if !tracked.is_empty() {
         out.insert(RunnerKey::Processes, Definition::Processes(tracked));
@@ -435,6 +440,18 @@ vrrp_instance VI_1 {
         assert_eq!(
             restarted(BASE.replace("/nonexistent/vigil-tf", "/nonexistent/other")),
             vec![RunnerKey::File("tf".into())]
+        );
+        // A process tracker's weight is the core's business too.
+        let procs = |weight: i32| {
+            defs(&format!(
+                "vrrp_track_process tp {{\n    process sshd\n    weight {weight}\n}}\n\
+                 vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 1\n    \
+                 virtual_ipaddress {{ 192.0.2.1/24 }}\n    track_process {{ tp }}\n}}\n"
+            ))
+        };
+        assert_eq!(
+            changes(&procs(5), &procs(-5)).keep,
+            vec![RunnerKey::Processes]
         );
         // An unreferenced checker has no runner.
         assert_eq!(
