@@ -277,3 +277,22 @@ proptest! {
         let _ = load_yaml_str(&text, Path::new("p.yaml"), &LoadOptions::default());
     }
 }
+
+/// A file read while it is being rewritten in place is empty: refused, in both formats, with
+/// the way to avoid it, instead of becoming a configuration without instances.
+#[test]
+fn an_empty_file_is_refused_with_the_rename_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("vigil.yaml", ""), ("keepalived.conf", " \n\t\n")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = vigil::config::load(&path, &LoadOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("{name}: an empty file loaded"));
+        let text = err.0[0].to_string();
+        assert!(
+            text.contains("is empty") && text.contains("rename"),
+            "{name}: {text}"
+        );
+    }
+}

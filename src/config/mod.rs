@@ -106,6 +106,7 @@ enum Scripts {
 }
 
 fn load_with(path: &Path, options: &LoadOptions, scripts: Scripts) -> Result<Loaded, Diagnostics> {
+    refuse_empty(path)?;
     match options.format.unwrap_or_else(|| Format::of(path)) {
         Format::Keepalived => {
             let id = options.config_id.clone().unwrap_or_else(default_config_id);
@@ -125,6 +126,28 @@ fn load_with(path: &Path, options: &LoadOptions, scripts: Scripts) -> Result<Loa
                 Err(diags) => Err(Diagnostics(diags)),
             }
         }
+    }
+}
+
+/// An empty file (or one of blanks only) is refused rather than read as a configuration
+/// with no instance: it is what a reload sees of a file an editor or a deployment tool is
+/// rewriting in place (truncated, not yet written), and applying it would remove every
+/// instance and its addresses. A file that cannot be read is left to the parsers, which
+/// report it with their own context.
+fn refuse_empty(path: &Path) -> Result<(), Diagnostics> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+            Err(Diagnostics(vec![Diagnostic::error(
+                Pos::start_of(path),
+                format!(
+                    "{} is empty; a configuration with no instance is refused (a file being \
+                     rewritten in place reads empty: write the new file beside it and rename \
+                     it into place)",
+                    path.display()
+                ),
+            )]))
+        }
+        _ => Ok(()),
     }
 }
 
