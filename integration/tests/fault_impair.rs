@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -300,14 +300,34 @@ fn config(router: usize) -> String {
     vigil_yaml(&instances)
 }
 
-/// Each router's state and transition counter per instance, from `vigil status --json`.
-fn states(v: &Vigil) -> Result<BTreeMap<String, (String, u64)>> {
+/// One instance as one router reports it.
+#[derive(Debug, Clone)]
+struct View {
+    state: String,
+    transitions: u64,
+    /// The last transitions (vigil keeps 8): (ms since the epoch, to).
+    recent: Vec<(u64, String)>,
+}
+
+/// Each router's view of every instance, from `vigil status --json`.
+fn states(v: &Vigil) -> Result<BTreeMap<String, View>> {
     let status = v.status()?;
     let mut out = BTreeMap::new();
     for i in status["instances"].as_array().into_iter().flatten() {
-        let name = i["name"].as_str().unwrap_or_default().to_owned();
-        let state = i["state"].as_str().unwrap_or_default().to_owned();
-        out.insert(name, (state, i["transitions"].as_u64().unwrap_or_default()));
+        let recent = i["recent_transitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t["at_unix_ms"].as_u64()?, t["to"].as_str()?.to_owned())))
+            .collect();
+        out.insert(
+            i["name"].as_str().unwrap_or_default().to_owned(),
+            View {
+                state: i["state"].as_str().unwrap_or_default().to_owned(),
+                transitions: i["transitions"].as_u64().unwrap_or_default(),
+                recent,
+            },
+        );
     }
     Ok(out)
 }
@@ -316,26 +336,100 @@ fn states(v: &Vigil) -> Result<BTreeMap<String, (String, u64)>> {
 fn masters(vigils: &[Vigil], k: usize) -> Result<Vec<usize>> {
     let mut m = Vec::new();
     for (r, v) in vigils.iter().enumerate() {
-        if states(v)?.get(&instance_name(k)).map(|s| s.0.as_str()) == Some("MASTER") {
+        if states(v)?.get(&instance_name(k)).map(|s| s.state.as_str()) == Some("MASTER") {
             m.push(r);
         }
     }
     Ok(m)
 }
 
-/// The longest time without a reply in `ping -D -i 0.01` output, counting from `start` to
-/// `start + span` (so a VIP that never answers has an outage of the whole span).
-fn longest_gap(ping_stdout: &str, start: f64, span: f64) -> Duration {
-    let mut times: Vec<f64> = ping_stdout
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Every transition each router reported, per instance: polled often enough (every 200 ms,
+/// vigil keeps the last 8) that none is missed, so coexisting masters are found exactly,
+/// from the daemons' own timestamps, not from samples.
+#[derive(Default)]
+struct TransitionLog(BTreeMap<(usize, String), BTreeSet<(u64, String)>>);
+
+impl TransitionLog {
+    fn record(&mut self, router: usize, view: &BTreeMap<String, View>) {
+        for (name, v) in view {
+            self.0
+                .entry((router, name.clone()))
+                .or_default()
+                .extend(v.recent.iter().cloned());
+        }
+    }
+
+    /// Between `from` and `to` (ms since the epoch), for instance `name` whose master at
+    /// `from` was router `initial`: how long two or more routers were MASTER at once, and how
+    /// many times that began.
+    fn overlap(&self, name: &str, initial: usize, from: u64, to: u64) -> (Duration, u32) {
+        let mut events: Vec<(u64, usize, bool)> = Vec::new();
+        for ((r, n), log) in &self.0 {
+            if n == name {
+                events.extend(
+                    log.iter()
+                        .filter(|(at, _)| (from..=to).contains(at))
+                        .map(|(at, state)| (*at, *r, state == "MASTER")),
+                );
+            }
+        }
+        events.sort();
+        let mut master = vec![false; ROUTERS];
+        master[initial] = true;
+        let count = |m: &[bool]| m.iter().filter(|x| **x).count();
+        let (mut total, mut episodes, mut since) = (0u64, 0u32, from);
+        for (at, r, is_master) in events {
+            let before = count(&master);
+            if before >= 2 {
+                total += at.saturating_sub(since);
+            }
+            master[r] = is_master;
+            if before < 2 && count(&master) >= 2 {
+                episodes += 1;
+            }
+            since = at;
+        }
+        if count(&master) >= 2 {
+            total += to.saturating_sub(since);
+        }
+        (Duration::from_millis(total), episodes)
+    }
+}
+
+/// The client's outage in the output of `ping -D -i 0.01` started at the heal: the longest
+/// time without a reply. Before the first reply it is counted in requests (each unanswered
+/// request is 10 ms), so the time `ip netns exec` takes to start ping is not an outage; after
+/// it, from the reply timestamps. `None` when nothing answered.
+fn outage(ping_stdout: &str) -> Option<Duration> {
+    let replies: Vec<(u32, f64)> = ping_stdout
         .lines()
         .filter(|l| l.contains("bytes from") && !l.contains("DUP!"))
-        .filter_map(|l| l.strip_prefix('[')?.split(']').next()?.parse().ok())
+        .filter_map(|l| {
+            let at = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
+            let seq = l
+                .split("icmp_seq=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((seq, at))
+        })
         .collect();
-    times.push(start);
-    times.push(start + span);
-    times.sort_by(f64::total_cmp);
-    let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    Duration::from_secs_f64(gap.max(0.0))
+    let first = replies.first()?;
+    let before_first = f64::from(first.0.saturating_sub(1)) * 0.010;
+    let between = replies
+        .windows(2)
+        .map(|w| w[1].1 - w[0].1)
+        .fold(0.0, f64::max);
+    Some(Duration::from_secs_f64(before_first.max(between).max(0.0)))
 }
 
 #[test]
@@ -375,40 +469,47 @@ fn routers_recover_after_impairment() -> Result<()> {
         }
         let before: Vec<_> = vigils.iter().map(states).collect::<Result<_>>()?;
 
-        // Impaired: sample every router's view; count coexisting masters.
+        // Impaired: poll every router's view, logging transitions; sample coexisting masters.
+        let mut log = TransitionLog::default();
         relay.set(impairment);
-        let t0 = Instant::now();
+        let (t0, impaired_ms) = (Instant::now(), unix_ms());
         let (mut samples, mut unanswered) = (0u32, 0u32);
         let mut dual = vec![0u32; VRIDS.len()];
-        let mut none = vec![0u32; VRIDS.len()];
         while t0.elapsed() < IMPAIR_FOR {
             let tick = Instant::now();
             samples += 1;
-            let views: Vec<Option<BTreeMap<String, (String, u64)>>> =
+            let views: Vec<Option<BTreeMap<String, View>>> =
                 vigils.iter().map(|v| states(v).ok()).collect();
             unanswered += views.iter().filter(|v| v.is_none()).count() as u32;
-            for k in 0..VRIDS.len() {
+            for (r, v) in views.iter().enumerate() {
+                if let Some(v) = v {
+                    log.record(r, v);
+                }
+            }
+            for (k, d) in dual.iter_mut().enumerate() {
                 let n = views
                     .iter()
                     .flatten()
-                    .filter(|s| s.get(&instance_name(k)).is_some_and(|s| s.0 == "MASTER"))
+                    .filter(|s| {
+                        s.get(&instance_name(k))
+                            .is_some_and(|s| s.state == "MASTER")
+                    })
                     .count();
                 if n >= 2 {
-                    dual[k] += 1;
-                }
-                if n == 0 {
-                    none[k] += 1;
+                    *d += 1;
                 }
             }
             std::thread::sleep(SAMPLE_EVERY.saturating_sub(tick.elapsed()));
         }
         let during: Vec<_> = vigils.iter().map(states).collect::<Result<_>>()?;
+        for (r, v) in during.iter().enumerate() {
+            log.record(r, v);
+        }
         let stats = relay.stats();
 
         // Heal; the client pings every VIP every 10 ms from now on.
         relay.heal();
-        let heal_unix = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs_f64();
-        let healed = Instant::now();
+        let (healed, healed_ms) = (Instant::now(), unix_ms());
         let pings: Vec<_> = vips
             .iter()
             .map(|vip| {
@@ -435,14 +536,16 @@ fn routers_recover_after_impairment() -> Result<()> {
         for k in 0..VRIDS.len() {
             let name = instance_name(k);
             let per_router: Vec<u64> = (0..ROUTERS)
-                .map(|r| during[r][&name].1 - before[r][&name].1)
+                .map(|r| during[r][&name].transitions - before[r][&name].transitions)
                 .collect();
+            let (both, episodes) = log.overlap(&name, k, impaired_ms, healed_ms);
             println!(
                 "during impairment {name}: transitions per router {per_router:?} (total {}); \
-                 two or more masters in {}/{samples} samples, no master in {}/{samples}",
+                 two masters at once {episodes} times, {} ms in all (daemons' transition \
+                 times); in {}/{samples} status samples",
                 per_router.iter().sum::<u64>(),
+                both.as_millis(),
                 dual[k],
-                none[k]
             );
         }
         println!(
@@ -502,13 +605,22 @@ fn routers_recover_after_impairment() -> Result<()> {
             let m = masters(&vigils, k)?;
             ensure!(m == [k], "{}: masters {m:?} after heal", instance_name(k));
         }
+        let after: Vec<_> = vigils.iter().map(states).collect::<Result<_>>()?;
+        for k in 0..VRIDS.len() {
+            let name = instance_name(k);
+            let per_router: Vec<u64> = (0..ROUTERS)
+                .map(|r| after[r][&name].transitions - during[r][&name].transitions)
+                .collect();
+            println!("after heal {name}: transitions per router {per_router:?}");
+        }
 
         // The client's outage per VIP, from the heal on.
         for (k, p) in pings.iter().enumerate() {
             p.wait_timeout(Duration::from_secs(u64::from(PING_FOR_S) + 5))?;
-            let gap = longest_gap(&p.stdout(), heal_unix, f64::from(PING_FOR_S));
+            let gap = outage(&p.stdout())
+                .with_context(|| format!("{} never answered the 10 ms pings", vips[k]))?;
             println!(
-                "outage after heal, {} (vr{}): longest gap between replies {} ms",
+                "outage after heal, {} (vr{}): longest gap without replies {} ms",
                 vips[k],
                 VRIDS[k],
                 gap.as_millis()
@@ -519,10 +631,40 @@ fn routers_recover_after_impairment() -> Result<()> {
 }
 
 #[test]
-fn longest_gap_counts_from_start_to_end() {
-    let out = "PING x\n[100.10] 64 bytes from x: icmp_seq=1\n[100.11] 64 bytes from x: icmp_seq=2\n\
-               [100.11] 64 bytes from x: icmp_seq=2 (DUP!)\n[100.50] 64 bytes from x: icmp_seq=3\n";
-    let gap = longest_gap(out, 100.0, 1.0);
-    assert_eq!(gap.as_millis(), 500);
-    assert_eq!(longest_gap("", 100.0, 2.0).as_millis(), 2000);
+fn outage_is_the_longest_silence() {
+    let out = "PING x\n[100.10] 64 bytes from x: icmp_seq=1 ttl=64\n\
+               [100.11] 64 bytes from x: icmp_seq=2 ttl=64\n\
+               [100.11] 64 bytes from x: icmp_seq=2 ttl=64 (DUP!)\n\
+               [100.50] 64 bytes from x: icmp_seq=40 ttl=64\n";
+    assert_eq!(outage(out).map(|d| d.as_millis()), Some(390));
+    // 100 requests unanswered before the first reply: 1 s.
+    let late = "[100.00] 64 bytes from x: icmp_seq=101 ttl=64\n";
+    assert_eq!(outage(late).map(|d| d.as_millis()), Some(1000));
+    assert_eq!(outage("PING x\n"), None);
+}
+
+#[test]
+fn overlap_is_measured_from_transition_times() {
+    let mut log = TransitionLog::default();
+    let view = |recent: &[(u64, &str)]| {
+        BTreeMap::from([(
+            "vr31".to_owned(),
+            View {
+                state: String::new(),
+                transitions: 0,
+                recent: recent.iter().map(|(t, s)| (*t, (*s).to_owned())).collect(),
+            },
+        )])
+    };
+    // r0 master from the start; r1 master 1000..1300 and 2000..2100; r0 backup 2050..2500.
+    log.record(0, &view(&[(2050, "BACKUP"), (2500, "MASTER")]));
+    log.record(
+        1,
+        &view(&[(1000, "MASTER"), (1300, "BACKUP"), (2000, "MASTER")]),
+    );
+    log.record(1, &view(&[(2000, "MASTER"), (2100, "BACKUP")]));
+    let (both, episodes) = log.overlap("vr31", 0, 0, 3000);
+    assert_eq!((both.as_millis(), episodes), (350, 2));
+    // Outside the window nothing counts.
+    assert_eq!(log.overlap("vr31", 0, 1400, 1900).1, 0);
 }
