@@ -45,7 +45,7 @@
 //! frames (everything the fault tests use) carry their checksums in full and cross intact.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -53,7 +53,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::socket::LinkAddr;
+use nix::sys::time::TimeSpec;
 use socket2::{Domain, Protocol, Socket, Type};
 use vigil::net::Announcer;
 
@@ -320,6 +322,8 @@ fn open(
     // Bursts (a flood of pings, adverts of many VRIDs) must not overflow while we sleep.
     rx.set_recv_buffer_size(4 << 20)
         .context("SO_RCVBUF on the relay socket")?;
+    rx.set_nonblocking(true)
+        .context("O_NONBLOCK on the relay socket")?;
     let mut ports = Vec::new();
     for (k, name) in names.iter().enumerate() {
         let ifindex = nix::net::if_::if_nametoindex(name.as_str())
@@ -366,8 +370,14 @@ fn run(
             t.saturating_duration_since(Instant::now())
                 .clamp(Duration::from_micros(100), IDLE_WAKE)
         });
-        rx.set_read_timeout(Some(wait))
-            .context("SO_RCVTIMEO on the relay socket")?;
+        // ppoll sleeps on a high-resolution timer; a socket's SO_RCVTIMEO counts in jiffies
+        // (4 ms here), which delayed a frame due while no other frame arrived by up to that.
+        let mut fds = [PollFd::new(rx.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => bail!("relay poll: {e}"),
+        }
         let (len, from) = match nix::sys::socket::recvfrom::<LinkAddr>(rx.as_raw_fd(), &mut buf) {
             Ok((len, Some(from))) => (len, from),
             Ok((_, None)) => continue,

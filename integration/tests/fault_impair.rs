@@ -60,7 +60,8 @@ struct FarSide {
     duplicates: usize,
     /// First arrivals of a sequence number lower than one already received.
     reordered: usize,
-    /// One-way delay of every first arrival, sorted.
+    /// One-way delay of every first arrival that came in order (a held frame's delay is the
+    /// reordering's, not the link's), sorted.
     delays: Vec<Duration>,
 }
 
@@ -81,9 +82,10 @@ fn far_side(sent_at: &[Instant], received: &[(u32, Instant)]) -> FarSide {
         distinct += 1;
         if highest.is_some_and(|h| h > seq) {
             reordered += 1;
+        } else {
+            delays.push(at.saturating_duration_since(sent_at[seq as usize]));
         }
         highest = highest.max(Some(seq));
-        delays.push(at.saturating_duration_since(sent_at[seq as usize]));
     }
     delays.sort();
     FarSide {
@@ -101,20 +103,20 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
         .unwrap_or_default()
 }
 
-/// The relay, measured from the far side: host a sends 1200 numbered frames to host b, 4 ms
-/// apart, through 30 % loss, 10 % duplication, 10 % reordering and 20 ms + 0..3 ms delay.
+/// The relay, measured from the far side: host a sends 1000 numbered frames to host b, 5 ms
+/// apart, through 30 % loss, 10 % duplication, 10 % reordering and 20 ms + 0..4 ms delay.
 /// IPv6 is off in both hosts, so the probes are the only frames the relay carries and its
 /// own counters must match what b saw exactly.
 #[test]
 fn relay_does_what_it_is_told() -> Result<()> {
-    const N: u32 = 1200;
-    const SPACING: Duration = Duration::from_millis(4);
+    const N: u32 = 1000;
+    const SPACING: Duration = Duration::from_millis(5);
     let imp = Impairment {
         loss_percent: 30,
         duplicate_percent: 10,
         reorder_percent: 10,
         delay: Duration::from_millis(20),
-        jitter: Duration::from_millis(3),
+        jitter: Duration::from_millis(4),
         reorder_hold: Duration::from_millis(200),
     };
     scenario("impair_relay", |lab| {
@@ -179,15 +181,15 @@ fn relay_does_what_it_is_told() -> Result<()> {
         let received = receiver.join()?;
         let stats = relay.stats();
         let seen = far_side(&sent_at, &received);
-        let (min, p10, p50, p90) = (
+        let (min, p25, p50, p75) = (
             percentile(&seen.delays, 0),
-            percentile(&seen.delays, 10),
+            percentile(&seen.delays, 25),
             percentile(&seen.delays, 50),
-            percentile(&seen.delays, 90),
+            percentile(&seen.delays, 75),
         );
         println!(
             "relay seed {}: sent {N}, b received {} distinct, {} duplicates, {} reordered; \
-             delay min {min:?} p10 {p10:?} p50 {p50:?} p90 {p90:?}; relay counters {stats:?}",
+             in-order delay min {min:?} p25 {p25:?} p50 {p50:?} p75 {p75:?}; relay counters {stats:?}",
             relay.seed(),
             seen.distinct,
             seen.duplicates,
@@ -221,42 +223,43 @@ fn relay_does_what_it_is_told() -> Result<()> {
         );
 
         // And the rates are what was asked, within 5 standard deviations of the binomial.
-        // Delivered: N x 0.7 = 840, sd 15.9.
+        // Delivered: N x 0.7 = 700, sd 14.5.
         ensure!(
-            (760..=920).contains(&seen.distinct),
+            (628..=772).contains(&seen.distinct),
             "{} of {N} delivered: not 30 % loss",
             seen.distinct
         );
-        // Duplicated: 10 % of the delivered ~ 84, sd 8.7.
+        // Duplicated: 10 % of the delivered ~ 70, sd 7.9.
         ensure!(
-            (40..=130).contains(&seen.duplicates),
+            (30..=110).contains(&seen.duplicates),
             "{} duplicates among {} delivered: not 10 %",
             seen.duplicates,
             seen.distinct
         );
         // Reordered: 10 % of the delivered are held, less those drawn while another is
-        // held (~10 %): ~76.
+        // held (~10 %): ~63.
         ensure!(
-            (30..=130).contains(&seen.reordered),
+            (25..=110).contains(&seen.reordered),
             "{} reordered among {} delivered: not ~10 %",
             seen.reordered,
             seen.distinct
         );
         // Delay: never less than the fixed part (the relay cannot send before its time);
         // the median within the jitter plus scheduling slack; the jitter visible as spread
-        // (uniform 0..3 ms: p90 - p10 = 2.4 ms).
+        // (uniform 0..4 ms: p75 - p25 = 2 ms; without jitter, this loaded machine's
+        // scheduling noise alone gave 0.2 ms).
         ensure!(
             min >= imp.delay,
             "a probe arrived after {min:?}: under the 20 ms delay"
         );
         ensure!(
             p50 <= imp.delay + imp.jitter + Duration::from_millis(15),
-            "median delay {p50:?}: far over 20 ms + 3 ms jitter"
+            "median delay {p50:?}: far over 20 ms + 4 ms jitter"
         );
         ensure!(
-            p90 - p10 >= Duration::from_micros(1200),
-            "delay spread p90 - p10 = {:?}: no jitter",
-            p90 - p10
+            p75 - p25 >= Duration::from_millis(1),
+            "delay spread p75 - p25 = {:?}: no jitter",
+            p75 - p25
         );
         Ok(())
     })
@@ -501,6 +504,15 @@ fn routers_recover_after_impairment() -> Result<()> {
             }
             std::thread::sleep(SAMPLE_EVERY.saturating_sub(tick.elapsed()));
         }
+        // The daemons survived (checked first: a dead one cannot answer below).
+        for v in &vigils {
+            ensure!(
+                v.child().is_running(),
+                "{} died during the impairment:\n{}",
+                v.child().label(),
+                v.child().log_tail(30)
+            );
+        }
         let during: Vec<_> = vigils.iter().map(states).collect::<Result<_>>()?;
         for (r, v) in during.iter().enumerate() {
             log.record(r, v);
@@ -533,7 +545,7 @@ fn routers_recover_after_impairment() -> Result<()> {
             "impairment {impairment:?} for {IMPAIR_FOR:?}, relay seed {}: relay counters {stats:?}",
             relay.seed()
         );
-        for k in 0..VRIDS.len() {
+        for (k, dual_samples) in dual.iter().enumerate() {
             let name = instance_name(k);
             let per_router: Vec<u64> = (0..ROUTERS)
                 .map(|r| during[r][&name].transitions - before[r][&name].transitions)
@@ -545,7 +557,7 @@ fn routers_recover_after_impairment() -> Result<()> {
                  times); in {}/{samples} status samples",
                 per_router.iter().sum::<u64>(),
                 both.as_millis(),
-                dual[k],
+                dual_samples,
             );
         }
         println!(
@@ -554,14 +566,6 @@ fn routers_recover_after_impairment() -> Result<()> {
         );
 
         // The daemons survived, and answered throughout.
-        for v in &vigils {
-            ensure!(
-                v.child().is_running(),
-                "{} died during the impairment:\n{}",
-                v.child().label(),
-                v.child().log_tail(30)
-            );
-        }
         ensure!(
             unanswered == 0,
             "{unanswered} status queries went unanswered during the impairment"
