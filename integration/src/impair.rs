@@ -5,9 +5,9 @@
 //! segment has no bridge in the path at all:
 //!
 //! ```text
-//!   host r1 ── veth ── s0h1 ─┐
-//!   host r2 ── veth ── s0h2 ─┼─ relay thread (switch namespace): AF_PACKET in, decide, AF_PACKET out
-//!   host c  ── veth ── s0h101┘
+//!   host r1 ── veth ── s0h1 ───┐
+//!   host r2 ── veth ── s0h2 ───┼── relay thread in the switch namespace:
+//!   host c  ── veth ── s0h101 ─┘   AF_PACKET in, decide per output port, AF_PACKET out
 //! ```
 //!
 //! Every switch port of the segment is taken off its bridge (`nomaster`; the hosts' carrier

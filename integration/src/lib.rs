@@ -5,9 +5,9 @@
 //! documentation ranges. Tests run daemons in hosts ([`Host::spawn`], [`Keepalived::start`]),
 //! impair the switch with nftables ([`Lab::partition`], [`Lab::drop_vrrp`], [`Lab::heal`]),
 //! replace a segment's bridge by a relay that loses, duplicates, delays and reorders frames
-//! ([`Lab::impair`], see [`impair`]), pull cables ([`Host::link_down`]) and observe the result ([`Host::addresses`],
-//! [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with bounded waits ([`wait_until`],
-//! [`within`]). Tests of vigil's library run its code inside a host on a thread of their own
+//! ([`Lab::impair`], see [`impair`]), pull cables ([`Host::link_down`]) and observe the
+//! result ([`Host::addresses`], [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with
+//! bounded waits ([`wait_until`], [`within`]). Tests of vigil's library run its code inside a host on a thread of their own
 //! ([`Host::spawn_async`], [`Host::run_async`]).
 //!
 //! Everything a lab creates is removed when it is dropped, also when the test panics: its

@@ -585,7 +585,7 @@ fn routers_recover_after_impairment() -> Result<()> {
                 (matches!(&m, Ok(m) if m == &[k]), format!("{m:?}"))
             })?;
             println!(
-                "{name}: one master (r{}) {:?} after heal (waited {:?})",
+                "{name}: exactly one master (r{}), seen {:?} after heal (this check waited {:?})",
                 k + 1,
                 healed.elapsed(),
                 waited.elapsed
