@@ -39,10 +39,11 @@
 //! delivery is dropped, duplicated...); which frame meets which decision still depends on
 //! timing, as on any real network.
 //!
-//! Limits: frames are read as the kernel hands them to a tap, so a TCP or UDP packet sent
-//! with checksum offload (veth's default; there is no ethtool here to turn it off) crosses
-//! with its checksum unfinished and is dropped by the receiver. VRRP, ICMP, ARP, ND and raw
-//! frames (everything the fault tests use) carry their checksums in full and cross intact.
+//! Checksums: a tap reads a frame as the sender's kernel left it, and veth offloads TCP and
+//! UDP checksums by default (no ethtool here to turn that off): such a packet carries only
+//! its pseudo-header sum. The relay completes the TCP or UDP checksum of every unfragmented
+//! IPv4 and IPv6 packet it forwards (recomputing a correct one changes nothing), so they
+//! cross intact like VRRP, ICMP, ARP and ND, whose checksums are always complete.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd};
@@ -394,6 +395,7 @@ fn run(
             continue;
         };
         let now = Instant::now();
+        complete_l4_checksum(&mut buf[..len]);
         let frame: Arc<[u8]> = Arc::from(&buf[..len]);
         let (dst, src) = (mac_at(&frame, 0), mac_at(&frame, 6));
         if src[0] & 1 == 0 {
@@ -432,6 +434,69 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// The ones' complement sum of `data` (RFC 1071), folded to 16 bits, not complemented.
+fn ones_sum(mut acc: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc
+}
+
+/// Writes the full TCP or UDP checksum (RFC 793, RFC 768, RFC 8200 §8.1) of an unfragmented
+/// IPv4 packet or an IPv6 packet without extension headers; leaves anything else alone.
+fn complete_l4_checksum(frame: &mut [u8]) {
+    let Some(ethertype) = frame.get(12..14).map(|e| u16::from_be_bytes([e[0], e[1]])) else {
+        return;
+    };
+    let (pseudo, proto, l4) = match ethertype {
+        0x0800 if frame.len() >= 34 => {
+            let ihl = usize::from(frame[14] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+            let fragment = u16::from_be_bytes([frame[20], frame[21]]) & 0x3fff != 0;
+            if ihl < 20 || total < ihl || fragment || 14 + total > frame.len() {
+                return;
+            }
+            let proto = frame[23];
+            let len = (total - ihl) as u32;
+            let sum = ones_sum(ones_sum(0, &frame[26..34]), &[0, proto]) + len;
+            (sum, proto, 14 + ihl..14 + total)
+        }
+        0x86dd if frame.len() >= 54 => {
+            let payload = usize::from(u16::from_be_bytes([frame[18], frame[19]]));
+            if 54 + payload > frame.len() {
+                return;
+            }
+            let proto = frame[20];
+            let sum = ones_sum(ones_sum(0, &frame[22..54]), &[0, proto]) + payload as u32;
+            (sum, proto, 54..54 + payload)
+        }
+        _ => return,
+    };
+    let at = match proto {
+        6 => 16,
+        17 => 6,
+        _ => return,
+    };
+    let segment = &mut frame[l4];
+    if segment.len() < at + 2 {
+        return;
+    }
+    segment[at..at + 2].fill(0);
+    let mut sum = !(ones_sum(pseudo, segment) as u16);
+    // RFC 768: a computed UDP checksum of zero is sent as all ones (zero means "none").
+    if proto == 17 && sum == 0 {
+        sum = 0xffff;
+    }
+    segment[at..at + 2].copy_from_slice(&sum.to_be_bytes());
 }
 
 fn mac_at(frame: &[u8], at: usize) -> [u8; 6] {
@@ -511,6 +576,37 @@ mod tests {
         assert!((29_275..=30_725).contains(&hits), "{hits}");
         assert!((0..1000).all(|_| !rng.chance(0)));
         assert!((0..1000).all(|_| rng.chance(100)));
+    }
+
+    /// A UDP-in-IPv4 frame from 192.0.2.1:5000 to 192.0.2.2:6000 with payload "hi!" and
+    /// the checksum field set to `sum`.
+    fn udp4(sum: [u8; 2]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 31, 0, 0, 0x40, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        f.extend_from_slice(&[0x13, 0x88, 0x17, 0x70, 0, 11, sum[0], sum[1]]);
+        f.extend_from_slice(b"hi!");
+        f
+    }
+
+    #[test]
+    fn completes_an_offloaded_udp_checksum() {
+        // By hand: pseudo header c000+0201+c000+0202+0011+000b = 0x1841f, UDP header and
+        // data 1388+1770+000b+6869+2100 = 0xb46c; 0x2388b folds to 0x388d, complement 0xc772.
+        let mut partial = udp4([0x12, 0x34]);
+        complete_l4_checksum(&mut partial);
+        assert_eq!(partial, udp4([0xc7, 0x72]));
+        // A complete checksum is left as it was; an ARP frame is not touched.
+        let mut done = udp4([0xc7, 0x72]);
+        complete_l4_checksum(&mut done);
+        assert_eq!(done, udp4([0xc7, 0x72]));
+        let mut arp = vec![0u8; 12];
+        arp.extend_from_slice(&[0x08, 0x06]);
+        arp.resize(42, 0x5a);
+        let before = arp.clone();
+        complete_l4_checksum(&mut arp);
+        assert_eq!(arp, before);
     }
 
     #[test]
