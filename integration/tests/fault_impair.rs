@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use common::{VigilInstance, vigil_yaml};
-use vigil_integration::{Host, Impairment, Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Host, Impairment, Lab, Vigil, scenario, timed_scenario, wait_until};
 
 /// IEEE 802 local experimental EtherType: nothing in a host answers or forwards it.
 const PROBE_ETHERTYPE: u16 = 0x88b5;
@@ -119,7 +119,8 @@ fn relay_does_what_it_is_told() -> Result<()> {
         jitter: Duration::from_millis(4),
         reorder_hold: Duration::from_millis(200),
     };
-    scenario("impair_relay", |lab| {
+    // Delays are asserted to the millisecond: not beside another lab's daemons and pings.
+    timed_scenario("impair_relay", |lab| {
         let (a, b) = (lab.host("a")?, lab.host("b")?);
         for h in [&a, &b] {
             // No router solicitations, MLD or ND: nothing crosses but the probes.
