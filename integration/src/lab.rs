@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 
 use crate::cmd;
 use crate::host::{Host, HostInfo, HostKind, Link};
+use crate::impair::{Relay, seed_from_env};
 use crate::process::Child;
 
 /// Every lab name starts with this, followed by the owning pid, `x` and a per-process counter:
@@ -56,6 +57,8 @@ struct LabState {
     clients: u8,
     nft_ready: bool,
     failed: bool,
+    /// Segments whose ports left their bridge for a relay ([`Lab::impair`]).
+    relays: Vec<(String, Relay)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -331,6 +334,56 @@ impl Lab {
         run.map(|_| ())
     }
 
+    /// Replaces the bridge of `segment` by a userspace relay that can lose, duplicate, delay
+    /// and reorder frames (see [`crate::impair`]); it starts as a perfect switch, impair it
+    /// with [`Relay::set`]. Call it once every host of the segment exists: a host added to
+    /// the segment later is refused. The seed is `$VIGIL_IMPAIR_SEED` or else random, and is
+    /// printed.
+    pub fn impair(&self, segment: &str) -> Result<Relay> {
+        let idx = {
+            let st = lock(&self.shared.state);
+            ensure!(
+                st.relays.iter().all(|(s, _)| s != segment),
+                "segment {segment} already has a relay"
+            );
+            st.segments
+                .iter()
+                .position(|s| s == segment)
+                .with_context(|| format!("no segment {segment} in this lab"))?
+        };
+        let ports: Vec<String> = lock(&self.shared.state)
+            .hosts
+            .iter()
+            .flat_map(|h| h.links.iter())
+            .filter(|l| l.segment == segment)
+            .map(|l| l.port.clone())
+            .collect();
+        ensure!(
+            ports.len() >= 2,
+            "segment {segment}: a relay needs two hosts"
+        );
+        let mut batch = String::new();
+        for p in &ports {
+            // Off the bridge, still up: the hosts' carrier never drops. Done before the relay
+            // opens its socket, so that no frame is both bridged and relayed.
+            let _ = writeln!(batch, "link set {p} nomaster");
+        }
+        cmd::run_with_input(
+            &mut cmd::ip(["-n", &self.shared.switch_ns, "-batch", "-"]),
+            &batch,
+        )?;
+        let relay = Relay::start(
+            &self.shared.switch_ns,
+            &format!("{segment} (br{idx})"),
+            ports,
+            seed_from_env()?,
+        )?;
+        lock(&self.shared.state)
+            .relays
+            .push((segment.to_owned(), relay.clone()));
+        Ok(relay)
+    }
+
     // --- building --------------------------------------------------------------------------
 
     fn add_netns(&self, ns: &str) -> Result<()> {
@@ -412,6 +465,16 @@ impl Lab {
                 }
             }
         };
+        {
+            let st = lock(&self.shared.state);
+            if let Some((s, _)) = st
+                .relays
+                .iter()
+                .find(|(s, _)| segments.contains(&s.as_str()))
+            {
+                bail!("host {name}: segment {s} is relayed (Lab::impair); add hosts before");
+            }
+        }
         let ns = format!("{}-{name}", self.shared.id);
         let sw = self.shared.switch_ns.clone();
         let mut links = Vec::new();
@@ -523,10 +586,21 @@ fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let (children, namespaces, failed) = {
+        let (children, namespaces, failed, relays) = {
             let st = lock(&self.shared.state);
-            (st.children.clone(), st.namespaces.clone(), st.failed)
+            (
+                st.children.clone(),
+                st.namespaces.clone(),
+                st.failed,
+                st.relays.clone(),
+            )
         };
+        // Relay threads hold sockets in the switch namespace: end them before deleting it.
+        for (segment, relay) in &relays {
+            if let Err(e) = relay.stop() {
+                eprintln!("lab {}: relay on {segment}: {e:#}", self.shared.id);
+            }
+        }
         let failing = failed || thread::panicking();
         if failing {
             eprintln!(

@@ -4,9 +4,10 @@
 //! (namespaces) plugged into it by veth pairs with deterministic MACs and addresses from the
 //! documentation ranges. Tests run daemons in hosts ([`Host::spawn`], [`Keepalived::start`]),
 //! impair the switch with nftables ([`Lab::partition`], [`Lab::drop_vrrp`], [`Lab::heal`]),
-//! pull cables ([`Host::link_down`]) and observe the result ([`Host::addresses`],
-//! [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with bounded waits ([`wait_until`],
-//! [`within`]). Tests of vigil's library run its code inside a host on a thread of their own
+//! replace a segment's bridge by a relay that loses, duplicates, delays and reorders frames
+//! ([`Lab::impair`], see [`impair`]), pull cables ([`Host::link_down`]) and observe the
+//! result ([`Host::addresses`], [`Host::neigh`], [`Host::ping`], [`Host::capture`]) with
+//! bounded waits ([`wait_until`], [`within`]). Tests of vigil's library run its code inside a host on a thread of their own
 //! ([`Host::spawn_async`], [`Host::run_async`]).
 //!
 //! Everything a lab creates is removed when it is dropped, also when the test panics: its
@@ -86,6 +87,7 @@
 mod capture;
 mod cmd;
 mod host;
+pub mod impair;
 mod inside;
 mod keepalived;
 mod lab;
@@ -97,6 +99,7 @@ mod wait;
 
 pub use capture::{Capture, parse_pcap, parse_pcap_timed};
 pub use host::{Host, HostAddr, HostKind, Link};
+pub use impair::{Impairment, Relay, RelayStats};
 pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
