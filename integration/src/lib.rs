@@ -13,6 +13,10 @@
 //! processes are killed by process group and its namespaces deleted. A lab whose test process
 //! died before that is swept by the next lab of any test ([`sweep_stale_labs`]).
 //!
+//! A [`Station`] crafts VRRP adverts ([`Advert`]) and sends them over AF_PACKET; [`adverts`]
+//! reads a daemon's back from a capture with timestamps, and [`Timers`] holds the RFC 5798
+//! formulas the conformance suite times them against.
+//!
 //! ## Names and addresses
 //!
 //! | what | value |
@@ -69,6 +73,7 @@ mod inside;
 mod keepalived;
 mod lab;
 mod process;
+mod station;
 mod vigil;
 mod wait;
 
@@ -78,6 +83,10 @@ pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
 pub use process::{Child, STOP_TIMEOUT};
+pub use station::{
+    Advert, Advertiser, Seen, Station, Timers, VRRP_GROUP_V4, VRRP_GROUP_V6, adverts,
+    announcements, mac_bytes, parse_advert, virtual_mac, within_tolerance,
+};
 pub use vigil::{Reload, Vigil};
 pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until, within};
 
