@@ -165,6 +165,39 @@ impl Case<'_> {
         self.daemon_adverts(ipv6)
     }
 
+    /// Returns once the capture holds everything sent until now: tcpdump hands packets to
+    /// its file in blocks (up to a second late), so a window is read only after a marker
+    /// frame the station sends now has reached the file. Capture timestamps are the
+    /// kernel's, so the timings are not affected by that delay, only how soon they can be read.
+    fn sync(&self) -> Result<()> {
+        let nonce = since_epoch().as_nanos().to_be_bytes();
+        let mut frame = vec![0xff; 6];
+        frame.extend_from_slice(&vigil_integration::mac_bytes(self.station.host().mac()));
+        frame.extend_from_slice(&[0x88, 0xb5]); // IEEE local experimental EtherType
+        frame.extend_from_slice(&nonce);
+        frame.resize(60, 0);
+        self.station.send(vec![frame.clone()])?;
+        wait_until(SETTLE, "the capture to catch up (marker frame)", || {
+            self.capture
+                .frames()
+                .map(|f| f.iter().any(|x| *x == frame))
+                .unwrap_or(false)
+        })?;
+        Ok(())
+    }
+
+    /// The daemon's adverts of priority > 0 captured in `[from, from + window)`, read once the
+    /// window is over.
+    fn daemon_adverts_in(&self, ipv6: bool, from: Duration, window: Duration) -> Result<Vec<Seen>> {
+        std::thread::sleep((from + window).saturating_sub(since_epoch()));
+        self.sync()?;
+        Ok(self
+            .daemon_adverts(ipv6)?
+            .into_iter()
+            .filter(|a| a.at >= from && a.at < from + window && a.priority > 0)
+            .collect())
+    }
+
     fn station_src(&self, ipv6: bool) -> IpAddr {
         if ipv6 {
             IpAddr::V6(self.station.host().link_local())
@@ -230,18 +263,34 @@ fn since_epoch() -> Duration {
 
 /// Checks that the daemon sent no advert of priority > 0 within `window` from now.
 fn silent_for(case: &Case, ipv6: bool, window: Duration, why: &str) -> Result<()> {
-    let from = since_epoch();
-    std::thread::sleep(window);
-    let sent: Vec<Seen> = case
-        .daemon_adverts(ipv6)?
-        .into_iter()
-        .filter(|a| a.at >= from && a.priority > 0)
-        .collect();
+    let sent = case.daemon_adverts_in(ipv6, since_epoch(), window)?;
     ensure!(
         sent.is_empty(),
         "{why}: the daemon advertised {} times in {window:?} (first at priority {})",
         sent.len(),
         sent[0].priority
+    );
+    Ok(())
+}
+
+/// Checks that the daemon stays Master for `window` from now, at its cadence: at least one
+/// advert per interval but one, and no gap between two adverts longer than the interval +
+/// 20 ms (RFC 5798 §6.4.3: the Adver_Timer is reset only when it fires, or on priority 0).
+fn keeps_advertising(case: &Case, inst: &Instance, window: Duration, why: &str) -> Result<()> {
+    let sent = case.daemon_adverts_in(inst.ipv6, since_epoch(), window)?;
+    let expected = window.as_millis() / inst.interval.as_millis();
+    let longest = sent
+        .windows(2)
+        .map(|w| w[1].at - w[0].at)
+        .max()
+        .unwrap_or(window);
+    ensure!(
+        sent.len() as u128 + 1 >= expected && longest <= inst.interval + TOLERANCE,
+        "{why}: the master's adverts stopped or slowed: {} adverts in {window:?} (interval \
+         {:?}), longest gap {:.1} ms",
+        sent.len(),
+        inst.interval,
+        longest.as_secs_f64() * 1e3
     );
     Ok(())
 }
@@ -254,8 +303,7 @@ fn master_alone(
 ) -> Result<(Daemon, Seen)> {
     let d = start(&inst.conf())?;
     let first = case
-        .wait_daemon_adverts(inst.ipv6, 1, SETTLE + inst.timers().master_down)
-        .with_context(|| d.log())?
+        .wait_daemon_adverts(inst.ipv6, 1, SETTLE + inst.timers().master_down)?
         .remove(0);
     Ok((d, first))
 }
@@ -269,18 +317,17 @@ fn master_alone(
 #[test]
 fn g2_1_non_owner_hearing_a_higher_priority_master_stays_backup() {
     conformance("g2_1_init_to_backup", |case, start| {
-        let inst = Instance::new(100, 100);
+        let inst = Instance::new(100, 200);
         let mut station = case
             .station
             .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
-        let d = start(&inst.conf())?;
+        let _d = start(&inst.conf())?;
         silent_for(
             case,
             false,
             inst.timers().master_down * 3,
             "a backup hearing priority 200",
-        )
-        .with_context(|| d.log())?;
+        )?;
         station.stop()
     });
 }
@@ -292,16 +339,15 @@ fn g2_2_owner_goes_master_at_once() {
     conformance("g2_2_owner_at_once", |case, start| {
         let inst = Instance::new(255, 1000);
         let before = since_epoch();
-        let d = start(&inst.conf())?;
+        let _d = start(&inst.conf())?;
         let first = case.wait_daemon_adverts(false, 1, SETTLE)?.remove(0);
         let after = first.at.saturating_sub(before);
         // The start of the process is not on the wire: the bound is generous but far from
         // the 3 s a non-owner (or an owner that waits) would take.
         ensure!(
             after < inst.interval,
-            "the owner's first advert came {after:?} after its start (Master_Down_Interval {:?})\n{}",
+            "the owner's first advert came {after:?} after its start (Master_Down_Interval {:?})",
             inst.timers().master_down,
-            d.log()
         );
         ensure!(first.priority == 255, "owner advertised {}", first.priority);
         println!("owner's first advert {after:?} after start");
@@ -313,18 +359,15 @@ fn g2_2_owner_goes_master_at_once() {
 #[test]
 fn g2_3_backup_takes_over_after_master_down_interval() {
     conformance("g2_3_master_down", |case, start| {
-        let inst = Instance::new(100, 100);
+        let inst = Instance::new(100, 200);
         let mut station = case
             .station
             .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
-        let d = start(&inst.conf())?;
+        let _d = start(&inst.conf())?;
         // Heard as master for a while: the daemon is Backup (and silent).
         silent_for(case, false, inst.timers().master_down * 2, "backup")?;
         station.stop()?;
-        let first = case
-            .wait_daemon_adverts(false, 1, SETTLE)
-            .with_context(|| d.log())?
-            .remove(0);
+        let first = case.wait_daemon_adverts(false, 1, SETTLE)?.remove(0);
         let last = case
             .station_adverts(false)?
             .into_iter()
@@ -343,19 +386,16 @@ fn g2_3_backup_takes_over_after_master_down_interval() {
 #[test]
 fn g2_4_backup_takes_over_skew_time_after_priority_zero() {
     conformance("g2_4_priority_zero_skew", |case, start| {
-        let inst = Instance::new(100, 100);
+        let inst = Instance::new(100, 200);
         let mut station = case
             .station
             .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
-        let d = start(&inst.conf())?;
+        let _d = start(&inst.conf())?;
         silent_for(case, false, inst.timers().master_down * 2, "backup")?;
         station.stop()?;
         case.station
             .send(vec![case.advert(&inst, 0, inst.interval).frame()])?;
-        let first = case
-            .wait_daemon_adverts(false, 1, SETTLE)
-            .with_context(|| d.log())?
-            .remove(0);
+        let first = case.wait_daemon_adverts(false, 1, SETTLE)?.remove(0);
         let zero = case
             .station_adverts(false)?
             .into_iter()
@@ -375,7 +415,7 @@ fn g2_4_backup_takes_over_skew_time_after_priority_zero() {
 fn g2_5_master_steps_down_on_a_higher_priority_advert() {
     conformance("g2_5_step_down", |case, start| {
         let inst = Instance::new(100, 100);
-        let (d, _) = master_alone(case, &inst, start)?;
+        let (_d, _) = master_alone(case, &inst, start)?;
         let mut station = case
             .station
             .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
@@ -386,8 +426,7 @@ fn g2_5_master_steps_down_on_a_higher_priority_advert() {
             false,
             inst.timers().master_down * 2,
             "a master hearing priority 200",
-        )
-        .with_context(|| d.log())?;
+        )?;
         station.stop()
     });
 }
@@ -398,8 +437,9 @@ fn g2_6_master_answers_priority_zero_at_once() {
     conformance("g2_6_master_answers_zero", |case, start| {
         // A long interval, so that an answer is told apart from the next periodic advert.
         let inst = Instance::new(100, 1000);
-        let (d, _) = master_alone(case, &inst, start)?;
+        let (_d, _) = master_alone(case, &inst, start)?;
         // Half-way between two periodic adverts.
+        case.sync()?;
         let latest = case
             .wait_daemon_adverts(false, 2, SETTLE)?
             .pop()
@@ -422,8 +462,7 @@ fn g2_6_master_answers_priority_zero_at_once() {
                     .into_iter()
                     .find(|a| a.at > zero.at))
             },
-        )
-        .with_context(|| d.log())?;
+        )?;
         within_tolerance(
             "master's answer to priority 0",
             answer.at - zero.at,
@@ -437,19 +476,18 @@ fn g2_6_master_answers_priority_zero_at_once() {
 #[test]
 fn g2_7_no_preempt_backup_leaves_a_lower_priority_master() {
     conformance("g2_7_nopreempt", |case, start| {
-        let mut inst = Instance::new(200, 100);
+        let mut inst = Instance::new(200, 200);
         inst.preempt = false;
         let mut station = case
             .station
             .advertise(&case.advert(&inst, 100, inst.interval), inst.interval)?;
-        let d = start(&inst.conf())?;
+        let _d = start(&inst.conf())?;
         silent_for(
             case,
             false,
             inst.timers().master_down * 3,
             "nopreempt backup hearing priority 100",
-        )
-        .with_context(|| d.log())?;
+        )?;
         station.stop()
     });
 }
@@ -460,24 +498,18 @@ fn g2_7_no_preempt_backup_leaves_a_lower_priority_master() {
 fn g2_8_equal_priority_is_won_by_the_higher_address() {
     conformance("g2_8_tie_break", |case, start| {
         let inst = Instance::new(100, 100);
-        let (d, _) = master_alone(case, &inst, start)?;
+        let (_d, _) = master_alone(case, &inst, start)?;
         // The station (192.0.2.1) is below the daemon (192.0.2.2): ignored.
         let mut lower = case
             .station
             .advertise(&case.advert(&inst, 100, inst.interval), inst.interval)?;
-        std::thread::sleep(inst.timers().master_down * 2);
-        let from = since_epoch();
-        std::thread::sleep(inst.interval * 5);
-        let kept = case
-            .daemon_adverts(false)?
-            .iter()
-            .filter(|a| a.at >= from)
-            .count();
-        ensure!(
-            kept >= 3,
-            "equal priority from a lower address made the daemon stop advertising ({kept} adverts in 5 intervals)\n{}",
-            d.log()
-        );
+        std::thread::sleep(inst.interval * 2);
+        keeps_advertising(
+            case,
+            &inst,
+            inst.interval * 10,
+            "equal priority from a lower address",
+        )?;
         lower.stop()?;
         let mut higher = case.advert(&inst, 100, inst.interval);
         higher.src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250));
@@ -503,19 +535,14 @@ fn g2_9_owner_keeps_mastership_against_a_255_from_a_higher_address() {
         let mut rogue = case.advert(&inst, 255, inst.interval);
         rogue.src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250));
         let mut station = case.station.advertise(&rogue, inst.interval)?;
-        std::thread::sleep(inst.interval * 3);
-        let from = since_epoch();
-        std::thread::sleep(inst.interval * 10);
-        let kept = case
-            .daemon_adverts(false)?
-            .iter()
-            .filter(|a| a.at >= from && a.priority == 255)
-            .count();
+        std::thread::sleep(inst.interval * 2);
+        keeps_advertising(
+            case,
+            &inst,
+            inst.interval * 10,
+            "the owner hearing priority 255 from 192.0.2.250",
+        )?;
         station.stop()?;
-        ensure!(
-            kept >= 8,
-            "the owner yielded to a priority-255 advert from 192.0.2.250 ({kept} adverts in 10 intervals)"
-        );
         if case.kind == Kind::Vigil {
             ensure!(
                 d.log().contains("owner"),
@@ -523,6 +550,76 @@ fn g2_9_owner_keeps_mastership_against_a_255_from_a_higher_address() {
                 d.log()
             );
         }
+        Ok(())
+    });
+}
+
+/// UNH 2.2 / 2.5, RFC 5798 §6.4.2: a Backup "MUST NOT accept packets addressed to the
+/// ... virtual router MAC address"; a Master accepts them (§6.4.3). With `use_vmac` the
+/// virtual MAC lives on a macvlan, which the kernel feeds every frame for that MAC while it
+/// is up. The station sends an echo request for the router's own address to the virtual
+/// MAC: the Backup must not answer it (it answers the same request to its own MAC); once
+/// Master, the virtual MAC answers for the VIP.
+#[test]
+fn g2_10_backup_does_not_accept_frames_to_the_virtual_mac() {
+    conformance("g2_10_vmac_backup", |case, start| {
+        let inst = Instance::new(100, 500);
+        let conf = inst
+            .conf()
+            .replace(" priority ", " use_vmac vrrp.51\n priority ");
+        let st = case.station.host();
+        let mut station = case
+            .station
+            .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
+        let _d = start(&conf)?;
+        wait_until(SETTLE, "the VMAC vrrp.51 on the router", || {
+            case.r
+                .exec("ip", ["link", "show", "dev", "vrrp.51"])
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        })?;
+        silent_for(case, false, inst.timers().master_down * 2, "backup")?;
+        let r_ip = case.r.ipv4().to_string();
+        let vmac = "00:00:5e:00:01:33";
+        let neigh = |mac: &str| {
+            st.run(
+                "ip",
+                [
+                    "neigh",
+                    "replace",
+                    &r_ip,
+                    "lladdr",
+                    mac,
+                    "dev",
+                    "eth0",
+                    "nud",
+                    "permanent",
+                ],
+            )
+        };
+        neigh(case.r.mac())?;
+        ensure!(
+            st.ping(IpAddr::V4(case.r.ipv4()))?,
+            "the router does not answer a ping to its own MAC: the test proves nothing"
+        );
+        neigh(vmac)?;
+        for n in 1..=3 {
+            ensure!(
+                !st.ping(IpAddr::V4(case.r.ipv4()))?,
+                "ping {n} to {r_ip} through the virtual MAC was answered by a Backup (RFC 5798 §6.4.2)"
+            );
+        }
+        neigh(case.r.mac())?;
+        station.stop()?;
+        case.wait_daemon_adverts(false, 1, SETTLE)?;
+        wait_until(
+            SETTLE,
+            "the Master answers for the VIP through the virtual MAC",
+            || {
+                st.ping(inst.vip).unwrap_or(false)
+                    && st.neigh(inst.vip).ok().flatten().as_deref() == Some(vmac)
+            },
+        )?;
         Ok(())
     });
 }
@@ -641,23 +738,23 @@ fn g3_3_v2_master_advertises_every_second() {
 }
 
 /// §6.4.2 (v3): a Backup learns Master_Adver_Interval from the master's adverts and uses it
-/// for Master_Down_Interval: configured 100 ms, master advertising every 500 ms.
+/// for Master_Down_Interval: configured 200 ms, master advertising every 500 ms.
 #[test]
 fn g3_4_backup_learns_the_masters_advert_interval() {
     conformance("g3_4_learned_interval", |case, start| {
-        let inst = Instance::new(100, 100);
+        let inst = Instance::new(100, 200);
         let master_interval = Duration::from_millis(500);
+        // Sent at the daemon's own pace, so that it hears the master before its first
+        // Master_Down_Interval (computed from its configured 200 ms, §6.4.1) runs out; the
+        // advert says 500 ms, which is what it must learn.
         let mut station = case
             .station
-            .advertise(&case.advert(&inst, 200, master_interval), master_interval)?;
-        let d = start(&inst.conf())?;
+            .advertise(&case.advert(&inst, 200, master_interval), inst.interval)?;
+        let _d = start(&inst.conf())?;
         // Long enough for several of the master's adverts.
         silent_for(case, false, master_interval * 4, "backup")?;
         station.stop()?;
-        let first = case
-            .wait_daemon_adverts(false, 1, SETTLE)
-            .with_context(|| d.log())?
-            .remove(0);
+        let first = case.wait_daemon_adverts(false, 1, SETTLE)?.remove(0);
         let last = case
             .station_adverts(false)?
             .into_iter()
@@ -677,13 +774,12 @@ fn g3_4_backup_learns_the_masters_advert_interval() {
 fn g3_5_gratuitous_arp_on_becoming_master() {
     conformance("g3_5_garp", |case, start| {
         let inst = Instance::new(100, 100);
-        let (d, first) = master_alone(case, &inst, start)?;
+        let (_d, first) = master_alone(case, &inst, start)?;
         let garp = wait_for(SETTLE, "a gratuitous ARP for the VIP", || {
             Ok(announcements(&case.capture)?
                 .into_iter()
                 .find(|(_, ip)| *ip == inst.vip))
-        })
-        .with_context(|| d.log())?;
+        })?;
         let after = garp.0.saturating_sub(first.at);
         ensure!(
             after <= Duration::from_millis(100),
@@ -721,26 +817,15 @@ fn g3_6_priority_zero_advert_on_shutdown() {
 fn discards(name: &str, break_it: fn(&mut Advert)) {
     conformance(name, |case, start| {
         let inst = Instance::new(100, 100);
-        let (d, _) = master_alone(case, &inst, start)?;
+        let (_d, _) = master_alone(case, &inst, start)?;
         let mut bad = case.advert(&inst, 254, inst.interval);
         break_it(&mut bad);
         let mut station = case.station.advertise(&bad, inst.interval)?;
         std::thread::sleep(inst.interval * 2);
-        let from = since_epoch();
-        std::thread::sleep(inst.interval * 10);
-        let kept = case
-            .daemon_adverts(false)?
-            .iter()
-            .filter(|a| a.at >= from && a.priority > 0)
-            .count();
+        keeps_advertising(case, &inst, inst.interval * 10, "a master receiving it")?;
         let sent = station.sent();
         station.stop()?;
         ensure!(sent >= 10, "the station sent only {sent} adverts");
-        ensure!(
-            kept >= 8,
-            "the master stepped down for a packet it must discard ({kept} adverts in 10 intervals)\n{}",
-            d.log()
-        );
         Ok(())
     });
 }
