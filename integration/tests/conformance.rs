@@ -180,7 +180,7 @@ impl Case<'_> {
         wait_until(SETTLE, "the capture to catch up (marker frame)", || {
             self.capture
                 .frames()
-                .map(|f| f.iter().any(|x| *x == frame))
+                .map(|f| f.contains(&frame))
                 .unwrap_or(false)
         })?;
         Ok(())
