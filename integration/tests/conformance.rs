@@ -550,7 +550,7 @@ fn g2_9_owner_keeps_mastership_against_a_255_from_a_higher_address() {
         station.stop()?;
         if case.kind == Kind::Vigil {
             ensure!(
-                d.log().contains("owner"),
+                d.log().contains("two routers configured as owner"),
                 "vigil did not log the owner conflict:\n{}",
                 d.log()
             );
