@@ -231,6 +231,10 @@ fn keepalived_installed() -> bool {
 /// Runs `body` against vigil (failure fails the test), then against keepalived (failure is
 /// printed as a documented deviation).
 fn conformance(name: &str, body: impl Fn(&Case, &dyn Fn(&str) -> Result<Daemon>) -> Result<()>) {
+    // One case at a time even without --test-threads=1 (`cargo test --workspace` in
+    // scripts/test): the timings are ± 20 ms, and two labs at once share the CPU.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let run = |kind: Kind| {
         scenario(&format!("{name}_{kind:?}").to_lowercase(), |lab| {
             let station = Station::new(&lab.host("s")?);
