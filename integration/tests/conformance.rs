@@ -824,8 +824,16 @@ fn g3_6_priority_zero_advert_on_shutdown() {
 /// A Master receiving a broken higher-priority advert must discard it and keep advertising;
 /// the same advert unbroken would make it step down (g2_5).
 fn discards(name: &str, break_it: fn(&mut Advert)) {
+    discards_family(name, false, break_it);
+}
+
+fn discards_family(name: &str, ipv6: bool, break_it: fn(&mut Advert)) {
     conformance(name, |case, start| {
-        let inst = Instance::new(100, 100);
+        let inst = if ipv6 {
+            Instance::new(100, 100).ipv6()
+        } else {
+            Instance::new(100, 100)
+        };
         let (_d, _) = master_alone(case, &inst, start)?;
         let mut bad = case.advert(&inst, 254, inst.interval);
         break_it(&mut bad);
@@ -843,6 +851,12 @@ fn discards(name: &str, break_it: fn(&mut Advert)) {
 #[test]
 fn g4_1_ttl_not_255_is_discarded() {
     discards("g4_1_ttl", |a| a.ttl = 254);
+}
+
+/// §7.1 over IPv6: a hop limit of 254 is discarded.
+#[test]
+fn g4_1_ipv6_hop_limit_not_255_is_discarded() {
+    discards_family("g4_1_hop_limit", true, |a| a.ttl = 254);
 }
 
 /// §7.1: "verify that the VRID is configured on the receiving interface".
