@@ -334,7 +334,10 @@ impl Host {
             .lab
             .unique_label(&format!("{}-{label}", self.info.name));
         let pcap = self.lab.dir.join(format!("{label}.pcap"));
-        let mut args: Vec<String> = ["-i", ifname, "-n", "-U", "-w"]
+        // --immediate-mode: each packet reaches the file as it is captured, not when the
+        // kernel's ring block fills or times out (up to a second later), so a test reading
+        // the pcap during a run sees what has happened so far.
+        let mut args: Vec<String> = ["-i", ifname, "-n", "-U", "--immediate-mode", "-w"]
             .into_iter()
             .map(str::to_owned)
             .collect();

@@ -65,6 +65,27 @@
 //!
 //! Without the closure, [`require_lab!`] gives the same skip logic:
 //! `let lab = require_lab!("name");` in a test returning `anyhow::Result<()>`.
+//!
+//! ## Tests with timing bounds
+//!
+//! A test that asserts a time (a takeover within Master_Down_Interval + 100 ms, an advert
+//! cadence within 20 ms) must not run beside another such test: cargo runs the tests of one
+//! binary on parallel threads, and other checkouts on the machine may run labs at the same
+//! time. Such a test runs its body under [`timed_scenario`] instead of [`scenario`] (or holds
+//! `let _timing = timing_critical("name")?;` for its duration, after [`require_lab!`]): both
+//! take an exclusive `flock` on [`LOCK_PATH`], shared by every test binary and checkout, and
+//! release it when the test ends (or its process dies). Tests without timing bounds keep
+//! using [`scenario`] and run in parallel as before.
+//!
+//! Bounds come from the RFC formulas computed from the configured priority and interval
+//! ([`master_down_interval`], [`skew_time`]), never from the daemon's own status, and are
+//! measured on the wire: capture with [`VRRP_FILTER`] on the backup's host (it sees both
+//! masters' adverts, multicast or unicast), note [`wire_now`] before the event, then
+//! [`handover`] over [`Capture::adverts`] gives the old master's last advert (or its
+//! priority-0 advert) and the new master's first, and [`first_announce`] over
+//! [`Capture::announcements`] its first gratuitous ARP or NA. kill -9 of a master: new
+//! master's first advert within [MDI − 20 ms, MDI + 100 ms] of the old one's last; SIGTERM:
+//! within [Skew_Time − 20 ms, Skew_Time + 100 ms] of its priority-0 advert.
 
 mod capture;
 mod cmd;
@@ -72,8 +93,10 @@ mod host;
 mod inside;
 mod keepalived;
 mod lab;
+mod on_wire;
 mod process;
 mod station;
+mod timing;
 mod vigil;
 mod wait;
 
@@ -82,11 +105,16 @@ pub use host::{Host, HostAddr, HostKind, Link};
 pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
+pub use on_wire::{
+    Handover, SeenAdvert, SeenAnnounce, VRRP_FILTER, first_announce, handover,
+    master_down_interval, parse_mac, skew_time, wire_now,
+};
 pub use process::{Child, STOP_TIMEOUT};
 pub use station::{
     Advert, Advertiser, Seen, Station, Timers, VRRP_GROUP_V4, VRRP_GROUP_V6, adverts,
     announcements, mac_bytes, parse_advert, virtual_mac, within_tolerance,
 };
+pub use timing::{LOCK_PATH, LOCK_WAIT, TimingGuard, timed_scenario, timing_critical};
 pub use vigil::{Reload, Vigil};
 pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until, within};
 

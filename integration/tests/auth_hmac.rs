@@ -21,7 +21,7 @@ use common::{VigilInstance, vigil_yaml};
 use vigil::types::Version;
 use vigil::wire::auth_hmac::{AuthHmac, HmacKey, Mode, Secret};
 use vigil::wire::{RxContext, parse_ipv4_advert};
-use vigil_integration::{Lab, Reload, Vigil, scenario, wait_until};
+use vigil_integration::{Lab, Reload, Vigil, scenario, timed_scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const VRID: u8 = 93;
@@ -84,7 +84,7 @@ fn key_file(dir: &Path, name: &str, value: &str, mode: u32) -> Result<PathBuf> {
 /// a trailer that verifies with the key, and kill -9 of the master hands over in time.
 #[test]
 fn same_key_one_master_signed_adverts_and_failover() -> Result<()> {
-    scenario("hmac_same_key", |lab| {
+    timed_scenario("hmac_same_key", |lab| {
         let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
         let file = key_file(lab.dir(), "r2.key", KEY_A, 0o600)?;
         let capture = r2.capture("vrrp", "ip proto 112")?;

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail, ensure};
 use vigil_integration::{
     Advert, Capture, Host, Keepalived, Lab, Seen, Station, Timers, Vigil, adverts, announcements,
-    scenario, wait_for, wait_until, within_tolerance,
+    timed_scenario, wait_for, wait_until, within_tolerance,
 };
 
 /// The tolerance of every timing assertion (issue 11: ± 20 ms).
@@ -231,12 +231,10 @@ fn keepalived_installed() -> bool {
 /// Runs `body` against vigil (failure fails the test), then against keepalived (failure is
 /// printed as a documented deviation).
 fn conformance(name: &str, body: impl Fn(&Case, &dyn Fn(&str) -> Result<Daemon>) -> Result<()>) {
-    // One case at a time even without --test-threads=1 (`cargo test --workspace` in
-    // scripts/test): the timings are ± 20 ms, and two labs at once share the CPU.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let run = |kind: Kind| {
-        scenario(&format!("{name}_{kind:?}").to_lowercase(), |lab| {
+        // The timing lock (`timed_scenario`): one timed case on the machine at a time, also
+        // under `cargo test --workspace` and beside other checkouts' labs.
+        timed_scenario(&format!("{name}_{kind:?}").to_lowercase(), |lab| {
             let station = Station::new(&lab.host("s")?);
             let r = lab.host("r")?;
             let capture = station.host().capture("vrrp", "")?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use common::{VigilInstance, vigil_yaml};
 use nix::sys::signal::Signal;
-use vigil_integration::{Child, Host, Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Child, Host, Lab, Vigil, scenario, timed_scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 /// The client's ping interval.
@@ -147,7 +147,7 @@ fn control(v: &Vigil, args: &[&str]) -> Result<(i32, String, String)> {
 /// with no lost ping.
 #[test]
 fn drain_hands_over_within_skew_time_and_undrain_takes_it_back_without_loss() -> Result<()> {
-    scenario("drain_undrain", |lab| {
+    timed_scenario("drain_undrain", |lab| {
         let (r1, r2, c) = (lab.host("r1")?, lab.host("r2")?, lab.client("c")?);
         let vip = IpAddr::V4(Lab::vip4(20));
         let conf = |prio| {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use common::{VigilInstance, vigil_yaml};
-use vigil_integration::{Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Lab, Vigil, scenario, timed_scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const IPPROTO_VRRP: u8 = 112;
@@ -70,7 +70,7 @@ fn master_down_interval(n: u32, advert_int: Duration, priority: u32) -> Duration
 /// Measured on the wire at the backup: from the last advert of r1 to the first of r2.
 #[test]
 fn down_timer_adverts_stretches_master_down_interval() -> Result<()> {
-    scenario("kw_down_timer", |lab| {
+    timed_scenario("kw_down_timer", |lab| {
         let vip = IpAddr::V4(Lab::vip4(0));
         let (r1, r2) = (lab.host("r1")?, lab.host("r2")?);
         let conf = |prio| {

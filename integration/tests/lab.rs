@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use vigil_integration::{Keepalived, Lab, VrrpState, scenario, wait_until};
+use vigil_integration::{Keepalived, Lab, VrrpState, scenario, timed_scenario, wait_until};
 
 const SHORT: Duration = Duration::from_secs(5);
 const ELECTION: Duration = Duration::from_secs(15);
@@ -109,7 +109,7 @@ fn keepalived_conf(host: &vigil_integration::Host, priority: u8) -> String {
 
 #[test]
 fn keepalived_election_and_failover() -> Result<()> {
-    scenario("keepalived_election_and_failover", |lab| {
+    timed_scenario("keepalived_election_and_failover", |lab| {
         let r1 = lab.host("r1")?;
         let r2 = lab.host("r2")?;
         let c = lab.client("c")?;

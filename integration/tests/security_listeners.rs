@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use vigil_integration::{Child, Host, Lab, Vigil, scenario, vigil_binary, wait_until};
+use vigil_integration::{
+    Child, Host, Lab, Vigil, scenario, timed_scenario, vigil_binary, wait_until,
+};
 
 const SETTLE: Duration = Duration::from_secs(15);
 /// How long a client under attack may take to get an answer (it retries: a connection over
@@ -180,7 +182,7 @@ fn lines_in(path: &Path) -> usize {
 #[test]
 fn idle_connection_floods_delay_no_advert_tracker_scrape_or_status() -> Result<()> {
     let _turn = one_at_a_time();
-    scenario("listener_flood", |lab| {
+    timed_scenario("listener_flood", |lab| {
         let vip = IpAddr::V4(Lab::vip4(60));
         let r1 = lab.host("r1")?;
         // The tracker appends a line per run: its count shows it keeps running.

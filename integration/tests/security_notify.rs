@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use vigil_integration::{Host, Lab, Vigil, scenario, vigil_binary, wait_until};
+use vigil_integration::{Host, Lab, Vigil, scenario, timed_scenario, vigil_binary, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 
@@ -252,7 +252,7 @@ fn log_lines(path: &Path) -> Vec<String> {
 
 #[test]
 fn transition_storm_keeps_the_notify_queue_bounded_and_stop_runs() -> Result<()> {
-    scenario("notify_storm", |lab| {
+    timed_scenario("notify_storm", |lab| {
         let r1 = lab.host("r1")?;
         // A veth pair inside r1 (the lab kernel may lack the dummy driver): trk0 is tracked.
         r1.run(

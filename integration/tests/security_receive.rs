@@ -17,7 +17,7 @@ use vigil::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
 use vigil::wire::{
     Auth, IPPROTO_AH, IPPROTO_VRRP, V3Checksum, VRRP_GROUP_V4, VRRP_HOP_LIMIT, VrrpRepr,
 };
-use vigil_integration::{Host, Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Host, Lab, Vigil, scenario, timed_scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const VRID: u8 = 91;
@@ -214,7 +214,7 @@ fn a_peer_s_advert_outside_its_ttl_range_is_dropped() -> Result<()> {
 /// before, it held the backup in BACKUP for as long as the replay lasted.
 #[test]
 fn a_replayed_ah_advert_does_not_hold_the_backup_after_the_master_died() -> Result<()> {
-    scenario("sec_ah_replay", |lab| {
+    timed_scenario("sec_ah_replay", |lab| {
         let (r1, r2, x) = (lab.host("r1")?, lab.host("r2")?, lab.client("x")?);
         let vip = Lab::vip4(33);
         let conf = |prio| {

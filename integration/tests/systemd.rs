@@ -2,7 +2,8 @@
 //! NOTIFY_SOCKET of its own (a unixgram socket in the lab directory) and WATCHDOG_USEC, and
 //! checks READY=1, WATCHDOG=1 at half of WATCHDOG_USEC from the main loop (none while the
 //! daemon is stopped), RELOADING=1 with a MONOTONIC_USEC stamped after the SIGHUP
-//! (`Type=notify-reload`, sd_notify(3)) and READY=1 when the reload ends, and STOPPING=1.
+//! (`Type=notify-reload`, sd_notify(3)) and READY=1 when the reload ends (one for a burst of
+//! SIGHUPs, after the last), and STOPPING=1.
 
 mod common;
 
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use common::{VigilInstance, vigil_yaml};
 use nix::sys::signal::Signal;
-use vigil_integration::{Lab, Vigil, scenario, wait_until};
+use vigil_integration::{Lab, Vigil, timed_scenario, wait_until};
 
 /// WATCHDOG_USEC given to the daemon: keep-alives are due every 100 ms.
 const WATCHDOG_USEC: u64 = 200_000;
@@ -75,6 +76,21 @@ impl NotifySocket {
         while self.rx.try_recv().is_ok() {}
     }
 
+    /// Every datagram but keep-alives that arrives during `window`.
+    fn collect_for(&self, window: Duration) -> Vec<String> {
+        let end = Instant::now() + window;
+        let mut got = Vec::new();
+        while let Ok(msg) = self
+            .rx
+            .recv_timeout(end.saturating_duration_since(Instant::now()))
+        {
+            if !msg.lines().all(|l| l == "WATCHDOG=1") {
+                got.push(msg);
+            }
+        }
+        got
+    }
+
     /// How many datagrams with the line `tag` arrive during `window`.
     fn count_for(&self, window: Duration, tag: &str) -> usize {
         let end = Instant::now() + window;
@@ -112,7 +128,7 @@ fn proc_state(pid: u32) -> Option<char> {
 
 #[test]
 fn notify_socket_gets_ready_watchdog_reloading_and_stopping() -> Result<()> {
-    scenario("sd_notify", |lab| {
+    timed_scenario("sd_notify", |lab| {
         let r1 = lab.host("r1")?;
         let path = lab.dir().join("notify.sock");
         let notify = NotifySocket::bind(&path)?;
@@ -187,6 +203,29 @@ fn notify_socket_gets_ready_watchdog_reloading_and_stopping() -> Result<()> {
                 v.child().log_tail(20)
             );
         }
+
+        // A burst of SIGHUPs: each is acknowledged with RELOADING=1 (a manager waits for one
+        // stamped after its own signal), and one reload after the last ends with one READY=1.
+        v.write_config(&yaml)?;
+        notify.drain();
+        let reloads_before = v.log().matches("configuration reloaded").count();
+        for _ in 0..10 {
+            v.child().signal(Signal::SIGHUP)?;
+            // Pacing the burst (below the daemon's 200 ms quiet period), not synchronisation.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        notify.expect("READY=1", Duration::from_secs(10))?;
+        let after = notify.collect_for(Duration::from_secs(2));
+        let has = |tag: &str| after.iter().filter(|m| m.lines().any(|l| l == tag)).count();
+        ensure!(
+            has("RELOADING=1") == 0 && has("READY=1") == 0,
+            "after the burst's READY=1 came {after:?}: READY=1 before the last request was served, or more than one"
+        );
+        let reloads = v.log().matches("configuration reloaded").count() - reloads_before;
+        ensure!(
+            reloads == 1,
+            "a burst of 10 SIGHUPs in 200 ms made {reloads} reloads"
+        );
 
         v.stop()?;
         notify.expect("STOPPING=1", Duration::from_secs(2))?;

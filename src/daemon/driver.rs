@@ -1,7 +1,8 @@
 //! The daemon's driver: turns IO into [`CoreInput`]s and hands them to the core, which decides
 //! everything; `SystemEffects` carries the decisions out. It decides nothing itself: it
 //! serves a due timer before anything else, records the inputs when asked, and runs reload
-//! preparation beside the loop so no timer waits for netlink.
+//! preparation beside the loop so no timer waits for netlink. Reload requests are debounced
+//! (`reload_debounce.rs`) and a reload keeps the checkers it did not change (`track::Checkers`).
 //!
 //! Shaped like mini-redis: `run(config, options, shutdown)` so tests can drive a daemon
 //! in-process and stop it with any future.
@@ -23,6 +24,7 @@ use super::plan::{InstancePlan, fifo_reader};
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::privilege;
 use super::record::Recorder;
+use super::reload_debounce::Debounce;
 use super::reload_queue::{self, ReloadQueue};
 use super::sdnotify;
 use super::statics::Statics;
@@ -196,6 +198,8 @@ pub async fn run(
     // Receive tasks: bounded, so a flood waits in the socket buffers (and is dropped by the
     // kernel) instead of growing here.
     let (input_tx, mut input_rx) = mpsc::channel::<CoreInput>(4096);
+    // Checkers: bounded; a full queue makes the checker wait before its next result (its
+    // next run is late, none is lost), so a stuck loop cannot grow it.
     let (tracker_tx, mut tracker_rx) = mpsc::channel::<TrackerUpdate>(1024);
     // One preparation at a time; its result comes back here.
     let (ready_tx, mut ready_rx) = mpsc::channel::<(Preparation, Result<Ready, PrepareError>)>(1);
@@ -250,6 +254,14 @@ pub async fn run(
     });
     // Before any instance can be master (`accept_mode.rs`).
     let refusing = super::accept_mode::start(super::accept_mode::needed(&config)).await?;
+    // The kernel work the core has decided (VIPs, routes, announcements). Not bounded by a
+    // capacity, on purpose: every item is a change the state machine already made, so
+    // dropping one would leave the kernel out of step with it, and waiting for room would
+    // stall the loop that sends the adverts. Its length is bounded by the core instead: an
+    // instance queues a fixed handful of items per transition, and transitions come from
+    // adverts and timers the loop handles one at a time, while the executor needs one
+    // netlink round trip per item (tens of microseconds). The soak lab (`integration/tests/
+    // soak.rs`) holds the daemon's memory flat under a flood.
     let (work_tx, work_rx) = mpsc::unbounded_channel::<Work>();
     tokio::spawn(execute(
         netlink.clone(),
@@ -305,7 +317,7 @@ pub async fn run(
             }
         }
     }
-    let mut checkers = crate::track::spawn_all(&config, tracker_tx.clone());
+    let mut checkers = crate::track::Checkers::start(&config, tracker_tx.clone());
     // Kept: an interface that appears or comes back is planned against it again.
     let mut running = config;
     // Everything that needs more than the kept capabilities is done: give the rest up before
@@ -334,7 +346,8 @@ pub async fn run(
     }
 
     let mut preparing = false;
-    let mut again = false;
+    // Reload requests wait for a quiet period (`reload_debounce.rs`): a burst is one reload.
+    let mut debounce = Debounce::default();
     // An interface changed under the plans; planned again once no preparation runs.
     let mut replan: Option<String> = None;
     let mut resyncing = false;
@@ -377,6 +390,13 @@ pub async fn run(
             // After the timers, before any IO: a flood cannot starve it, and only a loop
             // that stops turning (or spends all its time on due timers) misses it.
             () = watchdog.due() => watchdog.keep_alive(),
+            // The burst of reload requests is over: one preparation covers them all.
+            () = sleep_until(debounce.deadline()), if !preparing => {
+                debounce.take();
+                preparing = true;
+                spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
+                reloads.started();
+            }
             Some(input) = input_rx.recv() => feeder.feed(input),
             // Not read while a resync runs: it replaces this subscription.
             ev = net_events.next(), if !resyncing => match ev {
@@ -405,12 +425,7 @@ pub async fn run(
                 feeder.feed(CoreInput::Resync(Box::new(snapshot)));
             }
             Some(update) = tracker_rx.recv() => feeder.feed(CoreInput::Tracker(update)),
-            Some(()) = hangup.recv() => {
-                // A burst of SIGHUPs is one more preparation after the one running.
-                begin_reload(&mut preparing, &mut again, &mut reloads, || {
-                    spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
-                });
-            }
+            Some(()) = hangup.recv() => request_reload(&mut debounce),
             Some(request) = command_requests.recv() => match request.command {
                 control::Command::Drain { name, drained } => {
                     // Checked before it is fed: an unknown name changes nothing and is
@@ -427,9 +442,7 @@ pub async fn run(
                 // Answered when the preparation that covers it ends (`reload_queue.rs`).
                 control::Command::Reload => {
                     reloads.ask(request.reply);
-                    begin_reload(&mut preparing, &mut again, &mut reloads, || {
-                        spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
-                    });
+                    request_reload(&mut debounce);
                 }
             },
             Some((kind, result)) = ready_rx.recv() => {
@@ -472,10 +485,10 @@ pub async fn run(
                         }
                         tracing::info!(instances = feeder.core.len(), "configuration reloaded");
                         reloads.finished(Ok(feeder.core.len()));
-                        // Checkers restart with the new definitions; their known states
-                        // are kept by the core.
-                        checkers.abort_all();
-                        checkers = crate::track::spawn_all(&config, tracker_tx.clone());
+                        // Only checkers whose definition changed restart; the core keeps
+                        // the known states of those still watched.
+                        let c = checkers.reload(&config);
+                        tracing::info!(kept = c.keep.len(), stopped = c.stop.len(), started = c.start.len(), "reload: checkers");
                         free_beside_loop(std::mem::replace(&mut running, config));
                     }
                     (Preparation::Reload, Err(e)) => {
@@ -483,12 +496,8 @@ pub async fn run(
                         reloads.finished(Err(&e));
                     }
                 }
-                if again {
-                    again = false;
-                    preparing = true;
-                    spawn_prepare(&options, feeder.context(&netlink, &input_tx), &ready_tx);
-                    reloads.started();
-                } else if kind == Preparation::Reload {
+                // READY=1 once no request waits: systemd sees one reload for the burst.
+                if kind == Preparation::Reload && !debounce.pending() {
                     sdnotify::ready(&reload_queue::summary(
                         feeder.core.len(),
                         reloads.last_failure(),
@@ -509,7 +518,7 @@ pub async fn run(
 
     sdnotify::stopping();
     feeder.feed(CoreInput::Shutdown);
-    checkers.abort_all();
+    checkers.stop_all();
     let mut effects = feeder.core.into_effects();
     // A preparation still running may have made VMACs and sockets: wait for it (bounded) so
     // they are removed with the others instead of left behind.
@@ -550,24 +559,12 @@ fn free_beside_loop<T: Send + 'static>(value: T) {
     });
 }
 
-/// SIGHUP or `vigil reload`: a preparation now, or one more after the one running (a burst
-/// is one preparation). Each request is acknowledged at once with RELOADING=1, also when it
-/// waits: `Type=notify-reload` waits for one stamped after its SIGHUP; READY=1 follows the
-/// last preparation.
-fn begin_reload(
-    preparing: &mut bool,
-    again: &mut bool,
-    reloads: &mut ReloadQueue,
-    spawn: impl FnOnce(),
-) {
+/// SIGHUP or `vigil reload`: acknowledged at once with RELOADING=1 (`Type=notify-reload`
+/// waits for one stamped after its SIGHUP, so each request gets its own, also while one
+/// waits or runs); prepared once the burst is quiet; READY=1 follows that preparation.
+fn request_reload(debounce: &mut Debounce) {
     sdnotify::reloading();
-    if *preparing {
-        *again = true;
-    } else {
-        *preparing = true;
-        spawn();
-        reloads.started();
-    }
+    debounce.request(Instant::now());
 }
 
 type ReadySender = mpsc::Sender<(Preparation, Result<Ready, PrepareError>)>;

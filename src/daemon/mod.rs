@@ -48,6 +48,7 @@ pub mod privilege;
 pub mod receive;
 pub mod record;
 pub mod reload;
+mod reload_debounce;
 mod reload_queue;
 mod residual;
 mod resync;

@@ -3,8 +3,9 @@
 //! A reload asked over the control socket goes through the same preparation as SIGHUP, and is
 //! answered when the preparation that covers it ends: one that started after the request
 //! (a preparation already running may have read the file before the operator's edit, so a
-//! request that arrives meanwhile waits for the next one, which SIGHUP's coalescing already
-//! runs). The outcome of every reload, SIGHUP's included, is kept for `vigil status` and
+//! request that arrives meanwhile waits for the next one). Requests are debounced
+//! (`reload_debounce.rs`): every request of a burst is answered by the one preparation that
+//! starts once the burst is quiet. The outcome of every reload, SIGHUP's included, is kept for `vigil status` and
 //! systemd's STATUS= line, so a rejected SIGHUP does not go unnoticed.
 
 use tokio::sync::oneshot;

@@ -21,7 +21,7 @@ use crate::config::model::{InitFile, TrackFile};
 const READ_LIMIT: u64 = 127;
 const VALUE_LIMIT: i64 = 254;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCheck {
     pub name: String,
     pub path: PathBuf,

@@ -3,7 +3,7 @@
 //!
 //! # Shape
 //!
-//! - **Runners** (`spawn_all`) are tokio tasks that observe the world and send a
+//! - **Runners** ([`Checkers`]) are tokio tasks that observe the world and send a
 //!   [`TrackerUpdate`] `{ name, kind, state }` when a checker's state changes (and once when
 //!   it is first known). Interfaces have no runner: the core already follows links (netlink
 //!   events) and reports the names in [`Trackers::interfaces`] as [`TrackerUpdate::interface`].
@@ -61,7 +61,9 @@ mod verdict;
 #[cfg(test)]
 mod verdict_tests;
 
-pub use spawn::{PollIntervals, referenced, spawn_all, spawn_all_with};
+pub use spawn::{
+    Changes, Checkers, Definition, PollIntervals, RunnerKey, changes, definitions, referenced,
+};
 pub use trackers::Trackers;
 pub use update::{TrackerId, TrackerKind, TrackerState, TrackerUpdate};
 pub use verdict::{

@@ -12,7 +12,7 @@ use crate::config::model::{RunAs, TrackScript};
 use crate::exec::{Credentials, Outcome, credentials, run as run_check};
 
 /// Everything the runner needs, resolved from the configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptCheck {
     pub name: String,
     pub argv: Vec<String>,
