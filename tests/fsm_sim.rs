@@ -766,3 +766,43 @@ fn a_drained_master_hands_over_in_skew_time_stays_out_and_comes_back_when_undrai
         },
     )
 }
+
+/// RFC 5798 §6.4.3 / §5.2.4: two routers both configured as the address owner (a
+/// misconfiguration) never take the role from each other, whichever has the higher address:
+/// each goes Master at its start and stays there, discarding the other's priority-255 adverts.
+#[test]
+fn an_owner_never_yields_to_another_owner() {
+    check_all_seeds("an_owner_never_yields_to_another_owner", |seed| {
+        let mut rng = Rng::new(seed ^ 0x0255_0000);
+        let plan = VridPlan::random(&mut rng, 1);
+        let specs = (0..2)
+            .map(|r| RouterSpec {
+                configs: vec![plan.config(r, 255)],
+                sync_group: false,
+            })
+            .collect();
+        let d = rng.range(0, plan.interval_us() / 8);
+        let link = LinkProfile {
+            loss: 0,
+            duplicate: 100_000,
+            reorder: 100_000,
+            reorder_extra_us: d,
+            delay_min_us: 0,
+            delay_max_us: d,
+        };
+        let mut sim = Sim::new(seed, specs, link);
+        // The lower address first, so that the address tie-break would demote it.
+        sim.start_at(Time::ZERO, 0);
+        sim.start_at(at(rng.range(0, 5 * plan.interval_us())), 1);
+        sim.run_until(at(20 * plan.worst_mdi_us()))?;
+        let left: Vec<_> = sim
+            .transitions
+            .iter()
+            .filter(|t| t.from == State::Master)
+            .collect();
+        if !left.is_empty() || sim.masters(plan.vrid) != vec![0, 1] {
+            return Err(sim.failure(&format!("an owner left Master: {left:?}")));
+        }
+        Ok(())
+    })
+}

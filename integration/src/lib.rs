@@ -14,6 +14,10 @@
 //! processes are killed by process group and its namespaces deleted. A lab whose test process
 //! died before that is swept by the next lab of any test ([`sweep_stale_labs`]).
 //!
+//! A [`Station`] crafts VRRP adverts ([`Advert`]) and sends them over AF_PACKET; [`adverts`]
+//! reads a daemon's back from a capture with timestamps, and [`Timers`] holds the RFC 5798
+//! formulas the conformance suite times them against.
+//!
 //! ## Names and addresses
 //!
 //! | what | value |
@@ -93,6 +97,7 @@ mod keepalived;
 mod lab;
 mod on_wire;
 mod process;
+mod station;
 mod timing;
 mod vigil;
 mod wait;
@@ -108,6 +113,10 @@ pub use on_wire::{
     master_down_interval, parse_mac, skew_time, wire_now,
 };
 pub use process::{Child, STOP_TIMEOUT};
+pub use station::{
+    Advert, Advertiser, Seen, Station, Timers, VRRP_GROUP_V4, VRRP_GROUP_V6, adverts,
+    announcements, mac_bytes, parse_advert, virtual_mac, within_tolerance,
+};
 pub use timing::{LOCK_PATH, LOCK_WAIT, TimingGuard, timed_scenario, timing_critical};
 pub use vigil::{Reload, Vigil};
 pub use wait::{Check, POLL_INTERVAL, Waited, wait_for, wait_until, within};

@@ -344,6 +344,12 @@ impl<E: Effects> Core<E> {
                 {
                     self.log_lower_priority(now, id, src, priority);
                 }
+                if actions
+                    .iter()
+                    .any(|(i, a)| *i == id && *a == Action::OwnerConflict)
+                {
+                    self.owner_conflict(now, id, src);
+                }
                 self.apply(actions);
             }
         }
@@ -374,6 +380,21 @@ impl<E: Effects> Core<E> {
                 ": advertising at once to make it step down"
             }
         );
+    }
+
+    /// The owner discarded another router's priority-255 advert (`fsm::Action::OwnerConflict`):
+    /// counted and logged as a drop, rate-limited like the others.
+    fn owner_conflict(&mut self, now: Time, id: InstanceId, src: IpAddr) {
+        let reason = DropReason::OwnerConflict;
+        if let Some(slot) = self.node.data_mut(id) {
+            slot.counters.drops.count(reason);
+        }
+        let note = DropNote {
+            reason,
+            peer: Some(src),
+            detail: None,
+        };
+        self.log_drop(now, Some(id), note);
     }
 
     /// Logs a drop, at most once a minute per instance and reason (`drop_log.rs`).
@@ -636,6 +657,8 @@ impl<E: Effects> Core<E> {
                     self.effects
                         .notify(&slot.plan, NotifyState::MasterRxLowerPri, priority);
                 }
+                // Counted and logged by `on_packet`, which sees the sender.
+                Action::OwnerConflict => {}
                 Action::Transition { from, to, reason } => {
                     slot.counters.transitions += 1;
                     if to == State::Master {

@@ -152,6 +152,10 @@ fn describe(reason: DropReason) -> &'static str {
         R::UnknownVrid => "advert for a VRID not configured on this interface",
         R::AddressCountMismatch => "address count does not match the packet's length",
         R::WrongFamily => "address family differs from the instance's",
+        R::OwnerConflict => {
+            "priority-255 advert while we are the address owner: two routers configured as \
+             owner (RFC 5798 §6.4.3), discarded"
+        }
         other => other.label(),
     }
 }

@@ -95,6 +95,10 @@ drop_reasons! {
     /// RFC 3768 / RFC 5798 §7.1: the advert's address list is not the configured one, and the
     /// sender is not the address owner (priority 255).
     AddressListMismatch => "address_list_mismatch",
+    /// RFC 5798 §6.4.3 / §5.2.4: this router owns the addresses (priority 255) and another
+    /// router advertises 255 too: a misconfiguration; the owner keeps its role (counted when the
+    /// state machine discards the advert, `fsm::Action::OwnerConflict`).
+    OwnerConflict => "owner_conflict",
     /// A wire error that only encoding produces; parsing never returns one.
     Unexpected => "unexpected",
 }

@@ -44,6 +44,14 @@ pub enum Work {
         addrs: Vec<IpAddr>,
         refuse: bool,
     },
+    /// A VMAC closed (`close`: only VRRP and AH get in, `net::firewall`) while its instance
+    /// is not Master, or opened with its addresses (RFC 5798 §6.4.2: a Backup must not accept
+    /// packets addressed to the virtual MAC). Closed before the addresses go, opened after
+    /// they are in.
+    VmacGate {
+        ifname: String,
+        close: bool,
+    },
     /// Virtual (or static) routes and rules to add (`up`) or delete.
     Routing {
         instance: String,
@@ -121,7 +129,14 @@ impl SystemEffects {
         vmacs: impl IntoIterator<Item = (String, OpenVmac)>,
     ) {
         self.sockets.extend(sockets);
-        self.vmacs.extend(vmacs);
+        for (name, v) in vmacs {
+            // Made up by `prepare`, before its instance is anything: closed until Master.
+            self.queue(Work::VmacGate {
+                ifname: name.clone(),
+                close: true,
+            });
+            self.vmacs.insert(name, v);
+        }
     }
 
     /// The sockets open now, for the next `prepare`.
@@ -260,11 +275,23 @@ impl Effects for SystemEffects {
             }
             self.queue(Work::Install(specs.to_vec()));
         }
+        if let (None, Some(vmac)) = (only, plan.vmac.as_deref()) {
+            self.queue(Work::VmacGate {
+                ifname: vmac.name.clone(),
+                close: false,
+            });
+        }
     }
 
     fn remove(&mut self, plan: &Arc<InstancePlan>, only: Option<&[AddressSpec]>) {
         if only.is_none() {
             self.queue(Work::StopAnnouncing(plan.name().to_owned()));
+            if let Some(vmac) = plan.vmac.as_deref() {
+                self.queue(Work::VmacGate {
+                    ifname: vmac.name.clone(),
+                    close: true,
+                });
+            }
         }
         let specs = only.unwrap_or(&plan.vips);
         if !specs.is_empty() {
@@ -455,6 +482,7 @@ pub async fn execute(
                     }
                 }
                 Work::Refuse { addrs, refuse } => refusing.change(&addrs, refuse).await,
+                Work::VmacGate { ifname, close } => refusing.gate(&ifname, close).await,
                 Work::Routing {
                     instance,
                     routing,
@@ -469,6 +497,7 @@ pub async fn execute(
                     if let Err(e) = netlink.delete_vmac(ifindex).await {
                         tracing::warn!(interface = %name, ifindex, error = %e, "cannot delete VMAC interface");
                     }
+                    refusing.gate(&name, false).await;
                 }
                 Work::Announce { plan, count } => {
                     let (ifindex, ifname) = (plan.announce.ifindex, &plan.announce.ifname);
@@ -572,9 +601,56 @@ fn take_addrs(w: &mut Work) -> Vec<IpAddr> {
 struct Refusing {
     table: bool,
     addrs: std::collections::HashSet<IpAddr>,
+    /// The VMACs this run closed (`Work::VmacGate`).
+    closed: std::collections::HashSet<String>,
 }
 
 impl Refusing {
+    /// Makes the table if this run has not (at start it is made only for Accept_Mode off).
+    async fn ensure_table(&mut self, what: &str) -> bool {
+        use crate::net::firewall;
+        if !self.table {
+            match firewall::apply(&firewall::setup_script()).await {
+                Ok(()) => self.table = true,
+                Err(e) => {
+                    tracing::error!(error = %e, table = firewall::TABLE, "cannot create the nftables table: {what}");
+                }
+            }
+        }
+        self.table
+    }
+
+    /// Closes or opens a VMAC (`net::firewall`, `vmac_gate`); nothing when it already is.
+    async fn gate(&mut self, ifname: &str, close: bool) {
+        use crate::net::firewall;
+        if self.closed.contains(ifname) == close {
+            return;
+        }
+        if close
+            && !self
+                .ensure_table("a Backup's VMAC ACCEPTS packets addressed to the virtual MAC")
+                .await
+        {
+            return;
+        }
+        match firewall::apply(&firewall::vmac_gate_script(ifname, close)).await {
+            Ok(()) => {
+                if close {
+                    self.closed.insert(ifname.to_owned());
+                } else {
+                    self.closed.remove(ifname);
+                }
+                tracing::debug!(interface = %ifname, close, "VMAC gate changed");
+            }
+            Err(e) if close => {
+                tracing::error!(interface = %ifname, error = %e, "cannot close the VMAC: as a Backup it ACCEPTS packets addressed to the virtual MAC")
+            }
+            Err(e) => {
+                tracing::error!(interface = %ifname, error = %e, "cannot open the VMAC: as Master it drops traffic to the virtual MAC")
+            }
+        }
+    }
+
     async fn change(&mut self, addrs: &[IpAddr], refuse: bool) {
         use crate::net::firewall;
         let addrs: Vec<IpAddr> = addrs

@@ -162,6 +162,49 @@ fn an_address_list_mismatch_is_logged_with_the_sender_and_rate_limited() {
     assert!(lines[1].contains("suppressed=9"), "{log}");
 }
 
+#[test]
+fn an_owner_hearing_another_owner_keeps_master_counts_and_logs_it_rate_limited() {
+    // RFC 5798 §6.4.3 / §5.2.4: a second router at 255 is misconfigured; the owner discards
+    // its adverts whatever its address (10.0.0.2 is above ours).
+    let mut core = started(&instance("VI_1", 1, 255, ""));
+    assert_eq!(
+        super::core_tests::state(&core, "VI_1"),
+        crate::fsm::State::Master
+    );
+    let (socket, route) = route(&core, "VI_1");
+    let advert = CoreInput::Packet {
+        socket,
+        received: Received::Advert {
+            route,
+            advert: RxAdvert {
+                src: PEER,
+                priority: Priority::OWNER,
+                max_advert_int: Centis::from_secs(1),
+                ah_sequence: None,
+                addresses_match: true,
+                hmac: None,
+            },
+        },
+    };
+    let ((), log) = capture(|| {
+        for i in 0..5 {
+            core.handle(secs(1.0 + f64::from(i)), advert.clone());
+        }
+    });
+    assert_eq!(
+        super::core_tests::state(&core, "VI_1"),
+        crate::fsm::State::Master
+    );
+    let (_, _, slot) = core.node.iter().next().expect("instance");
+    assert_eq!(slot.counters.drops.get(DropReason::OwnerConflict), 5);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains("two routers configured as owner") && lines[0].contains("10.0.0.2"),
+        "{log}"
+    );
+}
+
 fn transition_reasons(core: &mut Core<RecordingEffects>) -> Vec<String> {
     core.effects_mut()
         .take()

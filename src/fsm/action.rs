@@ -178,4 +178,9 @@ pub enum Action {
     /// `notify_master_rx_lower_pri` and the notify FIFO (vrrp.c `vrrp_state_master_rx`):
     /// another router believed itself Master, and may have taken the addresses elsewhere.
     HeardLowerPriority,
+    /// The address owner, Master, discarded an advert that also claims priority 255 (RFC 5798
+    /// §6.4.3 with §7.1's note that only the owner may advertise 255): two owners of one
+    /// virtual router is a misconfiguration, which the daemon counts and logs as a drop
+    /// (`owner_conflict`). keepalived compares the addresses and yields instead.
+    OwnerConflict,
 }

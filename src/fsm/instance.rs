@@ -398,6 +398,14 @@ impl Instance {
             self.timers.adver = Some(now + self.advert_interval());
             return;
         }
+        if self.is_owner() && advert.priority == Priority::OWNER {
+            // RFC 5798 §6.4.3: the owner never yields; "the priority value 255 is reserved for
+            // the router that owns the IPvX address(es)" (§5.2.4), so a second 255 is another
+            // router misconfigured as owner. The address tie-break below would hand the
+            // addresses to it; the owner discards the advert instead and the daemon logs it.
+            out.push(Action::OwnerConflict);
+            return;
+        }
         // RFC 5798 §6.4.3 / RFC 9568 §6.4.3: the addresses compare as unsigned integers in
         // network byte order, which is `IpAddr`'s ordering within one family.
         let yields = advert.priority > self.effective_priority

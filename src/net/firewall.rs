@@ -21,6 +21,27 @@
 //! }
 //! ```
 //!
+//! The same table closes the VMAC interfaces of instances that are not Master (RFC 5798
+//! §6.4.2: a Backup "MUST NOT accept packets addressed to the ... virtual router MAC
+//! address"). The macvlan driver delivers every frame for the virtual MAC to the VMAC while it
+//! is up, and a Backup's VMAC must stay up: the master's adverts carry the virtual MAC as their
+//! source, and macvlan hands such a frame to the local VMAC of that MAC alone (a socket on the
+//! base interface never sees it while the VMAC is up; one down is not in macvlan's table, and
+//! the advert would reach only the base interface, where this instance does not listen). So a
+//! closed VMAC keeps VRRP (and AH) and drops every other IP packet at prerouting, forwarded or
+//! local alike:
+//!
+//! ```text
+//!     set vmacs_closed { type ifname; }
+//!     chain vmac_gate {
+//!         type filter hook prerouting priority -1; policy accept;
+//!         iifname @vmacs_closed meta l4proto != { 112, 51 } counter drop
+//!     }
+//! ```
+//!
+//! ARP is not IP: a closed VMAC holds no virtual address and has `arp_ignore` 1, so it
+//! answers none. keepalived leaves a Backup's VMAC open.
+//!
 //! What is let through, as keepalived lets it through: IPv6 neighbour solicitations and
 //! advertisements (a master must answer neighbour discovery for its VIPs, or no client finds
 //! it). ARP is not IP and never reaches this hook. VRRP adverts are addressed to the multicast
@@ -93,9 +114,24 @@ pub fn setup_script() -> String {
          \t\tip daddr @vips4 counter drop\n\
          \t\tip6 daddr @vips6 counter drop\n\
          \t}}\n\
+         \tset vmacs_closed {{ type ifname; }}\n\
+         \tchain vmac_gate {{\n\
+         \t\ttype filter hook prerouting priority {PRIORITY}; policy accept;\n\
+         \t\tiifname @vmacs_closed meta l4proto != {{ {VRRP}, {AH} }} counter drop\n\
+         \t}}\n\
          }}\n"
     );
     s
+}
+
+/// IP protocol numbers a closed VMAC still takes: VRRP, and IPsec AH for `auth_type AH`.
+const VRRP: u8 = crate::wire::IPPROTO_VRRP;
+const AH: u8 = crate::wire::IPPROTO_AH;
+
+/// `add element` / `delete element` of one VMAC in `vmacs_closed`.
+pub fn vmac_gate_script(ifname: &str, close: bool) -> String {
+    let verb = if close { "add" } else { "delete" };
+    format!("{verb} element {TABLE} vmacs_closed {{ \"{ifname}\" }}\n")
 }
 
 /// The script that deletes the table, whether or not it exists.
@@ -192,6 +228,28 @@ mod tests {
         let drop6 = s.find("ip6 daddr @vips6 counter drop").unwrap();
         assert!(nd < drop4 && nd < drop6, "{s}");
         assert!(s.contains("hook input priority -1; policy accept;"), "{s}");
+    }
+
+    #[test]
+    fn a_closed_vmac_keeps_vrrp_and_ah_only() {
+        let s = setup_script();
+        assert!(s.contains("set vmacs_closed { type ifname; }"), "{s}");
+        assert!(
+            s.contains("iifname @vmacs_closed meta l4proto != { 112, 51 } counter drop"),
+            "{s}"
+        );
+        assert!(
+            s.contains("hook prerouting priority -1; policy accept;"),
+            "{s}"
+        );
+        assert_eq!(
+            vmac_gate_script("vrrp.51", true),
+            "add element inet vigil vmacs_closed { \"vrrp.51\" }\n"
+        );
+        assert_eq!(
+            vmac_gate_script("vrrp.51", false),
+            "delete element inet vigil vmacs_closed { \"vrrp.51\" }\n"
+        );
     }
 
     #[test]

@@ -371,7 +371,8 @@ impl Sim {
                 Action::InstallVips
                 | Action::RemoveVips
                 | Action::Announce { .. }
-                | Action::HeardLowerPriority => {}
+                | Action::HeardLowerPriority
+                | Action::OwnerConflict => {}
             }
         }
         self.check_sync_group(r);

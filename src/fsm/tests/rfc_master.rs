@@ -164,3 +164,21 @@ fn zero_advert_interval_cannot_become_a_busy_loop() {
     inst.handle(ms(0), Input::Startup);
     assert_eq!(inst.timers().adver, Some(ms(10)));
 }
+
+#[test]
+fn owner_discards_a_priority_255_advert_even_from_a_higher_address() {
+    // RFC 5798 §6.4.3 and §5.2.4: 255 belongs to the address owner alone; a second "owner"
+    // is misconfigured. The owner keeps its role and its timers, and reports the conflict;
+    // the address tie-break (which keepalived applies) does not hand the addresses over.
+    let (mut inst, at) = master(Version::V3, 255, 5);
+    let adver = inst.timers().adver;
+    let actions = inst.handle(at + us(100_000), advert(6, 255, 100));
+    assert_eq!(actions, vec![Action::OwnerConflict]);
+    assert_eq!(inst.state(), State::Master);
+    assert_eq!(inst.timers().adver, adver);
+    // A non-owner at 254 still yields to 255, as the RFC says.
+    let (mut inst, at) = master(Version::V3, 254, 5);
+    let actions = inst.handle(at, advert(4, 255, 100));
+    assert_eq!(inst.state(), State::Backup);
+    assert!(!transitions(&actions).is_empty());
+}
