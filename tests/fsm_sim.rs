@@ -426,14 +426,7 @@ fn without_preempt_the_current_master_keeps_the_role() {
                 })
                 .collect();
             let d = rng.range(0, plan.interval_us() / 8);
-            let link = LinkProfile {
-                loss: 0,
-                duplicate: 100_000,
-                reorder: 100_000,
-                reorder_extra_us: d,
-                delay_min_us: 0,
-                delay_max_us: d,
-            };
+            let link = LinkProfile::duplicating_reordering(d);
             let mut sim = Sim::new(seed, specs, link);
             sim.start_at(Time::ZERO, 0);
             let t1 = plan.worst_mdi_us() + 1;
@@ -782,14 +775,7 @@ fn an_owner_never_yields_to_another_owner() {
             })
             .collect();
         let d = rng.range(0, plan.interval_us() / 8);
-        let link = LinkProfile {
-            loss: 0,
-            duplicate: 100_000,
-            reorder: 100_000,
-            reorder_extra_us: d,
-            delay_min_us: 0,
-            delay_max_us: d,
-        };
+        let link = LinkProfile::duplicating_reordering(d);
         let mut sim = Sim::new(seed, specs, link);
         // The lower address first, so that the address tie-break would demote it.
         sim.start_at(Time::ZERO, 0);

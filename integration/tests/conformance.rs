@@ -325,18 +325,26 @@ fn master_alone(
 fn g2_1_non_owner_hearing_a_higher_priority_master_stays_backup() {
     conformance("g2_1_init_to_backup", |case, start| {
         let inst = Instance::new(100, 200);
-        let mut station = case
-            .station
-            .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
-        let _d = start(&inst.conf())?;
-        silent_for(
-            case,
-            false,
-            inst.timers().master_down * 3,
-            "a backup hearing priority 200",
-        )?;
-        station.stop()
+        stays_silent_below(case, start, &inst, 200, "a backup hearing priority 200")
     });
+}
+
+/// The station advertises as master at `station_priority` while the daemon starts with
+/// `inst`: the daemon never advertises, for three of its Master_Down_Intervals.
+fn stays_silent_below(
+    case: &Case,
+    start: &dyn Fn(&str) -> Result<Daemon>,
+    inst: &Instance,
+    station_priority: u8,
+    why: &str,
+) -> Result<()> {
+    let mut station = case.station.advertise(
+        &case.advert(inst, station_priority, inst.interval),
+        inst.interval,
+    )?;
+    let _d = start(&inst.conf())?;
+    silent_for(case, false, inst.timers().master_down * 3, why)?;
+    station.stop()
 }
 
 /// §6.4.1 Init -> Master: the address owner (priority 255) goes Master at once, without
@@ -485,17 +493,13 @@ fn g2_7_no_preempt_backup_leaves_a_lower_priority_master() {
     conformance("g2_7_nopreempt", |case, start| {
         let mut inst = Instance::new(200, 200);
         inst.preempt = false;
-        let mut station = case
-            .station
-            .advertise(&case.advert(&inst, 100, inst.interval), inst.interval)?;
-        let _d = start(&inst.conf())?;
-        silent_for(
+        stays_silent_below(
             case,
-            false,
-            inst.timers().master_down * 3,
+            start,
+            &inst,
+            100,
             "nopreempt backup hearing priority 100",
-        )?;
-        station.stop()
+        )
     });
 }
 

@@ -25,6 +25,19 @@ impl LinkProfile {
         }
     }
 
+    /// Every packet duplicated and every one reordered (held up to `d`), each delayed up to
+    /// `d`, none lost: the link that tests ordering assumptions hardest.
+    pub const fn duplicating_reordering(d: u64) -> LinkProfile {
+        LinkProfile {
+            loss: 0,
+            duplicate: 100_000,
+            reorder: 100_000,
+            reorder_extra_us: d,
+            delay_min_us: 0,
+            delay_max_us: d,
+        }
+    }
+
     /// The longest a delivered packet can take.
     pub fn max_delay_us(&self) -> u64 {
         self.delay_max_us
