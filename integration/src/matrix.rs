@@ -105,6 +105,9 @@ pub struct Matrix {
     pub vrids: Vec<MatrixVrid>,
 }
 
+/// Each live router's state and counters, by (router, instance name).
+type States = BTreeMap<(usize, &'static str), (String, Counters)>;
+
 /// One router's counters for one instance, from `vigil status --json`.
 #[derive(Debug, Clone)]
 struct Counters {
@@ -208,7 +211,7 @@ impl Matrix {
     }
 
     /// States by router and instance name, for the live routers.
-    fn states(&self) -> Result<BTreeMap<(usize, &'static str), (String, Counters)>> {
+    fn states(&self) -> Result<States> {
         let mut out = BTreeMap::new();
         for r in self.live() {
             let status = self.vigil(r)?.status()?;

@@ -126,7 +126,7 @@ fn link_flaps_on_the_master() -> Result<()> {
         let mut n = 0u32;
         let flapped = (|| -> Result<()> {
             while start.elapsed() < Duration::from_secs(10) {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     m.routers[0].link_down()?;
                 } else {
                     m.routers[0].link_up()?;
