@@ -68,6 +68,48 @@ fn kill9_of_the_master() -> Result<()> {
     Ok(())
 }
 
+/// The master's host dies: kill -9 of r1's daemon and its cable pulled at once, so its
+/// kernel no longer answers for the VIPs either (after a plain kill -9 it still does, which
+/// hides the takeover from the client). The client's outage on VI_1 and VI_2 is the takeover:
+/// at most r2's Master_Down_Interval (RFC 5798 §6.1, priority 150) after the last advert r1
+/// sent, plus a margin for the gratuitous ARP and the 10 ms ping period.
+#[test]
+fn power_loss_of_the_master() -> Result<()> {
+    let t = Instant::now();
+    scenario("matrix_power_loss", |lab| {
+        let mut m = Matrix::start(lab)?;
+        let meter = m.outage_meter()?;
+        m.routers[0].link_down()?;
+        m.kill9(0)?;
+        // r1 is unplugged: its stale VIPs are unreachable, not looked at.
+        m.assert_converged_ignoring(CONVERGE, &[0])
+            .context("after r1's power loss")?;
+        m.assert_stable_ignoring(STABLE, &[0])
+            .context("after r1's power loss")?;
+        let outages = meter.report("power_loss")?;
+        let bound = rfc_master_down_interval(150, ADVERT_CENTIS) + Duration::from_millis(500);
+        for o in outages
+            .iter()
+            .filter(|o| [m.vrids[0].vip, m.vrids[1].vip].contains(&o.vip))
+        {
+            ensure!(
+                o.longest_gap <= bound,
+                "the client lost {} for {:?}, beyond Master_Down_Interval + 500 ms ({bound:?})",
+                o.vip,
+                o.longest_gap
+            );
+        }
+        let meter = m.outage_meter()?;
+        m.routers[0].link_up()?;
+        m.start_router(0)?;
+        settled(&m, "power_loss-restart")?;
+        meter.report("power_loss-restart")?;
+        Ok(())
+    })?;
+    wall("power_loss", t);
+    Ok(())
+}
+
 /// SIGSTOP of r1 for 10 s: r2 takes VI_1 and VI_2 over after Master_Down_Interval; on
 /// SIGCONT r1 wakes believing it is master, and the lab must end with one master per VRID
 /// (r1 preempts, r2 gives the VIPs back) without r1 having flapped through BACKUP.
