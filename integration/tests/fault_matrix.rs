@@ -119,6 +119,7 @@ fn sigstop_of_the_master_for_10s() -> Result<()> {
     scenario("matrix_sigstop", |lab| {
         let m = Matrix::start(lab)?;
         let r1_transitions = transitions(&m, 0, "VI_1")?;
+        let r1_backup_transitions = transitions(&m, 0, "VI_4")?;
         let meter = m.outage_meter()?;
         let stopped = Instant::now();
         m.vigil(0)?.child().signal(Signal::SIGSTOP)?;
@@ -142,6 +143,16 @@ fn sigstop_of_the_master_for_10s() -> Result<()> {
             "r1 changed state after SIGCONT ({r1_transitions} -> {} transitions) instead of \
              keeping MASTER and making r2 yield",
             transitions(&m, 0, "VI_1")?
+        );
+        // r1 is a Backup of VI_4 (r3 masters it): r3's adverts queued in its socket while it
+        // was stopped; woken with its Master_Down_Timer long expired, it must read them
+        // rather than take VI_4 over for a moment and announce it (which pointed the
+        // client's neighbour entry at r1 for seconds).
+        ensure!(
+            transitions(&m, 0, "VI_4")? == r1_backup_transitions,
+            "r1, a Backup of VI_4, changed state after SIGCONT ({r1_backup_transitions} -> {} \
+             transitions): it took over from a master whose adverts were waiting in its socket",
+            transitions(&m, 0, "VI_4")?
         );
         meter.report("sigstop")?;
         Ok(())
