@@ -7,7 +7,8 @@
 //! every 10 ms: `OUTAGE <fault> vip=... longest_gap_ms=...` (shown with --nocapture).
 //!
 //! Timing bounds come from RFC 5798 §6.1 with the configured priorities and the 0.2 s advert
-//! interval, never from vigil's status. These tests are timing-critical: run them one at a
+//! interval, never from vigil's status. These tests are timing-critical: each holds the
+//! machine-wide timing lock (`timed_scenario`) for its whole body; run them one at a
 //! time (`-- --test-threads=1`). They run as root; under CI=true or VIGIL_LAB=1 a lab that
 //! cannot be built fails the test, elsewhere the test prints why it skips.
 
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use nix::sys::signal::Signal;
 use vigil_integration::{
-    ADVERT_CENTIS, Host, Matrix, rfc_master_down_interval, scenario, wait_until,
+    ADVERT_CENTIS, Host, Matrix, rfc_master_down_interval, timed_scenario, wait_until,
 };
 
 /// The bound on convergence once a fault clears: Master_Down_Interval (under 0.75 s), a
@@ -47,7 +48,7 @@ fn wall(fault: &str, t: Instant) {
 #[test]
 fn kill9_of_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_kill9", |lab| {
+    timed_scenario("matrix_kill9", |lab| {
         let mut m = Matrix::start(lab)?;
         let meter = m.outage_meter()?;
         m.kill9(0)?;
@@ -76,7 +77,7 @@ fn kill9_of_the_master() -> Result<()> {
 #[test]
 fn power_loss_of_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_power_loss", |lab| {
+    timed_scenario("matrix_power_loss", |lab| {
         let mut m = Matrix::start(lab)?;
         let meter = m.outage_meter()?;
         m.routers[0].link_down()?;
@@ -116,7 +117,7 @@ fn power_loss_of_the_master() -> Result<()> {
 #[test]
 fn sigstop_of_the_master_for_10s() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_sigstop", |lab| {
+    timed_scenario("matrix_sigstop", |lab| {
         let m = Matrix::start(lab)?;
         let r1_transitions = transitions(&m, 0, "VI_1")?;
         let r1_backup_transitions = transitions(&m, 0, "VI_4")?;
@@ -172,7 +173,7 @@ fn transitions(m: &Matrix, r: usize, name: &str) -> Result<u64> {
 #[test]
 fn link_flaps_on_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_flap", |lab| {
+    timed_scenario("matrix_flap", |lab| {
         let m = Matrix::start(lab)?;
         let meter = m.outage_meter()?;
         let start = Instant::now();
@@ -207,7 +208,7 @@ fn link_flaps_on_the_master() -> Result<()> {
 #[test]
 fn partition_of_one_router_and_heal() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_partition", |lab| {
+    timed_scenario("matrix_partition", |lab| {
         let m = Matrix::start(lab)?;
         let meter = m.outage_meter()?;
         lab.isolate(&m.routers[2])?;
@@ -262,7 +263,7 @@ fn partition_of_one_router_and_heal() -> Result<()> {
 #[test]
 fn administrator_deletes_a_vip_on_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_vip_deleted", |lab| {
+    timed_scenario("matrix_vip_deleted", |lab| {
         let m = Matrix::start(lab)?;
         let vip = m.vrids[0].vip;
         let meter = m.outage_meter()?;
@@ -285,7 +286,7 @@ fn administrator_deletes_a_vip_on_the_master() -> Result<()> {
 #[test]
 fn administrator_downs_the_vmac_on_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_vmac_down", |lab| {
+    timed_scenario("matrix_vmac_down", |lab| {
         let m = Matrix::start(lab)?;
         let meter = m.outage_meter()?;
         let vip = m.vrids[2].vip;
@@ -318,7 +319,7 @@ fn administrator_downs_the_vmac_on_the_master() -> Result<()> {
 #[test]
 fn interface_deleted_and_created_again_on_the_master() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_recreate", |lab| {
+    timed_scenario("matrix_recreate", |lab| {
         let m = Matrix::start(lab)?;
         let r1 = &m.routers[0];
         let before = r1.ifindex("eth0")?;
@@ -359,7 +360,7 @@ fn flood(h: &Host, round: u32) -> Result<()> {
 #[test]
 fn netlink_overrun_then_resync() -> Result<()> {
     let t = Instant::now();
-    scenario("matrix_overrun", |lab| {
+    timed_scenario("matrix_overrun", |lab| {
         let m = Matrix::start(lab)?;
         let r1 = &m.routers[0];
         r1.run(
@@ -408,7 +409,7 @@ fn netlink_overrun_then_resync() -> Result<()> {
 /// matrix whose checks passed anything would make every test above pass by accident).
 #[test]
 fn the_convergence_checks_catch_a_stray_vip_and_a_transition() -> Result<()> {
-    scenario("matrix_selfcheck", |lab| {
+    timed_scenario("matrix_selfcheck", |lab| {
         let m = Matrix::start(lab)?;
         let vip = m.vrids[0].vip;
         m.routers[1].run("ip", ["addr", "add", &format!("{vip}/24"), "dev", "eth0"])?;
