@@ -201,6 +201,41 @@ impl Host {
             .map(|_| ())
     }
 
+    /// Deletes `eth0`'s veth pair and creates it again under the same names, on the same
+    /// bridge, with the same MAC and addresses: what an administrator (or a driver reload)
+    /// does to an interface. The kernel gives the host's end a new ifindex.
+    pub fn recreate_link(&self) -> Result<()> {
+        let l = self.first();
+        let br = self
+            .lab
+            .bridge_of(&l.segment)
+            .with_context(|| format!("no bridge for segment {}", l.segment))?;
+        let sw = &self.lab.switch_ns;
+        // Deleting one end of a veth deletes its peer in the host namespace too.
+        cmd::run(&mut cmd::ip(["-n", sw, "link", "del", &l.port]))?;
+        let switch_side = format!(
+            "link add {port} type veth peer name {ifname} netns {ns}\nlink set {port} master {br} up\n",
+            port = l.port,
+            ifname = l.ifname,
+            ns = self.info.ns,
+        );
+        cmd::run_with_input(&mut cmd::ip(["-n", sw, "-batch", "-"]), &switch_side)?;
+        // The new interface inherits net.ipv6.conf.default.accept_dad=0 set at creation.
+        let host_side = format!(
+            "link set {if} address {mac}\naddr add {v4}/24 dev {if}\n\
+             addr add {v6}/64 dev {if} nodad\nlink set {if} up\n",
+            if = l.ifname,
+            mac = l.mac,
+            v4 = l.ipv4,
+            v6 = l.ipv6,
+        );
+        cmd::run_with_input(
+            &mut cmd::ip(["-n", &self.info.ns, "-batch", "-"]),
+            &host_side,
+        )?;
+        Ok(())
+    }
+
     fn set_port(&self, port: &str, state: &str) -> Result<()> {
         cmd::run(&mut cmd::ip([
             "-n",

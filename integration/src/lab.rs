@@ -563,6 +563,15 @@ impl Shared {
         label
     }
 
+    /// The bridge (in the switch namespace) of the segment named `segment`, if it exists.
+    pub(crate) fn bridge_of(&self, segment: &str) -> Option<String> {
+        lock(&self.state)
+            .segments
+            .iter()
+            .position(|s| s == segment)
+            .map(|i| format!("br{i}"))
+    }
+
     pub(crate) fn register(&self, child: &Child) {
         lock(&self.state).children.push(child.clone());
     }

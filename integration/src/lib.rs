@@ -95,6 +95,7 @@ pub mod impair;
 mod inside;
 mod keepalived;
 mod lab;
+mod matrix;
 mod on_wire;
 mod process;
 mod station;
@@ -108,6 +109,10 @@ pub use impair::{Impairment, Relay, RelayStats};
 pub use inside::InHost;
 pub use keepalived::{Keepalived, VrrpState};
 pub use lab::{Lab, PREFIX, lab_required, sweep_stale_labs};
+pub use matrix::{
+    ADVERT_CENTIS, Matrix, MatrixVrid, Outage, OutageMeter, SYNC_GROUP, matrix_vrids,
+    rfc_master_down_interval, rfc_skew_time,
+};
 pub use on_wire::{
     Handover, SeenAdvert, SeenAnnounce, VRRP_FILTER, first_announce, handover,
     master_down_interval, parse_mac, skew_time, wire_now,

@@ -424,14 +424,18 @@ impl<E: Effects> Core<E> {
         if before.is_none_or(|b| b.up == up) {
             return;
         }
-        let outer = self.trigger.replace(Trigger::Link { name, up });
         let on_link: Vec<InstanceId> = self
             .node
             .iter()
             // keepalived `dont_track_primary`: the link is not the instance's to follow.
-            .filter(|(_, _, s)| s.plan.ifindex == ifindex && !s.plan.dont_track_primary)
+            .filter(|(_, _, s)| {
+                !s.plan.dont_track_primary
+                    && (s.plan.ifindex == ifindex
+                        || s.plan.vmac.as_ref().is_some_and(|v| v.name == name))
+            })
             .map(|(id, _, _)| id)
             .collect();
+        let outer = self.trigger.replace(Trigger::Link { name, up });
         for id in on_link {
             // An IPv6 instance whose link-local source is still tentative waits in Fault
             // (`link_local.rs`), as does one whose tracked source is gone.
@@ -444,6 +448,22 @@ impl<E: Effects> Core<E> {
 
     pub(super) fn link_up(&self, ifindex: u32) -> bool {
         self.links.get(&ifindex).is_some_and(|l| l.up)
+    }
+
+    /// Whether the instance's VMAC, if it has one, is up: keepalived runs a `use_vmac`
+    /// instance on the VMAC, so one set down (by an administrator) puts it in FAULT until it
+    /// is up again, rather than leaving a Master whose virtual addresses nobody can reach
+    /// beside the Backup that took over. A VMAC not seen yet (being created) does not count.
+    pub(super) fn vmac_up(&self, plan: &InstancePlan) -> bool {
+        let Some(vmac) = &plan.vmac else {
+            return true;
+        };
+        let mut seen = self
+            .links
+            .values()
+            .filter(|l| l.name == vmac.name)
+            .peekable();
+        seen.peek().is_none() || seen.any(|l| l.up)
     }
 
     /// Records the interfaces a prepared configuration saw, keeping what the core has heard

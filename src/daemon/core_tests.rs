@@ -292,6 +292,40 @@ fn netlink_repeats_are_not_events_and_a_change_is() {
 }
 
 #[test]
+fn a_use_vmac_instance_follows_its_vmac_set_down_and_up() {
+    // keepalived runs the instance on its VMAC: set down, the instance is in FAULT (not a
+    // Master nobody can reach beside the Backup that took over); up again, it runs.
+    let mut core = started(&instance("VI_1", 1, 100, " use_vmac vrrp.1\n"));
+    let vmac = |up| CoreInput::Link {
+        ifindex: 40,
+        name: "vrrp.1".into(),
+        up,
+    };
+    core.handle(secs(0.1), vmac(true));
+    core.effects_mut().take();
+    core.handle(secs(0.2), vmac(false));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Backup, State::Fault)]
+    );
+    core.handle(secs(0.3), vmac(true));
+    assert_eq!(
+        transitions(&core.effects_mut().take()),
+        vec![t("VI_1", State::Fault, State::Backup)]
+    );
+    // Another instance's VMAC touches nobody here.
+    core.handle(
+        secs(0.4),
+        CoreInput::Link {
+            ifindex: 41,
+            name: "vrrp.2".into(),
+            up: false,
+        },
+    );
+    assert!(transitions(&core.effects_mut().take()).is_empty());
+}
+
+#[test]
 fn track_src_ip_faults_while_the_configured_source_is_gone() {
     let conf = instance("VI_1", 1, 100, " mcast_src_ip 192.0.2.77\n track_src_ip\n");
     let mut core = started(&conf);

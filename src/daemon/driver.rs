@@ -385,6 +385,17 @@ pub async fn run(
                         }
                     }
                 }
+                // A timer served this late means the daemon was stopped (SIGSTOP, a frozen
+                // VM) or starved: the packets that arrived meanwhile may answer it (a
+                // master's adverts, queued while a Backup's Master_Down_Timer ran out), so
+                // they are read first, for a bounded time, rather than taking over from a
+                // master that never went away and announcing the virtual addresses over it.
+                if stalled(deadline, Instant::now()) {
+                    let until = tokio::time::Instant::now() + STALL_DRAIN;
+                    while let Ok(Some(input)) = tokio::time::timeout_at(until, input_rx.recv()).await {
+                        feeder.feed(input);
+                    }
+                }
                 feeder.feed(CoreInput::Tick)
             }
             // After the timers, before any IO: a flood cannot starve it, and only a loop
@@ -614,9 +625,37 @@ fn from_net_event(ev: NetEvent) -> Option<CoreInput> {
     }
 }
 
+/// How late a timer must be served for the driver to read queued packets before it: longer
+/// than any scheduling hiccup on a loaded machine, shorter than a Master_Down_Interval.
+const STALL: Duration = Duration::from_millis(250);
+/// How long it reads them at most (the receive tasks need a turn of the runtime to read
+/// their sockets, so the wait ends on a quiet channel, not on an empty one).
+const STALL_DRAIN: Duration = Duration::from_millis(20);
+
+/// Whether a timer due at `deadline` and served at `now` is served after a stall.
+fn stalled(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_some_and(|due| now.saturating_duration_since(due) > STALL)
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_timer_served_after_a_stall_reads_queued_packets_first() {
+        let due = Instant::now();
+        // On time or late by a scheduling hiccup: the timer is served at once.
+        assert!(!stalled(Some(due), due));
+        assert!(!stalled(Some(due), due + Duration::from_millis(100)));
+        // After SIGSTOP/SIGCONT (or a frozen VM): packets first.
+        assert!(stalled(Some(due), due + Duration::from_secs(10)));
+        assert!(!stalled(None, due + Duration::from_secs(10)));
     }
 }

@@ -64,7 +64,7 @@ fn link_local(addr: IpAddr) -> Option<Ipv6Addr> {
 impl<E: Effects> Core<E> {
     /// Whether an instance can run: its link is up and its source address usable.
     pub(super) fn usable(&self, plan: &InstancePlan) -> bool {
-        (plan.dont_track_primary || self.link_up(plan.ifindex))
+        (plan.dont_track_primary || (self.link_up(plan.ifindex) && self.vmac_up(plan)))
             && self.link_locals.source_usable(plan)
             && self.sources.present(plan)
     }
