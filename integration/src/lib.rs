@@ -97,6 +97,7 @@ mod keepalived;
 mod lab;
 mod matrix;
 mod on_wire;
+mod ping;
 mod process;
 mod station;
 mod timing;
@@ -117,6 +118,7 @@ pub use on_wire::{
     Handover, SeenAdvert, SeenAnnounce, VRRP_FILTER, first_announce, handover,
     master_down_interval, parse_mac, skew_time, wire_now,
 };
+pub use ping::{PingReply, ping_replies};
 pub use process::{Child, STOP_TIMEOUT};
 pub use station::{
     Advert, Advertiser, Seen, Station, Timers, VRRP_GROUP_V4, VRRP_GROUP_V6, adverts,

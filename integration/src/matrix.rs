@@ -516,14 +516,7 @@ impl OutageMeter {
 /// The receive times (seconds since the epoch, from `ping -D`) of the replies in `out`, in
 /// order (duplicates, marked `DUP!`, are replies too).
 fn reply_times(out: &str) -> Vec<f64> {
-    let mut times: Vec<f64> = out
-        .lines()
-        .filter(|l| l.contains(" bytes from "))
-        .filter_map(|l| {
-            let l = l.strip_prefix('[')?;
-            l[..l.find(']')?].parse().ok()
-        })
-        .collect();
+    let mut times: Vec<f64> = crate::ping_replies(out).iter().map(|r| r.at).collect();
     times.sort_by(f64::total_cmp);
     times
 }

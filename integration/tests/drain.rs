@@ -59,20 +59,9 @@ impl Pinger {
 
     fn replies(&self) -> Replies {
         Replies(
-            self.child
-                .stdout()
-                .lines()
-                .filter_map(|l| {
-                    let at = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
-                    let seq = l
-                        .split("icmp_seq=")
-                        .nth(1)?
-                        .split(' ')
-                        .next()?
-                        .parse()
-                        .ok()?;
-                    Some((seq, at))
-                })
+            vigil_integration::ping_replies(&self.child.stdout())
+                .iter()
+                .map(|r| (r.seq, r.at))
                 .collect(),
         )
     }

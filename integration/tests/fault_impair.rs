@@ -459,23 +459,13 @@ impl TransitionLog {
 /// request is 10 ms), so the time `ip netns exec` takes to start ping is not an outage; after
 /// it, from the reply timestamps. `None` when nothing answered.
 fn outage(ping_stdout: &str) -> Option<Duration> {
-    let replies: Vec<(u32, f64)> = ping_stdout
-        .lines()
-        .filter(|l| l.contains("bytes from") && !l.contains("DUP!"))
-        .filter_map(|l| {
-            let at = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
-            let seq = l
-                .split("icmp_seq=")
-                .nth(1)?
-                .split(' ')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((seq, at))
-        })
+    let replies: Vec<(u64, f64)> = vigil_integration::ping_replies(ping_stdout)
+        .iter()
+        .filter(|r| !r.duplicate)
+        .map(|r| (r.seq, r.at))
         .collect();
     let first = replies.first()?;
-    let before_first = f64::from(first.0.saturating_sub(1)) * 0.010;
+    let before_first = first.0.saturating_sub(1) as f64 * 0.010;
     let between = replies
         .windows(2)
         .map(|w| w[1].1 - w[0].1)
