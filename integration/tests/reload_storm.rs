@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use nix::sys::signal::Signal;
-use vigil_integration::{Lab, Reload, Vigil, scenario, wait_until};
+use vigil_integration::{Lab, OutageMeter, Reload, Vigil, scenario, wait_until};
 
 const SETTLE: Duration = Duration::from_secs(15);
 /// The track script's interval, in seconds.
@@ -127,6 +127,9 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
         })?;
         let before = transitions(&v1, "gw")?;
         let reloads_before = reloads(&v1);
+        // What the client sees of the storm (reported for docs/robustness.md; the VIP watcher
+        // below is the assertion).
+        let meter = OutageMeter::start(&c, &[gw_vip])?;
 
         // Watch the unchanged instance's VIP on r1 through the whole storm.
         let stop = Arc::new(AtomicBool::new(false));
@@ -217,6 +220,7 @@ fn sighup_storm_is_a_few_reloads_keeps_the_checker_and_never_drops_the_vip() -> 
         }
         stop.store(true, Ordering::Relaxed);
         watcher.join().expect("VIP watcher panicked");
+        meter.report("reload_storm")?;
 
         // The script's own pace since r1 started: one run at once, then one per interval,
         // plus one for slack. Each of the (at least four) applied reloads would add one if
