@@ -250,6 +250,28 @@ impl Host {
 
     // --- observation -------------------------------------------------------------------------
 
+    /// Floods this namespace with address changes, enough to overflow a stopped daemon's
+    /// netlink event socket: its receive buffer is 4 MiB asked, capped by
+    /// net.core.rmem_max and doubled by the kernel, and each notification costs its skb's
+    /// truesize (under 1 KiB), so at most about ten thousand fit. One address on the scratch
+    /// interface `dev` is added and deleted again 15,000 times, so each change is cheap for
+    /// the kernel (many distinct addresses make each deletion a walk of the list). Returns
+    /// how long the 30,000 changes took.
+    pub fn flood_address_changes(&self, dev: &str, label: &str) -> Result<std::time::Duration> {
+        const PAIRS: usize = 15_000;
+        let path = self.lab_dir().join(format!("flood-{label}.batch"));
+        let mut batch = String::with_capacity(PAIRS * 80);
+        for _ in 0..PAIRS {
+            batch.push_str(&format!(
+                "addr add 10.100.0.1/32 dev {dev}\naddr del 10.100.0.1/32 dev {dev}\n"
+            ));
+        }
+        std::fs::write(&path, batch).with_context(|| format!("cannot write {path:?}"))?;
+        let t = std::time::Instant::now();
+        self.run("ip", ["-batch", &path.to_string_lossy()])?;
+        Ok(t.elapsed())
+    }
+
     /// `ip -j <args>` in this host, parsed: for what the helpers below do not extract
     /// (address flags and labels, link details with `-d`, ...).
     pub fn ip_json<I, S>(&self, args: I) -> Result<Value>

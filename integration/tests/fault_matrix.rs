@@ -339,18 +339,10 @@ fn interface_deleted_and_created_again_on_the_master() -> Result<()> {
     Ok(())
 }
 
-/// Link and address changes in `h`'s namespace, enough to overflow a stopped daemon's event
-/// socket (its receive buffer holds about ten thousand notifications; see
-/// tests/interfaces.rs), on the scratch veth `flood0`.
+/// Address changes in `h`'s namespace on the scratch veth `flood0`, enough to overflow a
+/// stopped daemon's event socket.
 fn flood(h: &Host, round: u32) -> Result<()> {
-    const PAIRS: usize = 15_000;
-    let path = h.lab_dir().join(format!("flood-{round}.batch"));
-    let mut batch = String::with_capacity(PAIRS * 80);
-    for _ in 0..PAIRS {
-        batch.push_str("addr add 10.100.0.1/32 dev flood0\naddr del 10.100.0.1/32 dev flood0\n");
-    }
-    std::fs::write(&path, batch)?;
-    h.run("ip", ["-batch", &path.to_string_lossy()])?;
+    h.flood_address_changes("flood0", &round.to_string())?;
     Ok(())
 }
 

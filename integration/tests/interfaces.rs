@@ -168,26 +168,12 @@ fn a_vmac_instance_follows_its_base_interface_created_again() -> Result<()> {
     })
 }
 
-/// Address changes in the router's namespace, enough to overflow the daemon's event socket:
-/// its receive buffer is 4 MiB asked, capped by net.core.rmem_max and doubled by the kernel,
-/// and each notification costs its skb's truesize (under 1 KiB) there, so at most about ten
-/// thousand fit. One address added and deleted again, so each change is cheap for the kernel
-/// (many distinct addresses make each deletion a walk of the list).
+/// Address changes in the router's namespace on the scratch veth `flood0`, enough to
+/// overflow the daemon's event socket ([`Host::flood_address_changes`]).
 fn flood(h: &Host, round: usize) -> Result<()> {
     const PAIRS: usize = 15_000;
-    let path = h.lab_dir().join(format!("flood-{round}.batch"));
-    let mut batch = String::with_capacity(PAIRS * 80);
-    for _ in 0..PAIRS {
-        batch.push_str("addr add 10.100.0.1/32 dev flood0\naddr del 10.100.0.1/32 dev flood0\n");
-    }
-    std::fs::write(&path, batch)?;
-    let t = std::time::Instant::now();
-    h.run("ip", ["-batch", &path.to_string_lossy()])?;
-    eprintln!(
-        "flood {round}: {} address changes in {:?}",
-        2 * PAIRS,
-        t.elapsed()
-    );
+    let took = h.flood_address_changes("flood0", &round.to_string())?;
+    eprintln!("flood {round}: {} address changes in {:?}", 2 * PAIRS, took);
     // The route netlink sockets subscribed to links and addresses (groups 0x111), as the
     // kernel sees them: queued bytes and drops (a measurement, shown with --nocapture).
     let table = h.run("cat", ["/proc/net/netlink"])?;
