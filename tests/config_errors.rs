@@ -296,3 +296,29 @@ fn an_empty_file_is_refused_with_the_rename_advice() {
         );
     }
 }
+
+/// Every unknown keyword is reported; the first 32 of a file get a "did you mean" hint, so
+/// a file of thousands is not spent comparing each against a block's keywords.
+#[test]
+fn unknown_keywords_are_all_reported_and_the_first_32_get_a_hint() {
+    let text = format!("global_defs {{\n{}}}\n", "    router_idd lab\n".repeat(40));
+    let opts = LoadOptions {
+        config_id: Some("lab".into()),
+        ..Default::default()
+    };
+    let messages: Vec<String> = match load_keepalived_str(&text, Path::new("k.conf"), &opts) {
+        Ok(l) => l.warnings.iter().map(ToString::to_string).collect(),
+        Err(d) => d.0.iter().map(ToString::to_string).collect(),
+    };
+    let unknown = messages
+        .iter()
+        .filter(|m| m.contains("unknown keyword `router_idd`"));
+    assert_eq!(unknown.clone().count(), 40, "{messages:#?}");
+    assert_eq!(
+        unknown
+            .filter(|m| m.contains("did you mean `router_id`"))
+            .count(),
+        32,
+        "{messages:#?}"
+    );
+}
