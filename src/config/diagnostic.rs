@@ -214,7 +214,10 @@ pub fn edit_distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
 /// The closest known name to `word`, if it is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let len = word.chars().count();
-    let limit = (len / 3).max(2);
+    // A typo is a few edits: a third of the word, at least 2 and at most 4 (a long word 5
+    // edits from a name is another word, and a larger limit only makes each comparison
+    // longer).
+    let limit = (len / 3).clamp(2, 4);
     known
         .into_iter()
         // The distance is at least the difference in length: a name that far off in length
