@@ -431,19 +431,23 @@ fn g2_5_master_steps_down_on_a_higher_priority_advert() {
     conformance("g2_5_step_down", |case, start| {
         let inst = Instance::new(100, 100);
         let (_d, _) = master_alone(case, &inst, start)?;
-        let mut station = case
-            .station
-            .advertise(&case.advert(&inst, 200, inst.interval), inst.interval)?;
-        // One advert may cross the station's first one on the wire.
-        std::thread::sleep(inst.interval * 2);
-        silent_for(
+        falls_silent_hearing(
             case,
-            false,
-            inst.timers().master_down * 2,
+            &inst,
+            &case.advert(&inst, 200, inst.interval),
             "a master hearing priority 200",
-        )?;
-        station.stop()
+        )
     });
+}
+
+/// The station advertises `advert` to the daemon, master alone until now: after the adverts
+/// that may cross the station's first one on the wire, the daemon never advertises again
+/// for two of its Master_Down_Intervals.
+fn falls_silent_hearing(case: &Case, inst: &Instance, advert: &Advert, why: &str) -> Result<()> {
+    let mut station = case.station.advertise(advert, inst.interval)?;
+    std::thread::sleep(inst.interval * 2);
+    silent_for(case, false, inst.timers().master_down * 2, why)?;
+    station.stop()
 }
 
 /// §6.4.3: a Master receiving priority 0 sends an advert at once (and resets Adver_Timer).
@@ -524,15 +528,7 @@ fn g2_8_equal_priority_is_won_by_the_higher_address() {
         lower.stop()?;
         let mut higher = case.advert(&inst, 100, inst.interval);
         higher.src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250));
-        let mut upper = case.station.advertise(&higher, inst.interval)?;
-        std::thread::sleep(inst.interval * 2);
-        silent_for(
-            case,
-            false,
-            inst.timers().master_down * 2,
-            "equal priority from a higher address",
-        )?;
-        upper.stop()
+        falls_silent_hearing(case, &inst, &higher, "equal priority from a higher address")
     });
 }
 
