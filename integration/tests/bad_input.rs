@@ -15,7 +15,9 @@ use vigil::wire::advert::{Ipv4Tx, emit_ipv4_advert, ipv4_advert_len};
 use vigil::wire::{
     Auth, AuthKey, IPPROTO_VRRP, V3Checksum, VRRP_GROUP_V4, VRRP_HOP_LIMIT, VrrpRepr,
 };
-use vigil_integration::{Host, Keepalived, Lab, Vigil, VrrpState, scenario, wait_until};
+use vigil_integration::{
+    Host, Keepalived, Lab, Vigil, VrrpState, scenario, timed_scenario, wait_until, wire_now,
+};
 
 const SETTLE: Duration = Duration::from_secs(15);
 const VRID: u8 = 81;
@@ -201,10 +203,16 @@ fn bad_input_is_dropped_and_counted_by_reason() -> Result<()> {
 
 /// DESIGN.md: an invalid packet must never delay a valid timer. A client floods the VRID
 /// with broken-checksum adverts for longer than Master_Down_Interval; the master keeps its
-/// schedule, so the backup never takes over.
+/// schedule, as a capture at the client shows: no gap between its adverts longer than the
+/// advertisement interval and a scheduling allowance.
+///
+/// The backup is observed, not asserted on: it reads the same flood, and once its kernel
+/// queue overflows (a debug build on two busy cores reads some 30,000 packets a second) the
+/// kernel drops valid adverts with the invalid ones, before any daemon could tell them apart.
+/// Its state and the kernel's drop count for its socket are printed.
 #[test]
 fn a_flood_of_invalid_packets_does_not_silence_the_master() -> Result<()> {
-    scenario("invalid_flood", |lab| {
+    timed_scenario("invalid_flood", |lab| {
         let (r1, r2, x) = (lab.host("r1")?, lab.host("r2")?, lab.client("x")?);
         let vip = Lab::vip4(23);
         let conf = |prio| {
@@ -217,35 +225,91 @@ fn a_flood_of_invalid_packets_does_not_silence_the_master() -> Result<()> {
         let v2 = Vigil::start(&r2, &conf(100))?;
         v1.wait_state("VI", "MASTER", SETTLE)?;
         v2.wait_state("VI", "BACKUP", SETTLE)?;
+        // Filtered in the kernel: the flood comes from x, so only r1's adverts are queued.
+        let r1_adverts = x.capture(
+            "r1-adverts",
+            &format!("ip proto 112 and src host {}", r1.ipv4()),
+        )?;
         let transitions = |v: &Vigil| v.field("VI", "transitions").ok().and_then(|t| t.as_u64());
         let before = transitions(&v2);
-        // Bounded: at most 300,000 packets or 5 s (Master_Down_Interval here is 3.6 s).
+        let started = wire_now();
+        // 5 s, longer than the backup's Master_Down_Interval (3.6 s); bounded at 1,000,000 packets.
         let sent = inject(
             &x,
             Spoil::Checksum,
-            300_000,
+            1_000_000,
             Duration::ZERO,
             Duration::from_secs(5),
             vip,
         )?;
+        let ended = wire_now();
+        // The first advert after the flood closes the last gap.
+        wait_until(
+            Duration::from_secs(3),
+            "an advert from r1 after the flood",
+            || -> Result<bool> { Ok(r1_adverts.adverts()?.iter().any(|a| a.at > ended)) },
+        )?;
         let dropped = instance_drops(&v1, "bad_checksum");
-        println!("flood: {sent} invalid adverts sent in 5 s; r1 dropped {dropped}");
+        println!(
+            "flood: {sent} invalid adverts sent in {:?}; r1 dropped {dropped}",
+            ended - started
+        );
         ensure!(
             dropped > 1000,
             "the flood did not reach r1 ({dropped} dropped)"
         );
-        ensure!(
-            v2.state("VI")?.as_deref() == Some("BACKUP"),
-            "r2 took over: r1 went silent under the flood"
+        let times: Vec<Duration> = r1_adverts
+            .adverts()?
+            .iter()
+            .filter(|a| a.vrid == VRID && a.priority == 200)
+            .map(|a| a.at)
+            .collect();
+        let during = times
+            .windows(2)
+            .filter(|w| w[1] > started && w[0] < ended)
+            .map(|w| w[1] - w[0]);
+        let longest = during
+            .clone()
+            .max()
+            .context("no advert from r1 around the flood")?;
+        println!(
+            "r1's adverts during the flood: {} gaps, the longest {longest:?} (interval 1 s)",
+            during.count()
         );
         ensure!(
-            transitions(&v2) == before,
-            "r2 changed state during the flood"
+            longest <= ADVERT_INTERVAL + SCHEDULING,
+            "r1's adverts were delayed by the flood: a gap of {longest:?}, more than the \
+             interval {ADVERT_INTERVAL:?} and {SCHEDULING:?}"
         );
         ensure!(
             v1.state("VI")?.as_deref() == Some("MASTER"),
             "r1 lost MASTER"
         );
+        println!(
+            "r2: {:?}, {} transitions during the flood, the kernel dropped {} packets on its sockets",
+            v2.state("VI")?,
+            transitions(&v2).unwrap_or(0) - before.unwrap_or(0),
+            kernel_raw_drops(&r2)
+        );
         Ok(())
     })
+}
+
+/// The advertisement interval of the flood test's instances (VRRPv2's default, 1 s).
+const ADVERT_INTERVAL: Duration = Duration::from_secs(1);
+/// What a loaded two-core machine adds to a timer: the daemon, its peer, the injector and
+/// tcpdump share the cores.
+const SCHEDULING: Duration = Duration::from_millis(250);
+
+/// The packets the kernel dropped on `host`'s raw sockets (/proc/net/raw's last column).
+fn kernel_raw_drops(host: &Host) -> u64 {
+    host.run("cat", ["/proc/net/raw"])
+        .map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0)
 }
