@@ -351,6 +351,8 @@ pub async fn run(
     // An interface changed under the plans; planned again once no preparation runs.
     let mut replan: Option<String> = None;
     let mut resyncing = false;
+    // Sub-millisecond deadlines (`net/timerfd.rs`): tokio's wheel rounds up to 1 ms.
+    let mut timer = crate::net::timerfd::PreciseTimer::new();
     tokio::pin!(shutdown);
     loop {
         if let Some(interface) = feeder.replan.take() {
@@ -372,7 +374,7 @@ pub async fn run(
             // of (even invalid) packets can never delay a master's advertisements.
             biased;
             () = &mut shutdown => break,
-            () = sleep_until(deadline) => {
+            () = timer.sleep_until(deadline) => {
                 // keepalived's `max_auto_priority`: a timer served this late means the
                 // machine starves the daemon: move to realtime scheduling, a step at a time.
                 if let Some(due) = deadline.filter(|_| auto_priority.is_on()) {

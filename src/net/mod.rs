@@ -9,10 +9,11 @@
 //! - [`firewall`]: the nftables table that drops traffic to a no-accept master's VIPs.
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
+//! - [`timerfd`]: the driver's sub-millisecond timer (a timerfd on the reactor).
 //!
 //! Nothing here knows VRRP fields: it moves bytes and kernel objects. The only `unsafe` of the
 //! crate lives in this module (socket options and AF_PACKET addresses that socket2 and nix do
-//! not cover, `AsyncFd::register`, and glibc's `malloc_trim`), each with the reason it is
+//! not cover, `AsyncFd::register`, the timerfd syscalls, and glibc's `malloc_trim`), each with the reason it is
 //! sound.
 
 pub mod address;
@@ -27,6 +28,7 @@ pub mod routing;
 pub mod sched;
 pub mod socket;
 pub mod sysctl;
+pub mod timerfd;
 
 pub use address::{AddrScope, AddressExtra, AddressInfo, AddressSpec};
 pub use announce::Announcer;
