@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -21,10 +20,11 @@ use tokio::task::AbortHandle;
 
 use super::core::{Effects, Transition};
 use super::input::{GroupPlan, SocketKey};
+use super::pipeline::{Announcing, pipelines, run_pipelined};
 use super::plan::{InstancePlan, Routing, VmacPlan};
 use super::receive::{RxTable, SocketRoutes};
 use super::slot::TxState;
-use crate::net::{AddressSpec, Announcer, Netlink, VrrpSocket};
+use crate::net::{AddressSpec, Netlink, VrrpSocket};
 use crate::notify::{Notification, Notifier, NotifyState, Scope};
 use crate::types::{Family, Priority};
 use crate::wire::VrrpRepr;
@@ -433,9 +433,7 @@ pub async fn execute(
     gaps: AnnounceGaps,
     firewall_table: bool,
 ) {
-    let mut announcers: HashMap<u32, Arc<Announcer>> = HashMap::new();
-    // Per instance name: the flag that cancels its paced announcement repeats.
-    let mut repeating: HashMap<String, Arc<AtomicBool>> = HashMap::new();
+    let mut announcing = Announcing::new(gaps);
     let mut refusing = Refusing {
         table: firewall_table,
         ..Refusing::default()
@@ -449,21 +447,14 @@ pub async fn execute(
         let mut items = batch.into_iter().peekable();
         while let Some(item) = items.next() {
             match item {
-                Work::Install(mut specs) => {
-                    while let Some(Work::Install(more)) =
-                        items.next_if(|w| matches!(w, Work::Install(_)))
-                    {
-                        specs.extend(more);
+                Work::Install(_) | Work::Announce { .. } => {
+                    // A failover of many instances queues Install, Announce, Install, ...:
+                    // the whole run goes to the kernel at once (`pipeline.rs`).
+                    let mut run = vec![item];
+                    while let Some(more) = items.next_if(pipelines) {
+                        run.push(more);
                     }
-                    for (spec, r) in specs.iter().zip(netlink.add_addresses(&specs).await) {
-                        match r {
-                            Ok(()) => tracing::debug!(%spec, "virtual address added"),
-                            Err(e) if e.is_already_exists() => {}
-                            Err(e) => {
-                                tracing::error!(%spec, error = %e, "cannot add virtual address")
-                            }
-                        }
-                    }
+                    run_pipelined(&netlink, run, &mut announcing).await;
                 }
                 Work::Remove(mut specs) => {
                     while let Some(Work::Remove(more)) =
@@ -488,60 +479,12 @@ pub async fn execute(
                     routing,
                     up,
                 } => apply_routing(&netlink, &instance, &routing, up).await,
-                Work::StopAnnouncing(instance) => {
-                    if let Some(cancel) = repeating.remove(&instance) {
-                        cancel.store(true, Ordering::Relaxed);
-                    }
-                }
+                Work::StopAnnouncing(instance) => announcing.stop(&instance),
                 Work::DeleteVmac { name, ifindex } => {
                     if let Err(e) = netlink.delete_vmac(ifindex).await {
                         tracing::warn!(interface = %name, ifindex, error = %e, "cannot delete VMAC interface");
                     }
                     refusing.gate(&name, false).await;
-                }
-                Work::Announce { plan, count } => {
-                    let (ifindex, ifname) = (plan.announce.ifindex, &plan.announce.ifname);
-                    let announcer = match announcers.entry(ifindex) {
-                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            match Announcer::open(ifname, ifindex) {
-                                Ok(a) => e.insert(Arc::new(a)),
-                                Err(err) => {
-                                    tracing::warn!(interface = %ifname, error = %err, "cannot announce");
-                                    continue;
-                                }
-                            }
-                        }
-                    };
-                    // The first round goes out at once, in order after the addresses it
-                    // announces. Spaced repeats (keepalived's vrrp_garp_interval) run on
-                    // their own, so they never hold up other instances' address changes.
-                    send_round(announcer, &plan.announce.frames, ifname).await;
-                    if count > 1 {
-                        let cancel = Arc::new(AtomicBool::new(false));
-                        if let Some(older) =
-                            repeating.insert(plan.name().to_owned(), cancel.clone())
-                        {
-                            older.store(true, Ordering::Relaxed);
-                        }
-                        let announcer = announcer.clone();
-                        let gap = match plan.fsm.family {
-                            Family::V4 => gaps.garp,
-                            Family::V6 => gaps.gna,
-                        };
-                        tokio::spawn(async move {
-                            for _ in 1..count {
-                                if !gap.is_zero() {
-                                    tokio::time::sleep(gap).await;
-                                }
-                                if cancel.load(Ordering::Relaxed) {
-                                    return;
-                                }
-                                let a = &plan.announce;
-                                send_round(&announcer, &a.frames, &a.ifname).await;
-                            }
-                        });
-                    }
                 }
                 Work::Flush(done) => {
                     let _ = done.send(());
@@ -732,14 +675,6 @@ pub async fn apply_routing(netlink: &Netlink, instance: &str, routing: &Routing,
     } else {
         rules.await;
         routes.await;
-    }
-}
-
-async fn send_round(announcer: &Announcer, frames: &[Vec<u8>], ifname: &str) {
-    for frame in frames {
-        if let Err(e) = announcer.send(frame).await {
-            tracing::warn!(interface = %ifname, error = %e, "announcement not sent");
-        }
     }
 }
 

@@ -42,6 +42,7 @@ mod link_local;
 mod log_tests;
 pub mod netns;
 pub mod pidfile;
+mod pipeline;
 pub mod plan;
 pub mod prepare;
 pub mod privilege;
