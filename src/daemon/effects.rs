@@ -434,6 +434,11 @@ pub async fn execute(
     firewall_table: bool,
 ) {
     let mut announcing = Announcing::new(gaps);
+    // Additions in one datagram per batch (`net/address_batch.rs`); without it they go
+    // through the connection, a round trip slower.
+    let mut batcher = crate::net::address_batch::AddressBatcher::open()
+        .inspect_err(|e| tracing::warn!(error = %e, "address batches unavailable: virtual addresses added through the netlink connection"))
+        .ok();
     let mut refusing = Refusing {
         table: firewall_table,
         ..Refusing::default()
@@ -454,7 +459,7 @@ pub async fn execute(
                     while let Some(more) = items.next_if(pipelines) {
                         run.push(more);
                     }
-                    run_pipelined(&netlink, run, &mut announcing).await;
+                    run_pipelined(&netlink, batcher.as_mut(), run, &mut announcing).await;
                 }
                 Work::Remove(mut specs) => {
                     while let Some(Work::Remove(more)) =

@@ -19,12 +19,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-
 use super::effects::{AnnounceGaps, Work};
 use super::plan::InstancePlan;
-use crate::net::netlink::BATCH_WINDOW;
+use crate::net::address_batch::AddressBatcher;
 use crate::net::{AddressSpec, Announcer, Netlink};
 use crate::types::Family;
 
@@ -149,12 +146,22 @@ impl Announcing {
     }
 }
 
-/// Carries out a run (items for which [`pipelines`] holds): every addition is sent before any
-/// acknowledgement is awaited (at most `BATCH_WINDOW` in flight, the socket buffer's share),
-/// and each announcement goes out once the additions it waits for are acknowledged (or
-/// refused: the address may exist already; a failure is logged, and the announcement still
-/// goes, as it did when the two were sequential).
-pub(super) async fn run_pipelined(netlink: &Netlink, run: Vec<Work>, announcing: &mut Announcing) {
+/// How many additions go to the kernel in one datagram before the announcements they release
+/// are sent: small, so an instance's first gratuitous ARP follows its own address closely
+/// (a window costs one `sendmsg` and one empty `recv`).
+const WINDOW: usize = 8;
+
+/// Carries out a run (items for which [`pipelines`] holds): the additions in windows of
+/// [`WINDOW`] (one datagram each through `batcher`, else pipelined through the connection),
+/// and after each window the first announcement round of every instance whose additions are
+/// all done. A refused addition is logged and its announcement still goes, as it did when the
+/// two were sequential (the address may have been there already).
+pub(super) async fn run_pipelined(
+    netlink: &Netlink,
+    batcher: Option<&mut AddressBatcher>,
+    run: Vec<Work>,
+    announcing: &mut Announcing,
+) {
     let mut specs: Vec<AddressSpec> = Vec::new();
     let mut announces: Vec<(Arc<InstancePlan>, u8)> = Vec::new();
     let mut shapes_of: Vec<(bool, usize, usize)> = Vec::with_capacity(run.len());
@@ -178,64 +185,50 @@ pub(super) async fn run_pipelined(netlink: &Netlink, run: Vec<Work>, announcing:
             false => Shape::Announces(announces.get(a).map_or(&[][..], |(p, _)| &p.vips)),
         })
         .collect();
-    let waits = announce_waits(&shapes);
-    // Per addition: the announcements waiting for it; per announcement: how many it waits for.
-    let mut waiting_on: Vec<Vec<usize>> = vec![Vec::new(); specs.len()];
-    let mut outstanding: Vec<usize> = Vec::with_capacity(announces.len());
-    for (i, w) in waits.iter().enumerate() {
-        outstanding.push(w.len());
-        for &spec in w {
-            if let Some(list) = waiting_on.get_mut(spec) {
-                list.push(i);
-            }
-        }
-    }
-    let mut announces: Vec<Option<(Arc<InstancePlan>, u8)>> =
-        announces.into_iter().map(Some).collect();
-    let mut queued = specs.iter().enumerate();
-    let mut in_flight: FuturesUnordered<_> = queued
-        .by_ref()
-        .take(BATCH_WINDOW)
-        .map(|(i, spec)| add(netlink, i, spec))
-        .collect();
-    // Announcements that wait for nothing go at once, while the additions are on their way.
-    for (i, n) in outstanding.iter().enumerate() {
-        if *n == 0
-            && let Some((plan, count)) = announces.get_mut(i).and_then(Option::take)
-        {
+    let ready = ready_after(&announce_waits(&shapes));
+    let mut announces = announces.into_iter().zip(ready).peekable();
+    let mut batcher = batcher;
+    let mut done = 0usize;
+    loop {
+        // Everything the additions so far release, in order.
+        while let Some(((plan, count), _)) = announces.next_if(|(_, r)| *r <= done) {
             announcing.announce(plan, count).await;
         }
-    }
-    while let Some((i, spec, result)) = in_flight.next().await {
-        match result {
-            Ok(()) => tracing::debug!(%spec, "virtual address added"),
-            Err(e) if e.is_already_exists() => {}
-            Err(e) => tracing::error!(%spec, error = %e, "cannot add virtual address"),
-        }
-        if let Some((j, next)) = queued.next() {
-            in_flight.push(add(netlink, j, next));
-        }
-        for &a in waiting_on.get(i).map_or(&[][..], Vec::as_slice) {
-            let Some(n) = outstanding.get_mut(a) else {
-                continue;
-            };
-            *n = n.saturating_sub(1);
-            if *n == 0
-                && let Some((plan, count)) = announces.get_mut(a).and_then(Option::take)
-            {
-                announcing.announce(plan, count).await;
+        let Some(rest) = specs.get(done..).filter(|w| !w.is_empty()) else {
+            break;
+        };
+        let window = rest.get(..WINDOW).unwrap_or(rest);
+        let results = match batcher.as_deref_mut() {
+            Some(b) => b.add(window),
+            None => netlink.add_addresses(window).await,
+        };
+        for (spec, r) in window.iter().zip(results) {
+            match r {
+                Ok(()) => tracing::debug!(%spec, "virtual address added"),
+                Err(e) if e.is_already_exists() => {}
+                Err(e) => tracing::error!(%spec, error = %e, "cannot add virtual address"),
             }
         }
+        done += window.len();
+    }
+    // Nothing is left here: `ready_after` never exceeds the number of additions.
+    for ((plan, count), _) in announces {
+        announcing.announce(plan, count).await;
     }
 }
 
-/// One addition, tagged with its index in the run.
-async fn add<'a>(
-    netlink: &Netlink,
-    i: usize,
-    spec: &'a AddressSpec,
-) -> (usize, &'a AddressSpec, Result<(), crate::net::NetError>) {
-    (i, spec, netlink.add_address(spec).await)
+/// For each announcement, how many of the run's additions must be done before it goes: one
+/// past the last it waits for, and no fewer than for the announcement before it (the executor
+/// keeps the order it was given).
+fn ready_after(waits: &[Vec<usize>]) -> Vec<usize> {
+    let mut floor = 0;
+    waits
+        .iter()
+        .map(|w| {
+            floor = floor.max(w.iter().max().map_or(0, |m| m + 1));
+            floor
+        })
+        .collect()
 }
 
 async fn send_round(announcer: &Announcer, frames: &[Vec<u8>], ifname: &str) {
@@ -294,6 +287,15 @@ mod tests {
             Shape::Announces(&[]),
         ];
         assert_eq!(announce_waits(&run), vec![vec![], vec![0, 1, 2, 3], vec![]]);
+    }
+
+    #[test]
+    fn an_announcement_goes_once_its_additions_and_every_earlier_announcement_are_done() {
+        // Announcements keep their order: the second waits for nothing itself but follows
+        // the first, which waits for additions 0 and 1.
+        let waits = vec![vec![0, 1], vec![], vec![2], vec![4, 3]];
+        assert_eq!(ready_after(&waits), vec![2, 2, 3, 5]);
+        assert_eq!(ready_after(&[vec![], vec![]]), vec![0, 0]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`firewall`]: the nftables table that drops traffic to a no-accept master's VIPs.
 //! - [`sysctl`]: the per-interface /proc/sys parameters VMACs need.
 //! - [`heap`]: returning the heap a configuration's parsing freed to the kernel.
+//! - [`address_batch`]: virtual addresses added in one datagram, without a round trip.
 //! - [`timerfd`]: the driver's sub-millisecond timer (a timerfd on the reactor).
 //!
 //! Nothing here knows VRRP fields: it moves bytes and kernel objects. The only `unsafe` of the
@@ -17,6 +18,7 @@
 //! sound.
 
 pub mod address;
+pub mod address_batch;
 pub mod announce;
 pub mod error;
 pub mod events;

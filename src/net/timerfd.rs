@@ -23,6 +23,12 @@ pub struct PreciseTimer {
     armed: Option<Instant>,
 }
 
+impl Default for PreciseTimer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl PreciseTimer {
     /// Falls back on tokio's timer if no timerfd can be had (logged): the daemon still works,
     /// a millisecond coarser.
