@@ -82,6 +82,8 @@ pub(super) struct Announcing {
     /// Per instance name: the flag that cancels its paced announcement repeats.
     repeating: HashMap<String, Arc<AtomicBool>>,
     gaps: AnnounceGaps,
+    /// Repeats of the run in progress, started when it is over (`start_repeats`).
+    deferred: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
 }
 
 impl Announcing {
@@ -90,6 +92,7 @@ impl Announcing {
             announcers: HashMap::new(),
             repeating: HashMap::new(),
             gaps,
+            deferred: Vec::new(),
         }
     }
 
@@ -130,10 +133,13 @@ impl Announcing {
                 Family::V4 => self.gaps.garp,
                 Family::V6 => self.gaps.gna,
             };
-            tokio::spawn(async move {
+            let first = tokio::time::Instant::now();
+            self.deferred.push(Box::pin(async move {
+                let mut next = first;
                 for _ in 1..count {
                     if !gap.is_zero() {
-                        tokio::time::sleep(gap).await;
+                        next += gap;
+                        tokio::time::sleep_until(next).await;
                     }
                     if cancel.load(Ordering::Relaxed) {
                         return;
@@ -141,7 +147,18 @@ impl Announcing {
                     let a = &plan.announce;
                     send_round(&announcer, &a.frames, &a.ifname).await;
                 }
-            });
+            }));
+        }
+    }
+
+    /// Starts the repeats of the announcements made since the last call. Held until a run is
+    /// over: with `vrrp_garp_interval` 0 (the default) they would go at once, and a mass
+    /// failover's later instances would wait behind every earlier one's repeats (four more
+    /// rounds each by default) for their addresses and first round. Each keeps its spacing
+    /// from its own first round.
+    pub(super) fn start_repeats(&mut self) {
+        for repeats in self.deferred.drain(..) {
+            tokio::spawn(repeats);
         }
     }
 }
@@ -215,6 +232,7 @@ pub(super) async fn run_pipelined(
     for ((plan, count), _) in announces {
         announcing.announce(plan, count).await;
     }
+    announcing.start_repeats();
 }
 
 /// For each announcement, how many of the run's additions must be done before it goes: one
