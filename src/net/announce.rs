@@ -78,6 +78,13 @@ impl Announcer {
         for (slot, byte) in addr.sll_addr.iter_mut().zip(dst) {
             *slot = *byte;
         }
+        // Tried at once: a socket just registered has no readiness yet, and waiting for the
+        // reactor to report it writable costs the first announcement of a failover a turn of
+        // the event loop (about 0.2 ms measured). A full buffer (EAGAIN) waits as before.
+        match send_frame(self.fd.get_ref(), frame, &addr) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            done => return done,
+        }
         self.fd
             .async_io(Interest::WRITABLE, |socket| {
                 send_frame(socket, frame, &addr)
