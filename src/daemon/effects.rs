@@ -3,8 +3,8 @@
 //! Adverts are sent at once from the core (a non-blocking raw-socket send, so a Master keeps
 //! its schedule whatever else is going on). Address changes and announcements go to one
 //! executor task in the order they were decided, so an instance's VIPs are always in place
-//! before its gratuitous ARPs leave; consecutive address changes of many instances are sent
-//! to the kernel as one batch (an N/N failover moves every VIP in one round trip).
+//! before its gratuitous ARPs leave; the additions and announcements of many instances are one
+//! pipelined run (`pipeline.rs`), so an N/N failover does not pay a round trip per instance.
 //!
 //! Nothing here is per instance: what an instance needs comes with each call (its plan and
 //! transmit state, from its slot). What is kept is per socket and per VMAC: the open sockets

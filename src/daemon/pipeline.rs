@@ -4,10 +4,11 @@
 //! instance, all due within a few milliseconds), the executor's queue holds Install, Announce,
 //! Install, Announce, ... Carried out one item at a time that is one netlink round trip per
 //! instance before its gratuitous ARP, and the last instance waits for every other's. Here the
-//! whole run's additions go to the kernel back to back (acknowledgements collected as they
-//! come), and each instance's first announcement round leaves as soon as the additions of ITS
-//! addresses are acknowledged: never before (RFC 5798 §6.4.1 and keepalived alike announce an
-//! address the kernel already answers ARP for), never after anyone else's.
+//! run's additions go to the kernel in small windows, each one datagram handled inside its
+//! `sendmsg` (`net/address_batch.rs`), and after each window the first announcement round of
+//! every instance whose addresses are now in: never before (RFC 5798 §6.4.1 and keepalived
+//! alike announce an address the kernel already answers ARP for), and soon after. The
+//! repeats of the announcements start once the run is over (`Announcing::start_repeats`).
 //!
 //! Only additions and announcements (and refusal changes emptied by `coalesce_refusals`) join a
 //! run; anything else (a removal, a refusal, routes, a VMAC gate, a flush) ends it and waits
