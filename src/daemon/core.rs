@@ -198,7 +198,9 @@ impl<E: Effects> Core<E> {
                 let actions = self.node.tick(now);
                 self.apply(actions);
             }
-            CoreInput::Packet { socket, received } => self.on_packet(now, socket, received),
+            CoreInput::Packet {
+                socket, received, ..
+            } => self.on_packet(now, socket, received),
             CoreInput::Link { ifindex, name, up } => self.on_link(now, ifindex, name, up),
             CoreInput::LinkRemoved { ifindex, name } => self.on_link_removed(now, ifindex, name),
             CoreInput::AddressAdded {

@@ -132,6 +132,7 @@ fn advert_with(
     };
     edit(&mut advert);
     CoreInput::Packet {
+        arrived: None,
         socket: slot.plan.socket,
         received: Received::Advert {
             route: Route {
@@ -498,6 +499,7 @@ fn drops_count_on_the_routed_instance_or_on_the_socket() {
     let (id, generation) = route_of(&core, "VI_1");
     let socket = core.instance("VI_1").expect("instance").1.plan.socket;
     let drop = |route, reason| CoreInput::Packet {
+        arrived: None,
         socket,
         received: Received::Dropped {
             route,

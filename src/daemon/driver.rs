@@ -92,6 +92,8 @@ struct Feeder {
     net_namespace: Option<String>,
     /// The core asked for the configuration to be planned again (for this interface).
     replan: Option<String>,
+    /// The time the core was last given: it never goes back.
+    last: Time,
 }
 
 /// What a preparation running beside the loop is for.
@@ -113,8 +115,26 @@ impl Feeder {
         self.epoch + t.since_epoch()
     }
 
-    fn feed(&mut self, input: CoreInput) {
+    /// The time the core is given for `input`: now, or for a packet the time the kernel
+    /// received it (input.rs: `arrived`), never before the time last given, so the core's
+    /// clock never goes back.
+    fn time_for(&mut self, input: &CoreInput) -> Time {
         let now = self.now();
+        let at = match input {
+            CoreInput::Packet {
+                arrived: Some(at), ..
+            } => Time::from_duration(
+                tokio::time::Instant::from_std(*at).saturating_duration_since(self.epoch),
+            )
+            .min(now),
+            _ => now,
+        };
+        self.last = self.last.max(at);
+        self.last
+    }
+
+    fn feed(&mut self, input: CoreInput) {
+        let now = self.time_for(&input);
         if let Some(r) = &mut self.recorder
             && let Err(e) = r.record(now, &input)
         {
@@ -278,6 +298,7 @@ pub async fn run(
         recorder,
         net_namespace: config.global.net_namespace.clone(),
         replan: None,
+        last: Time::default(),
     };
     let config_name = options.config_path.display().to_string();
 

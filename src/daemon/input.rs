@@ -178,6 +178,13 @@ pub enum CoreInput {
     Packet {
         socket: SocketKey,
         received: Received,
+        /// When the kernel received it (`SO_TIMESTAMPNS`), on the driver's monotonic clock:
+        /// the driver hands the core this time, not the time the loop got to the packet, so a
+        /// Backup's Master_Down_Timer restarts when the advert arrived (RFC 5798 §6.4.2) and
+        /// a failover is not late by the receive path's latency. Not recorded: a recording
+        /// carries the time the core was given.
+        #[serde(skip)]
+        arrived: Option<std::time::Instant>,
     },
     /// An interface's state (netlink repeats it on any attribute change; the core debounces).
     Link {

@@ -39,6 +39,7 @@ fn a_flood_of_mismatched_adverts_logs_one_line_then_one_a_minute() {
     let mut core = started(&instance("VI_1", 1, 100, " advert_int 2\n"));
     let (socket, route) = route(&core, "VI_1");
     let mismatch = CoreInput::Packet {
+        arrived: None,
         socket,
         received: Received::Dropped {
             route: Some(route),
@@ -95,6 +96,7 @@ fn drops_are_limited_per_instance_and_reason() {
     let drop = |core: &Core<RecordingEffects>, name, reason| {
         let (socket, route) = route(core, name);
         CoreInput::Packet {
+            arrived: None,
             socket,
             received: Received::Dropped {
                 route: Some(route),
@@ -133,6 +135,7 @@ fn an_address_list_mismatch_is_logged_with_the_sender_and_rate_limited() {
     let mut core = started(&instance("VI_1", 1, 100, ""));
     let (socket, route) = route(&core, "VI_1");
     let advert = |priority: u8| CoreInput::Packet {
+        arrived: None,
         socket,
         received: Received::Advert {
             route,
@@ -173,6 +176,7 @@ fn an_owner_hearing_another_owner_keeps_master_counts_and_logs_it_rate_limited()
     );
     let (socket, route) = route(&core, "VI_1");
     let advert = CoreInput::Packet {
+        arrived: None,
         socket,
         received: Received::Advert {
             route,
@@ -227,6 +231,7 @@ fn a_preemption_names_the_lower_priority_master_and_both_priorities() {
         core.handle(
             secs(at),
             CoreInput::Packet {
+                arrived: None,
                 socket,
                 received: Received::Advert {
                     route,
@@ -340,6 +345,7 @@ fn a_master_hearing_a_lower_priority_says_so_once_a_minute() {
     );
     let (socket, route) = route(&core, "VI_1");
     let lower = CoreInput::Packet {
+        arrived: None,
         socket,
         received: Received::Advert {
             route,

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
@@ -233,6 +234,21 @@ pub fn wall_secs() -> u32 {
         .map_or(0, |d| d.as_secs() as u32)
 }
 
+/// The monotonic instant of a kernel receive stamp (realtime), given the two clocks read
+/// together: `mono` minus how long ago the stamp was. None for a stamp in the future or more
+/// than a second old: the realtime clock was stepped in between, and the time the packet was
+/// read is the better guess.
+fn arrival(stamp: Option<Duration>, mono: Instant, real: SystemTime) -> Option<Instant> {
+    let ago = real.duration_since(UNIX_EPOCH).ok()?.checked_sub(stamp?)?;
+    if ago > MAX_RECEIVE_LAG {
+        return None;
+    }
+    mono.checked_sub(ago)
+}
+
+/// How old a receive stamp may be and still be trusted (see [`arrival`]).
+const MAX_RECEIVE_LAG: Duration = Duration::from_secs(1);
+
 /// Reads `socket` until the channel closes, sending every packet (or its drop reason) to the
 /// core. An error from the socket itself is logged and retried: a transient ENOBUFS must not
 /// stop an interface from being heard.
@@ -279,6 +295,7 @@ pub async fn receive_loop(
             .send(CoreInput::Packet {
                 socket: key,
                 received,
+                arrived: arrival(meta.stamp, Instant::now(), SystemTime::now()),
             })
             .await
             .is_err()
@@ -291,6 +308,23 @@ pub async fn receive_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_receive_stamp_moves_the_packet_back_by_how_long_ago_the_kernel_took_it() {
+        let (mono, real) = (Instant::now(), SystemTime::now());
+        let since_epoch = real.duration_since(UNIX_EPOCH).unwrap();
+        let ago = Duration::from_micros(300);
+        assert_eq!(
+            arrival(Some(since_epoch - ago), mono, real),
+            Some(mono - ago)
+        );
+        // No stamp, one from the future or from a clock step ago: the time it was read.
+        assert_eq!(arrival(None, mono, real), None);
+        let later = since_epoch + Duration::from_millis(5);
+        assert_eq!(arrival(Some(later), mono, real), None);
+        let stepped = since_epoch - Duration::from_secs(30);
+        assert_eq!(arrival(Some(stepped), mono, real), None);
+    }
     use crate::types::{Priority, Version};
 
     fn golden(name: &str) -> Vec<u8> {

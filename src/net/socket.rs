@@ -63,6 +63,8 @@ pub struct Received {
     pub hop_limit: Option<u8>,
     /// The interface the packet arrived on (`IP_PKTINFO` / `IPV6_PKTINFO`).
     pub ifindex: Option<u32>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`: the realtime clock, since the epoch).
+    pub stamp: Option<std::time::Duration>,
 }
 
 /// A raw VRRP socket bound to one interface.
@@ -120,6 +122,8 @@ impl VrrpSocket {
             .map_err(|e| err("IP_PKTINFO")(io::Error::from(e)))?;
         setsockopt(&socket, sockopt::Ipv4RecvTtl, &true)
             .map_err(|e| err("IP_RECVTTL")(io::Error::from(e)))?;
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true)
+            .map_err(|e| err("SO_TIMESTAMPNS")(io::Error::from(e)))?;
         socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
         Self::register(socket, ifname, ifindex, Family::V4, protocol)
     }
@@ -186,6 +190,8 @@ impl VrrpSocket {
             .map_err(err("IPV6_RECVHOPLIMIT"))?;
         setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
             .map_err(|e| err("IPV6_RECVPKTINFO")(io::Error::from(e)))?;
+        setsockopt(&socket, sockopt::ReceiveTimestampns, &true)
+            .map_err(|e| err("SO_TIMESTAMPNS")(io::Error::from(e)))?;
         socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
         let mut opened = Self::register(socket, ifname, ifindex, Family::V6, IpProtocol::Vrrp)?;
         let scope = if is_unicast_link_local(source) {
@@ -310,7 +316,8 @@ fn recv_once(socket: &Socket, buf: &mut [u8]) -> io::Result<Received> {
         libc::in6_pktinfo,
         libc::c_int,
         libc::in_pktinfo,
-        libc::c_int
+        libc::c_int,
+        libc::timespec
     );
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrStorage>(
@@ -333,6 +340,7 @@ fn recv_once(socket: &Socket, buf: &mut [u8]) -> io::Result<Received> {
         dst: None,
         hop_limit: None,
         ifindex: None,
+        stamp: None,
     };
     for cmsg in msg.cmsgs().map_err(io::Error::from)? {
         match cmsg {
@@ -348,6 +356,12 @@ fn recv_once(socket: &Socket, buf: &mut [u8]) -> io::Result<Received> {
             }
             ControlMessageOwned::Ipv4Ttl(ttl) | ControlMessageOwned::Ipv6HopLimit(ttl) => {
                 received.hop_limit = u8::try_from(ttl).ok();
+            }
+            ControlMessageOwned::ScmTimestampns(ts) => {
+                received.stamp = u64::try_from(ts.tv_sec())
+                    .ok()
+                    .zip(u32::try_from(ts.tv_nsec()).ok())
+                    .map(|(secs, nanos)| std::time::Duration::new(secs, nanos));
             }
             _ => {}
         }
