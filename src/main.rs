@@ -309,8 +309,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             record_events,
             keep_capabilities,
         } => {
-            // Parsed on a thread of its own: glibc gives that thread its own malloc arena, so
-            // the parser's many short-lived blocks never fragment the daemon's main heap.
+            // Two malloc arenas, set before the first thread (net/heap.rs).
+            if !vigil::net::heap::limit_arenas() {
+                tracing::warn!("cannot limit malloc's arenas: memory may grow with reloads");
+            }
+            // Parsed on a thread of its own: its many short-lived blocks go to the arena the
+            // other threads share, not the loop's main heap.
             let config = source.path();
             // keepalived says "Starting Keepalived v2.2.7 ..." first: which binary, which file.
             tracing::info!(

@@ -9,6 +9,7 @@
 
 pub mod auth_hmac;
 pub mod cli;
+mod compact;
 pub mod diagnostic;
 pub mod fixup;
 mod inert;
@@ -215,6 +216,7 @@ fn finish(
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(Diagnostics(diags));
     }
+    compact::shrink(&mut config);
     Ok(Loaded {
         model: config,
         warnings: diags,

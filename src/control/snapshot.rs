@@ -47,6 +47,40 @@ struct Rendered {
     stats: Option<String>,
 }
 
+/// Above this much rendered text, freeing a round hands the heap back to the kernel.
+const TRIM_ABOVE: usize = 256 << 10;
+
+/// A large round (thousands of instances: megabytes of status and text, allocated on the
+/// core's thread and a blocking thread) is freed on a blocking thread that then trims the
+/// heap: glibc keeps freed memory mapped otherwise, and each scrape or `vigil status` would
+/// leave the daemon's RSS megabytes higher for good (10 status calls at 10,000 instances
+/// took it from 40 to 73 MiB).
+impl Drop for Rendered {
+    fn drop(&mut self) {
+        let texts = [&self.json, &self.metrics, &self.data, &self.stats];
+        let size: usize = texts
+            .iter()
+            .filter_map(|t| t.as_ref())
+            .map(String::len)
+            .sum();
+        if size < TRIM_ABOVE {
+            return;
+        }
+        let texts = (
+            self.json.take(),
+            self.metrics.take(),
+            self.data.take(),
+            self.stats.take(),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || {
+                drop(texts);
+                crate::net::heap::release_free_memory();
+            });
+        }
+    }
+}
+
 /// A rendered snapshot in the form that was asked for.
 #[derive(Debug, Clone)]
 pub struct Snapshot {

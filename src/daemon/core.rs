@@ -123,6 +123,9 @@ pub struct Core<E: Effects> {
     pub(super) trigger: Option<Trigger>,
     /// The rate limit of dropped-packet lines.
     drop_log: DropLog,
+    /// Plans a reload was handed and no longer needs (`reload.rs`), for the driver to free
+    /// off the loop (`take_discarded`).
+    pub(super) discarded: Vec<InstancePlan>,
     /// The time of the input being handled: when a transition it causes happened.
     now: Time,
 }
@@ -146,6 +149,7 @@ impl<E: Effects> Core<E> {
             deleting: false,
             trigger: None,
             drop_log: DropLog::default(),
+            discarded: Vec::new(),
             now: Time::ZERO,
         }
     }
@@ -160,6 +164,12 @@ impl<E: Effects> Core<E> {
 
     pub fn into_effects(self) -> E {
         self.effects
+    }
+
+    /// The prepared plans the last reload did not keep (it runs on copies, or on the plans
+    /// it had): freeing thousands of them is work for another thread than the loop's.
+    pub fn take_discarded(&mut self) -> Vec<InstancePlan> {
+        std::mem::take(&mut self.discarded)
     }
 
     pub fn len(&self) -> usize {

@@ -18,9 +18,9 @@ use tokio::time::Instant;
 use super::core::Core;
 use super::dumps::{DumpSignals, Dumper};
 use super::effects::{AnnounceGaps, SystemEffects, Work, execute};
-use super::input::{CoreInput, Prepared};
+use super::input::CoreInput;
 use super::pidfile::{PidFile, PidFileError};
-use super::plan::{InstancePlan, fifo_reader};
+use super::plan::fifo_reader;
 use super::prepare::{Context, PrepareError, Ready, Source, prepare};
 use super::privilege;
 use super::record::Recorder;
@@ -156,23 +156,12 @@ impl Feeder {
             config,
         } = ready;
         self.core.effects_mut().adopt(sockets, vmacs);
-        let compact = Prepared {
-            instances: prepared
-                .instances
-                .iter()
-                .map(InstancePlan::compacted)
-                .collect(),
-            sync_groups: prepared.sync_groups.clone(),
-            links: prepared.links.clone(),
-            initially_down: prepared.initially_down.clone(),
-            present_vips: prepared.present_vips.clone(),
-            startup_delay: prepared.startup_delay,
-            router_id: prepared.router_id.clone(),
-            absent_sources: prepared.absent_sources.clone(),
-        };
-        // The originals were allocated beside the parsed model: freed the same way.
-        free_beside_loop(prepared);
-        self.feed(CoreInput::Reload(Box::new(compact)));
+        let started = Instant::now();
+        self.feed(CoreInput::Reload(Box::new(prepared)));
+        // The prepared plans were allocated beside the parsed model: freed the same way (the
+        // core runs on copies, or on the plans it had when nothing changed).
+        free_beside_loop(self.core.take_discarded());
+        tracing::debug!(elapsed = ?started.elapsed(), "configuration handed to the core");
         config
     }
 

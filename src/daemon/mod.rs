@@ -51,6 +51,8 @@ pub mod record;
 pub mod reload;
 mod reload_debounce;
 mod reload_queue;
+#[cfg(test)]
+mod reload_tests;
 mod residual;
 mod resync;
 #[cfg(test)]

@@ -37,7 +37,9 @@ impl<E: Effects> Core<E> {
     /// kernel's addresses at preparation time), except for address owners and for addresses
     /// an instance not in `starting` also lists. One log line per address removed.
     pub(super) fn remove_residual(&mut self, starting: &[InstanceId], present: &[PresentAddress]) {
-        if present.is_empty() {
+        // Nothing starting (a reload that only keeps or stops instances): nothing to look
+        // for, and no set of every running address to build.
+        if present.is_empty() || starting.is_empty() {
             return;
         }
         let present: BTreeSet<(u32, IpAddr)> =

@@ -16,6 +16,23 @@ pub fn release_free_memory() -> bool {
     unsafe { libc::malloc_trim(0) != 0 }
 }
 
+/// Limits glibc to two malloc arenas (`mallopt(M_ARENA_MAX, 2)`): the main heap, which the
+/// core loop's thread uses, and one that every other thread shares; whether glibc took the
+/// setting. Call it first thing, before any thread exists.
+///
+/// By default each thread that allocates gets an arena of its own, up to eight per core: the
+/// blocking threads that parse a reload, render a status snapshot or free a replaced
+/// configuration each pin megabytes of freed memory that `malloc_trim` cannot return (live
+/// blocks scattered over their pages). Measured at 10,000 instances, 10 status calls then 3
+/// unchanged reloads took the daemon from 48 to 134 MiB with the default, to 59 MiB with one
+/// arena, to 53 MiB with two. Two rather than one: the loop's allocations never wait for a
+/// lock that a blocking thread holds (a parse, a trim walking its arena).
+pub fn limit_arenas() -> bool {
+    // SAFETY: mallopt takes two integers and only changes glibc's own tuning parameter; it is
+    // called before any other thread exists (glibc's documentation of mallopt).
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) == 1 }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -36,14 +36,39 @@ pub fn set_nice(value: i8) -> std::io::Result<()> {
     }
 }
 
+/// How much nicer than the daemon's main thread (the loop) background work runs.
+const BACKGROUND_STEP: i32 = 10;
+
+/// Lowers the calling thread's priority for background work (a reload's parsing and planning)
+/// to BACKGROUND_STEP below the main thread's, which runs the loop that sends the adverts: on
+/// a machine with few cores such work would otherwise take the CPU from it (10,000
+/// instances: a second of parsing per reload). Raising a nice value needs no privilege; a
+/// thread already that nice is left alone. Best effort: the work runs anyway if this fails.
+pub fn to_background() {
+    let (Ok(main), Ok(current)) = (nice_in("/proc/self/stat"), nice()) else {
+        return;
+    };
+    let target = (main + BACKGROUND_STEP).min(19);
+    if target > current
+        && let Ok(value) = i8::try_from(target)
+    {
+        let _ = set_nice(value);
+    }
+}
+
 /// The calling thread's nice value.
 pub fn nice() -> std::io::Result<i32> {
-    std::fs::read_to_string("/proc/thread-self/stat").and_then(|s| {
+    nice_in("/proc/thread-self/stat")
+}
+
+/// The nice value in a `stat` file of procfs (a process's: its main thread's).
+fn nice_in(stat: &str) -> std::io::Result<i32> {
+    std::fs::read_to_string(stat).and_then(|s| {
         // Field 19 (nice), counted after the command name's closing parenthesis.
         s.rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().nth(16))
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| std::io::Error::other("unreadable /proc/thread-self/stat"))
+            .ok_or_else(|| std::io::Error::other(format!("unreadable {stat}")))
     })
 }
 
@@ -58,6 +83,22 @@ mod tests {
             let wanted = (before + 3).min(19);
             super::set_nice(wanted as i8).expect("setpriority");
             assert_eq!(super::nice().expect("nice"), wanted);
+        })
+        .join()
+        .expect("thread");
+    }
+
+    /// Background work runs BACKGROUND_STEP nicer than the main thread, once: a pool thread
+    /// that runs it again stays where it is.
+    #[test]
+    fn background_work_runs_nicer_than_the_main_thread_and_stays_there() {
+        std::thread::spawn(|| {
+            let main = super::nice_in("/proc/self/stat").expect("main's nice");
+            let want = (main + super::BACKGROUND_STEP).min(19);
+            super::to_background();
+            assert_eq!(super::nice().expect("nice"), want);
+            super::to_background();
+            assert_eq!(super::nice().expect("nice"), want);
         })
         .join()
         .expect("thread");
