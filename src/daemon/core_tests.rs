@@ -565,12 +565,18 @@ fn an_unchanged_reload_touches_nothing() {
         counters
     );
     // And its schedule too: the next advert is due within one interval.
-    run_until(&mut core, secs(5.1));
+    assert_vi_1_advertises_by(&mut core, secs(5.1));
+}
+
+/// VI_1 (`master_and_backup`'s master) sends an advert at priority 200 by `at`.
+pub(super) fn assert_vi_1_advertises_by(core: &mut Core<RecordingEffects>, at: Time) {
+    run_until(core, at);
     assert!(
         core.effects_mut()
             .take()
             .iter()
-            .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1"))
+            .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1")),
+        "VI_1 sent no advert by {at:?}"
     );
 }
 

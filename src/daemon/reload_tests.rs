@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::core_tests::{instance, master_and_backup, prepared, run_until, secs, state};
+use super::core_tests::{
+    assert_vi_1_advertises_by, instance, master_and_backup, prepared, secs, state,
+};
 use super::input::CoreInput;
 use super::record::Effect;
 use crate::fsm::State;
@@ -15,15 +17,31 @@ fn plan_of(
     core.instance(name).expect("instance").1.plan.clone()
 }
 
-#[test]
-fn an_unchanged_reload_keeps_every_plan_and_the_receive_table() {
+type Plans = (
+    Arc<super::plan::InstancePlan>,
+    Arc<super::plan::InstancePlan>,
+    u64,
+);
+
+/// `master_and_backup` with its two plans and receive-table generation, nothing discarded yet.
+fn started_with_plans() -> (
+    super::core::Core<super::record::RecordingEffects>,
+    String,
+    Plans,
+) {
     let (mut core, conf) = master_and_backup();
-    let (p1, p2, generation) = (
+    let plans = (
         plan_of(&core, "VI_1"),
         plan_of(&core, "VI_2"),
         core.generation,
     );
     core.take_discarded();
+    (core, conf, plans)
+}
+
+#[test]
+fn an_unchanged_reload_keeps_every_plan_and_the_receive_table() {
+    let (mut core, conf, (p1, p2, generation)) = started_with_plans();
     core.handle(secs(4.1), CoreInput::Reload(Box::new(prepared(&conf, &[]))));
     assert!(
         Arc::ptr_eq(&p1, &plan_of(&core, "VI_1")),
@@ -42,24 +60,12 @@ fn an_unchanged_reload_keeps_every_plan_and_the_receive_table() {
     // The prepared plans go back to the driver, to be freed off the loop.
     assert_eq!(core.take_discarded().len(), 2);
     assert_eq!(state(&core, "VI_1"), State::Master);
-    run_until(&mut core, secs(5.1));
-    assert!(
-        core.effects_mut()
-            .take()
-            .iter()
-            .any(|e| matches!(e, Effect::Advert { instance, priority: 200 } if instance == "VI_1"))
-    );
+    assert_vi_1_advertises_by(&mut core, secs(5.1));
 }
 
 #[test]
 fn a_reload_that_changes_one_instance_copies_only_that_one() {
-    let (mut core, conf) = master_and_backup();
-    let (p1, p2, generation) = (
-        plan_of(&core, "VI_1"),
-        plan_of(&core, "VI_2"),
-        core.generation,
-    );
-    core.take_discarded();
+    let (mut core, conf, (p1, p2, generation)) = started_with_plans();
     // VI_2 gets another priority (still below VI_1's peer): its plan changes, VI_1's does not.
     let changed = conf.replace(&instance("VI_2", 2, 100, ""), &instance("VI_2", 2, 90, ""));
     assert_ne!(changed, conf, "the test must change VI_2");

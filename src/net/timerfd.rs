@@ -174,6 +174,19 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// A timer armed `after` from now, checked not to fire at once.
+    async fn armed_in(after: Duration) -> PreciseTimer {
+        let mut t = PreciseTimer::new();
+        let at = Instant::now() + after;
+        assert!(
+            tokio::time::timeout(ms(1), t.sleep_until(Some(at)))
+                .await
+                .is_err(),
+            "a timer armed {after:?} ahead fired at once"
+        );
+        t
+    }
+
     #[tokio::test]
     async fn fires_at_its_deadline_not_before_and_well_within_a_millisecond_of_it() {
         let mut t = PreciseTimer::new();
@@ -230,13 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn disarmed_never_fires() {
-        let mut t = PreciseTimer::new();
-        let soon = Instant::now() + ms(20);
-        assert!(
-            tokio::time::timeout(ms(1), t.sleep_until(Some(soon)))
-                .await
-                .is_err()
-        );
+        let mut t = armed_in(ms(20)).await;
         // No deadline any more: the earlier arming must not wake it.
         assert!(
             tokio::time::timeout(ms(50), t.sleep_until(None))
@@ -249,13 +256,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_expiry_nobody_read_does_not_fire_the_next_deadline() {
-        let mut t = PreciseTimer::new();
-        let soon = Instant::now() + ms(20);
-        assert!(
-            tokio::time::timeout(ms(1), t.sleep_until(Some(soon)))
-                .await
-                .is_err()
-        );
+        let mut t = armed_in(ms(20)).await;
         // It expires while nobody waits (the loop was busy elsewhere).
         std::thread::sleep(ms(30));
         let later = Instant::now() + ms(30);
